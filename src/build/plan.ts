@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto'
+import { ZregError } from '../errors.js'
+import type { Digest } from '../oci/digest.js'
+import { isDistributable, MediaTypes } from '../oci/media-types.js'
+import { platformMatches, type Platform } from '../oci/platform.js'
+import type { ManifestSummary, RepositoryModel } from './site-model.js'
+
+/** The headers a server sends with one file of the tree. */
+export interface HeaderEntry {
+  contentType: string
+  /** Docker-Content-Digest; absent for lists (tags, catalog). */
+  digest?: string
+  length: number
+  /**
+   * For a tag that names an index: the repository-relative path of the default platform's manifest,
+   * served to clients whose Accept admits no index (as registries do); null when the index lacks it.
+   */
+  platformFallback?: string | null
+}
+
+export type FileSource = { blob: Digest; optional?: boolean } | { text: string }
+
+/** One file of a repository's part of the tree, at a path relative to `v2/<repo>/`. */
+export interface PlannedFile {
+  path: string
+  source: FileSource
+  headers: HeaderEntry
+}
+
+export interface RepositoryPlan {
+  name: string
+  /** Content hash of the plan: equal keys mean byte-identical repository trees. */
+  key: string
+  files: PlannedFile[]
+}
+
+export interface SitePlan {
+  repositories: RepositoryPlan[]
+  /** Files outside any repository, at paths relative to the tree root. */
+  rootFiles: PlannedFile[]
+  defaultPlatform: Platform
+  key: string
+}
+
+export interface PlanOptions {
+  defaultPlatform: Platform
+}
+
+/** Bump when the tree's shape changes, so old per-repository directories are not reused. */
+export const treeFormatVersion = 1
+
+/** The directories a repository's part of the tree has; a repository may not be named like them. */
+export const repositoryParts = ['manifests', 'blobs', 'tags', 'referrers'] as const
+
+const apiVersionBody = '{}'
+
+function text(path: string, body: string, contentType: string): PlannedFile {
+  return { path, source: { text: body }, headers: { contentType, length: Buffer.byteLength(body) } }
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex')
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+function manifestHeaders(summary: ManifestSummary): HeaderEntry {
+  return { contentType: summary.mediaType, digest: summary.digest, length: summary.size }
+}
+
+function defaultChildPath(summary: ManifestSummary, platform: Platform): string | null {
+  const child = summary.references.find((descriptor) => platformMatches(platform, descriptor.platform))
+  return child ? `manifests/${child.digest}` : null
+}
+
+function referrersIndex(referrers: ManifestSummary[]): string {
+  const manifests = referrers
+    .sort((a, b) => compare(a.digest, b.digest))
+    .map((summary) => ({
+      mediaType: summary.mediaType,
+      digest: summary.digest,
+      size: summary.size,
+      ...(summary.artifactType ? { artifactType: summary.artifactType } : {}),
+      ...(summary.annotations ? { annotations: summary.annotations } : {}),
+    }))
+  return JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests })
+}
+
+export function planRepository(repository: RepositoryModel, options: PlanOptions): RepositoryPlan {
+  const files: PlannedFile[] = []
+  const tags = [...repository.tags.keys()].sort(compare)
+  files.push(text('tags/list', JSON.stringify({ name: repository.name, tags }), MediaTypes.Json))
+  const manifests = [...repository.manifests.values()].sort((a, b) => compare(a.digest, b.digest))
+  for (const tag of tags) {
+    const summary = repository.manifests.get(repository.tags.get(tag)!)!
+    const headers = manifestHeaders(summary)
+    if (summary.kind === 'index') headers.platformFallback = defaultChildPath(summary, options.defaultPlatform)
+    files.push({ path: `manifests/${tag}`, source: { blob: summary.digest }, headers })
+  }
+  const blobs = new Map<Digest, { size: number; optional: boolean }>()
+  const referrers = new Map<Digest, ManifestSummary[]>()
+  for (const summary of manifests) {
+    files.push({ path: `manifests/${summary.digest}`, source: { blob: summary.digest }, headers: manifestHeaders(summary) })
+    if (summary.kind === 'image') {
+      for (const descriptor of summary.references) {
+        blobs.set(descriptor.digest, { size: descriptor.size, optional: !isDistributable(descriptor.mediaType) })
+      }
+    }
+    if (summary.subject) referrers.set(summary.subject.digest, [...(referrers.get(summary.subject.digest) ?? []), summary])
+  }
+  for (const [digest, blob] of [...blobs].sort(([a], [b]) => compare(a, b))) {
+    files.push({
+      path: `blobs/${digest}`,
+      source: blob.optional ? { blob: digest, optional: true } : { blob: digest },
+      headers: { contentType: MediaTypes.OctetStream, digest, length: blob.size },
+    })
+  }
+  for (const [subject, list] of [...referrers].sort(([a], [b]) => compare(a, b))) {
+    files.push(text(`referrers/${subject}`, referrersIndex(list), MediaTypes.OciIndex))
+  }
+  return { name: repository.name, key: hashOf([treeFormatVersion, repository.name, files]), files }
+}
+
+/** Refuses repository names whose tree paths would collide (a repository `a/tags` beside `a`). */
+function checkPathConflicts(names: string[]): void {
+  const all = new Set(names)
+  for (const name of names) {
+    const components = name.split('/')
+    if (components[0] === 'index.html') {
+      throw new ZregError('BUILD_CONFLICT', `repository "${name}" would collide with the tree's v2/index.html`)
+    }
+    for (let i = 1; i < components.length; i++) {
+      const parent = components.slice(0, i).join('/')
+      if (all.has(parent) && (repositoryParts as readonly string[]).includes(components[i]!)) {
+        throw new ZregError('BUILD_CONFLICT', `repository "${name}" collides with the ${components[i]}/ directory of repository "${parent}"`)
+      }
+    }
+  }
+}
+
+/** The whole static tree as data: pure, so it is tested without a file system. */
+export function planSite(repositories: RepositoryModel[], options: PlanOptions): SitePlan {
+  const names = repositories.map((repository) => repository.name).sort(compare)
+  checkPathConflicts(names)
+  const plans = repositories.map((repository) => planRepository(repository, options)).sort((a, b) => compare(a.name, b.name))
+  const rootFiles = [
+    text('v2/index.html', apiVersionBody, MediaTypes.Json),
+    text('v2/_catalog', JSON.stringify({ repositories: names }), MediaTypes.Json),
+  ]
+  const key = hashOf([treeFormatVersion, options.defaultPlatform, rootFiles, plans.map((plan) => [plan.name, plan.key])])
+  return { repositories: plans, rootFiles, defaultPlatform: options.defaultPlatform, key }
+}

@@ -1,0 +1,32 @@
+import { Flags } from '@oclif/core'
+import { buildSite, type BuildResult } from '../build/build-site.js'
+import { parsePlatform } from '../oci/platform.js'
+import { outFlag, storeFlag, ZregCommand } from '../cli/base-command.js'
+
+export default class Build extends ZregCommand {
+  static override summary = 'Write the static registry tree for everything in the store.'
+  static override description = `Writes the registry HTTP API as plain files (v2/, catalog, tags, manifests by tag and digest, blobs, referrers), the headers each path needs (.zreg/), and an nginx configuration (.zreg/nginx*.conf).
+The build is atomic (OUT is a link swapped in one rename), reproducible, and incremental: repositories that did not change are reused as they are.`
+
+  static override examples = ['<%= config.bin %> build', '<%= config.bin %> build --store ./store --out /srv/registry']
+
+  static override flags = {
+    store: storeFlag,
+    out: outFlag,
+    'default-platform': Flags.string({ description: 'Manifest a tag naming an index serves to clients that accept no index [default: linux/amd64]' }),
+  }
+
+  async run(): Promise<BuildResult> {
+    const { flags } = await this.parse(Build)
+    const config = await this.config_(flags)
+    const store = await this.openStore(flags.store, config, { create: false })
+    const platform = flags['default-platform'] ?? config.defaultPlatform
+    const result = await buildSite(store, {
+      out: flags.out ?? config.out ?? './zreg-site',
+      ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
+    })
+    const what = result.changed ? `${result.repositoriesWritten} of ${result.repositories} repositories written` : 'unchanged'
+    this.log(`built ${result.out}: ${result.repositories} repositories, ${result.tags} tags, ${result.files} files (${what}) in ${result.durationMs} ms`)
+    return result
+  }
+}

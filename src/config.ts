@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises'
+import { ZregError } from './errors.js'
+import { validateAgainstSchema } from './oci/validate.js'
+
+/** zreg.json: defaults for every command; flags and ZREG_* variables override it. */
+export interface ZregConfig {
+  store?: string
+  out?: string
+  defaultPlatform?: string
+  serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
+}
+
+export const defaultConfigFile = 'zreg.json'
+
+/** Replaces ${VAR} and ${VAR:-default} in every string; an unset variable without default is an error. */
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, where = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+      const found = env[name]
+      if (found !== undefined && found !== '') return found
+      if (fallback !== undefined) return fallback
+      throw new ZregError('CONFIG_FILE_INVALID', `${where || 'a value'} uses \${${name}}, which is not set; set it or write \${${name}:-default}`)
+    })
+  }
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, `${where}[${i}]`))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, where ? `${where}.${key}` : key)]))
+  }
+  return value
+}
+
+/**
+ * Reads the config file. `path` undefined means the optional ./zreg.json; a named file must exist.
+ */
+export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ZregConfig> {
+  const file = path ?? defaultConfigFile
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && path === undefined) return {}
+    throw new ZregError('CONFIG_FILE_INVALID', `cannot read the config file ${file}: ${(error as Error).message}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new ZregError('CONFIG_FILE_INVALID', `${file} is not valid JSON: ${(error as Error).message}`)
+  }
+  const config = substituteEnv(json, env)
+  validateAgainstSchema('zreg-config', config, 'CONFIG_FILE_INVALID', file)
+  return config as ZregConfig
+}

@@ -1,0 +1,74 @@
+/**
+ * The one error table. Each entry gives zreg's code, the OCI distribution error code a server answers
+ * with, the HTTP status, the CLI exit code, and a hint that says what to do next.
+ * Exit codes: 1 internal, 2 usage, 3 not found, 4 invalid input, 5 conflict or busy.
+ */
+export const errorTable = {
+  USAGE: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'See --help for the accepted arguments.' },
+  DIGEST_INVALID: { oci: 'DIGEST_INVALID', status: 400, exit: 4, hint: 'The content does not match its digest: it is corrupt or was changed; fetch or export it again.' },
+  SIZE_INVALID: { oci: 'SIZE_INVALID', status: 400, exit: 4, hint: 'The content length does not match its descriptor: the source is truncated or its manifest is wrong.' },
+  BLOB_UNKNOWN: { oci: 'BLOB_UNKNOWN', status: 404, exit: 3, hint: 'The blob is not in the store; add the image that references it.' },
+  MANIFEST_UNKNOWN: { oci: 'MANIFEST_UNKNOWN', status: 404, exit: 3, hint: 'Run `zreg ls` to see the repositories and tags in the store.' },
+  MANIFEST_INVALID: { oci: 'MANIFEST_INVALID', status: 400, exit: 4, hint: 'The manifest does not satisfy the OCI image-spec / Docker schema2; rebuild or re-export the image.' },
+  MANIFEST_BLOB_UNKNOWN: { oci: 'MANIFEST_BLOB_UNKNOWN', status: 400, exit: 4, hint: 'A blob the manifest references is missing from the source; re-export the image with all its layers.' },
+  CONFIG_INVALID: { oci: 'MANIFEST_INVALID', status: 400, exit: 4, hint: 'The image config does not satisfy the OCI image-spec config schema.' },
+  NAME_INVALID: { oci: 'NAME_INVALID', status: 400, exit: 4, hint: 'Repository names are lowercase path components ([a-z0-9] separated by ".", "_", "__" or "-"), joined by "/".' },
+  NAME_UNKNOWN: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Run `zreg ls` to see the repositories in the store.' },
+  TAG_INVALID: { oci: 'TAG_INVALID', status: 400, exit: 4, hint: 'Tags match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.' },
+  UNSUPPORTED: { oci: 'UNSUPPORTED', status: 405, exit: 2, hint: 'This server is read-only: it answers GET and HEAD.' },
+  SOURCE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF|@N].' },
+  SOURCE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Check the path and the reference; list a layout\'s refs with `umoci ls --layout DIR`.' },
+  SOURCE_AMBIGUOUS: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'Name one image with SOURCE:REF, or drop --name to add every image under its own name.' },
+  ARCHIVE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 4, hint: 'The archive is truncated or not a tar file; export it again.' },
+  UNSAFE_PATH: { oci: 'NAME_INVALID', status: 400, exit: 4, hint: 'The input names a path outside its directory (a tar-slip or link); zreg refuses it. Do not trust this archive.' },
+  PLATFORM_UNKNOWN: { oci: 'MANIFEST_UNKNOWN', status: 404, exit: 3, hint: 'Run `zreg inspect` on the source or drop --platform to keep every platform.' },
+  STORE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 4, hint: 'The store directory is not an OCI image layout written by zreg; point --store at another directory.' },
+  LOCK_TIMEOUT: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Another zreg process holds the store lock; retry, or remove a stale index.json.lock if no zreg runs.' },
+  BUILD_CONFLICT: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'Two repositories or tags map to the same path in the tree; rename one of them.' },
+  OUT_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The output path exists and was not made by `zreg build`; choose another --out or remove it.' },
+  SITE_NOT_FOUND: { oci: 'UNSUPPORTED', status: 500, exit: 3, hint: 'Run `zreg build` first, or pass the directory it wrote.' },
+  CONFIG_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the configuration file; its schema is schemas/zreg-config.json.' },
+  INTERNAL: { oci: 'UNKNOWN', status: 500, exit: 1, hint: 'This is a bug in zreg; please report it with the command you ran.' },
+} as const satisfies Record<string, { oci: string; status: number; exit: number; hint: string }>
+
+export type ErrorCode = keyof typeof errorTable
+
+export class ZregError extends Error {
+  readonly code: ErrorCode
+  /** Machine-readable context for the OCI error body's `detail`. */
+  readonly detail: unknown
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; detail?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'ZregError'
+    this.code = code
+    this.detail = options.detail
+  }
+
+  get status(): number {
+    return errorTable[this.code].status
+  }
+
+  get exitCode(): number {
+    return errorTable[this.code].exit
+  }
+
+  get ociCode(): string {
+    return errorTable[this.code].oci
+  }
+
+  get hint(): string {
+    return errorTable[this.code].hint
+  }
+}
+
+export function isZregError(error: unknown): error is ZregError {
+  return error instanceof ZregError
+}
+
+/** Any thrown value as a ZregError; unknown failures become INTERNAL so callers map one type. */
+export function asZregError(error: unknown): ZregError {
+  if (error instanceof ZregError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new ZregError('INTERNAL', message, { cause: error })
+}

@@ -1,0 +1,29 @@
+import { ZregError } from '../errors.js'
+
+export type SourceTransport = 'oci' | 'oci-archive' | 'docker-archive'
+
+/** A SOURCE argument in skopeo's transport syntax. */
+export interface SourceRef {
+  transport: SourceTransport
+  path: string
+  /** The ref name in a layout, a docker reference, or `@N` (an index) in a docker-archive. */
+  reference?: string
+}
+
+const transports: readonly SourceTransport[] = ['oci', 'oci-archive', 'docker-archive']
+
+export function parseSource(text: string): SourceRef {
+  const colon = text.indexOf(':')
+  const transport = text.slice(0, colon) as SourceTransport
+  if (colon <= 0 || !transports.includes(transport)) {
+    throw new ZregError('SOURCE_INVALID', `unsupported source "${text}"`)
+  }
+  // As skopeo does: the path ends at the first colon after the transport.
+  const rest = text.slice(colon + 1)
+  const split = rest.indexOf(':')
+  const path = split < 0 ? rest : rest.slice(0, split)
+  const reference = split < 0 ? undefined : rest.slice(split + 1)
+  if (path === '') throw new ZregError('SOURCE_INVALID', `source "${text}" names no path`)
+  if (reference === '') throw new ZregError('SOURCE_INVALID', `source "${text}" has an empty reference after the colon`)
+  return reference === undefined ? { transport, path } : { transport, path, reference }
+}

@@ -1,0 +1,39 @@
+import { ZregError } from '../errors.js'
+
+export interface Platform {
+  architecture: string
+  os: string
+  variant?: string
+  'os.version'?: string
+  'os.features'?: string[]
+  features?: string[]
+}
+
+/** What `docker pull` assumes when nothing else is said, and what old clients get from an index. */
+export const defaultPlatform: Platform = { os: 'linux', architecture: 'amd64' }
+
+// Variants a platform has when none is written (containerd's normalisation).
+const implicitVariant: Record<string, string> = { arm64: 'v8', arm: 'v7' }
+
+export function parsePlatform(text: string): Platform {
+  const parts = text.split('/')
+  const [os, architecture, variant] = parts
+  if (parts.length < 2 || parts.length > 3 || !os || !architecture || (parts.length === 3 && !variant)) {
+    throw new ZregError('USAGE', `invalid platform "${text}": expected os/arch or os/arch/variant, e.g. linux/arm64`)
+  }
+  return variant === undefined ? { os, architecture } : { os, architecture, variant }
+}
+
+export function formatPlatform(platform: Platform): string {
+  const base = `${platform.os}/${platform.architecture}`
+  return platform.variant ? `${base}/${platform.variant}` : base
+}
+
+/** True when `candidate` satisfies `wanted`; a wanted platform without variant takes any variant. */
+export function platformMatches(wanted: Platform, candidate: Platform | undefined): boolean {
+  if (candidate === undefined) return false
+  if (wanted.os !== candidate.os || wanted.architecture !== candidate.architecture) return false
+  if (wanted.variant === undefined) return true
+  const candidateVariant = candidate.variant ?? implicitVariant[candidate.architecture]
+  return wanted.variant === candidateVariant
+}

@@ -1,0 +1,56 @@
+import { ZregError } from '../errors.js'
+import { isDigest, type Digest } from './digest.js'
+
+// The distribution-spec grammar: lowercase components joined by "/", tags of word characters.
+const componentPattern = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const repositoryPattern = new RegExp(`^${componentPattern}(?:/${componentPattern})*$`)
+const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+const maxRepositoryLength = 255
+
+export const defaultTag = 'latest'
+
+export function isRepository(name: string): boolean {
+  return name.length <= maxRepositoryLength && repositoryPattern.test(name)
+}
+
+export function isTag(tag: string): boolean {
+  return tagPattern.test(tag)
+}
+
+export function checkRepository(name: string): string {
+  if (!isRepository(name)) throw new ZregError('NAME_INVALID', `invalid repository name "${name}"`)
+  return name
+}
+
+export function checkTag(tag: string): string {
+  if (!isTag(tag)) throw new ZregError('TAG_INVALID', `invalid tag "${tag}"`)
+  return tag
+}
+
+/** REPO, REPO:TAG or REPO@DIGEST, as a user or an index.json ref name writes it. */
+export interface ImageReference {
+  repository: string
+  tag?: string
+  digest?: Digest
+}
+
+export function parseImageReference(text: string, options: { defaultTag?: string } = {}): ImageReference {
+  const at = text.indexOf('@')
+  if (at >= 0) {
+    const repository = checkRepository(text.slice(0, at))
+    const digest = text.slice(at + 1)
+    if (!isDigest(digest)) throw new ZregError('DIGEST_INVALID', `invalid digest in "${text}"`)
+    return { repository, digest }
+  }
+  const colon = text.lastIndexOf(':')
+  if (colon > text.lastIndexOf('/')) {
+    return { repository: checkRepository(text.slice(0, colon)), tag: checkTag(text.slice(colon + 1)) }
+  }
+  const repository = checkRepository(text)
+  return options.defaultTag === undefined ? { repository } : { repository, tag: options.defaultTag }
+}
+
+export function formatImageReference(ref: ImageReference): string {
+  if (ref.digest !== undefined) return `${ref.repository}@${ref.digest}`
+  return ref.tag === undefined ? ref.repository : `${ref.repository}:${ref.tag}`
+}

@@ -1,0 +1,74 @@
+import { createRequire } from 'node:module'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import { Ajv } from 'ajv'
+import AjvDraft04Module from 'ajv-draft-04'
+import { ZregError, type ErrorCode } from '../errors.js'
+
+// Schemas ship as JSON files in the package's schemas/ directory; loading them is module loading, not I/O
+// on user data. The compiled module lives in dist/src/oci/, three levels below the package root.
+// ajv-draft-04 is CommonJS with a default export; under Node16 ESM its class is that default.
+const AjvDraft04 = AjvDraft04Module.default
+
+const requireSchema = createRequire(new URL('../../../schemas/', import.meta.url))
+
+const schemaIds = {
+  'oci-manifest': 'https://opencontainers.org/schema/image/manifest',
+  'oci-index': 'https://opencontainers.org/schema/image/index',
+  'oci-config': 'https://opencontainers.org/schema/image/config',
+  'docker-manifest': 'https://zreg.dev/schema/docker/manifest-v2-schema2.json',
+  'docker-manifest-list': 'https://zreg.dev/schema/docker/manifest-list-v2.json',
+  'zreg-config': 'https://zreg.dev/schema/zreg-config.json',
+} as const
+
+export type SchemaName = keyof typeof schemaIds
+
+let validators: Map<SchemaName, ValidateFunction> | undefined
+
+const ociBase = 'https://opencontainers.org/schema/'
+
+function compileValidators(): Map<SchemaName, ValidateFunction> {
+  // The OCI schemas are draft-04; their "format"s are informative (zreg checks digests itself) and
+  // defs.json uses the non-standard "media" keyword.
+  const oci = new AjvDraft04({ allErrors: true, validateFormats: false })
+  oci.addKeyword('media')
+  // Their $refs resolve against the nearest sub-schema id, so the shared definitions answer at each base.
+  const defs = requireSchema('./oci/defs.json') as object
+  const descriptorDefs = requireSchema('./oci/defs-descriptor.json') as object
+  for (const base of ['', 'image/', 'descriptor/', 'image/manifest/', 'image/index/', 'image/descriptor/']) {
+    oci.addSchema(defs, `${ociBase}${base}defs.json`)
+    oci.addSchema(descriptorDefs, `${ociBase}${base}defs-descriptor.json`)
+  }
+  const contentDescriptor = requireSchema('./oci/content-descriptor.json') as object
+  oci.addSchema(contentDescriptor)
+  oci.addSchema(contentDescriptor, `${ociBase}image/content-descriptor.json`)
+  for (const file of ['image-manifest-schema.json', 'image-index-schema.json', 'config-schema.json']) {
+    oci.addSchema(requireSchema(`./oci/${file}`) as object)
+  }
+  const modern = new Ajv({ allErrors: true, validateFormats: false, allowUnionTypes: true })
+  modern.addSchema(requireSchema('./docker/manifest-v2-schema2.json') as object)
+  modern.addSchema(requireSchema('./docker/manifest-list-v2.json') as object)
+  modern.addSchema(requireSchema('./zreg-config.json') as object)
+  const compiled = new Map<SchemaName, ValidateFunction>()
+  for (const [name, id] of Object.entries(schemaIds) as [SchemaName, string][]) {
+    const validator = (name.startsWith('oci-') ? oci.getSchema(id) : modern.getSchema(id)) as ValidateFunction | undefined
+    if (!validator) throw new ZregError('INTERNAL', `schema ${id} is not loaded`)
+    compiled.set(name, validator)
+  }
+  return compiled
+}
+
+function describe(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? [])
+    .slice(0, 5)
+    .map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`)
+    .join('; ')
+}
+
+/** Throws `code` with the schema's complaints unless `value` satisfies the named schema. */
+export function validateAgainstSchema(name: SchemaName, value: unknown, code: ErrorCode, what: string): void {
+  validators ??= compileValidators()
+  const validator = validators.get(name)!
+  if (!validator(value)) {
+    throw new ZregError(code, `${what} fails its schema: ${describe(validator.errors)}`, { detail: validator.errors })
+  }
+}

@@ -1,0 +1,71 @@
+import { readFile, readlink, realpath } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { HeaderEntry } from '../build/plan.js'
+import { metaDir, treePaths } from '../build/tree-paths.js'
+import type { SiteManifest } from '../build/write-tree.js'
+import { ZregError } from '../errors.js'
+
+/** A file the server may send: its path on disk and the headers the build recorded for it. */
+export interface SiteFile {
+  path: string
+  headers: HeaderEntry
+}
+
+/** One generation of a built tree, loaded: every servable path is in these maps and nothing else is served. */
+export interface LoadedSite {
+  generation: string
+  root: string
+  /** Repository name -> (repository-relative path -> headers). */
+  repositories: Map<string, Map<string, HeaderEntry>>
+  rootFiles: Map<string, HeaderEntry>
+}
+
+/** The generation `out` points at (changes when a build swaps a new one in). */
+export async function liveGeneration(out: string): Promise<string> {
+  try {
+    return await readlink(out)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'EINVAL') throw new ZregError('SITE_NOT_FOUND', `${out} is not a tree written by \`zreg build\``)
+    throw error
+  }
+}
+
+export async function loadSite(out: string): Promise<LoadedSite> {
+  const generation = await liveGeneration(out)
+  const root = await realpath(join(dirname(out), generation))
+  let site: SiteManifest
+  try {
+    site = JSON.parse(await readFile(join(root, metaDir, 'site.json'), 'utf8')) as SiteManifest
+  } catch (error) {
+    throw new ZregError('SITE_NOT_FOUND', `${out} has no readable ${metaDir}/site.json: ${(error as Error).message}`)
+  }
+  const objects = treePaths(out).objects
+  const repositories = new Map<string, Map<string, HeaderEntry>>()
+  await Promise.all(
+    Object.entries(site.repositories).map(async ([name, key]) => {
+      const headers = JSON.parse(await readFile(join(objects, key, 'headers.json'), 'utf8')) as Record<string, HeaderEntry>
+      repositories.set(name, new Map(Object.entries(headers)))
+    }),
+  )
+  return { generation, root, repositories, rootFiles: new Map(Object.entries(site.rootFiles)) }
+}
+
+/** The file behind a repository-relative path, if the build wrote one. */
+export function siteFile(site: LoadedSite, repository: string, path: string): SiteFile | undefined {
+  const headers = site.repositories.get(repository)?.get(path)
+  return headers ? { path: join(site.root, 'v2', repository, path), headers } : undefined
+}
+
+/** A few `repo:tag` names the tree serves, for the hint `zreg serve` prints. */
+export async function listSiteExamples(out: string, count: number): Promise<string[]> {
+  const site = await loadSite(out)
+  const examples: string[] = []
+  for (const [name, files] of site.repositories) {
+    for (const path of files.keys()) {
+      if (examples.length >= count) return examples
+      if (path.startsWith('manifests/') && !path.startsWith('manifests/sha256:')) examples.push(`${name}:${path.slice('manifests/'.length)}`)
+    }
+  }
+  return examples
+}

@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { ZregError } from '../errors.js'
+import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
+import type { Descriptor } from '../oci/manifest.js'
+import { MediaTypes } from '../oci/media-types.js'
+import { isRepository, isTag } from '../oci/reference.js'
+import { fsyncDirectory, fsyncFile, writeFileAtomic } from './atomic.js'
+import { withLock } from './lock.js'
+import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
+
+/** The OCI annotation that names a manifest in index.json; zreg writes `REPO:TAG`. */
+export const refNameAnnotation = 'org.opencontainers.image.ref.name'
+/** Untagged manifests a repository keeps (pushed by digest, referrers) carry their repository here. */
+export const repositoryAnnotation = 'dev.zreg.repository'
+
+const layoutMarker = { imageLayoutVersion: '1.0.0' }
+const stagingRoot = join('.zreg', 'tmp')
+// A staging directory older than this whose owner is gone is debris from a killed process.
+const staleStagingMs = 60 * 60 * 1000
+
+interface IndexJson {
+  schemaVersion: 2
+  mediaType: string
+  manifests: Descriptor[]
+}
+
+function refKey(ref: { repository: string; tag?: string; descriptor?: { digest: string }; digest?: string }): string {
+  return ref.tag !== undefined ? `${ref.repository}:${ref.tag}` : `${ref.repository}@${ref.descriptor?.digest ?? ref.digest}`
+}
+
+function toStoredRef(entry: Descriptor): StoredRef | undefined {
+  const name = entry.annotations?.[refNameAnnotation]
+  if (name !== undefined) {
+    const colon = name.lastIndexOf(':')
+    const repository = name.slice(0, colon)
+    const tag = name.slice(colon + 1)
+    return colon > name.lastIndexOf('/') && isRepository(repository) && isTag(tag) ? { repository, tag, descriptor: entry } : undefined
+  }
+  const repository = entry.annotations?.[repositoryAnnotation]
+  return repository !== undefined && isRepository(repository) ? { repository, descriptor: entry } : undefined
+}
+
+function toIndexEntry(ref: StoredRef): Descriptor {
+  const { annotations = {}, ...rest } = ref.descriptor
+  const own = { ...annotations }
+  delete own[refNameAnnotation]
+  delete own[repositoryAnnotation]
+  if (ref.tag !== undefined) own[refNameAnnotation] = `${ref.repository}:${ref.tag}`
+  else own[repositoryAnnotation] = ref.repository
+  return { ...rest, annotations: own }
+}
+
+function compareRefs(a: StoredRef, b: StoredRef): number {
+  if (a.repository !== b.repository) return a.repository < b.repository ? -1 : 1
+  const ka = a.tag ?? `@${a.descriptor.digest}`
+  const kb = b.tag ?? `@${b.descriptor.digest}`
+  return ka < kb ? -1 : ka > kb ? 1 : 0
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** The store as an OCI image layout directory: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. */
+export class LayoutStore implements Store, LocalBlobPaths {
+  readonly location: string
+
+  private constructor(location: string) {
+    this.location = location
+  }
+
+  /** Opens the layout at `dir`, creating an empty one when the directory is missing or empty. */
+  static async open(dir: string, options: { create?: boolean } = {}): Promise<LayoutStore> {
+    const store = new LayoutStore(dir)
+    const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined
+      throw error
+    })
+    if (marker === undefined) {
+      const entries = await readdir(dir).catch(() => [] as string[])
+      if (entries.length > 0) {
+        throw new ZregError('STORE_INVALID', `${dir} is not empty and has no oci-layout file`)
+      }
+      if (options.create === false) throw new ZregError('STORE_INVALID', `no store at ${dir}`)
+      await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true })
+      const empty: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }
+      await writeFileAtomic(join(dir, 'index.json'), `${JSON.stringify(empty, null, 2)}\n`)
+      await writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify(layoutMarker))
+    } else {
+      let version: unknown
+      try {
+        version = (JSON.parse(marker) as { imageLayoutVersion?: unknown }).imageLayoutVersion
+      } catch {
+        version = undefined
+      }
+      if (version !== '1.0.0') throw new ZregError('STORE_INVALID', `${dir}/oci-layout is not an OCI layout 1.0.0 marker`)
+    }
+    return store
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.location, 'blobs', digestAlgorithm(digest), digestHex(digest))
+  }
+
+  async blobStat(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath(digest))).size
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw error
+    }
+  }
+
+  async blobRead(digest: Digest, range?: { start: number; end: number }): Promise<Readable> {
+    // Open first so a missing blob is an error here, not an 'error' event on the stream later.
+    const handle = await open(this.blobPath(digest), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not in the store`)
+      throw error
+    })
+    return handle.createReadStream(range ? { start: range.start, end: range.end } : {})
+  }
+
+  async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
+    const size = await this.blobStat(digest)
+    if (size === undefined) throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not in the store`)
+    if (size > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`)
+    return readFile(this.blobPath(digest))
+  }
+
+  private async readIndex(): Promise<IndexJson> {
+    const text = await readFile(join(this.location, 'index.json'), 'utf8')
+    try {
+      const index = JSON.parse(text) as IndexJson
+      if (!Array.isArray(index.manifests)) throw new Error('no manifests array')
+      return index
+    } catch (error) {
+      throw new ZregError('STORE_INVALID', `${this.location}/index.json is not a valid OCI index: ${(error as Error).message}`)
+    }
+  }
+
+  async refList(): Promise<StoredRef[]> {
+    const index = await this.readIndex()
+    return index.manifests.map(toStoredRef).filter((ref): ref is StoredRef => ref !== undefined).sort(compareRefs)
+  }
+
+  /** Read-modify-write of index.json under its lock; entries zreg does not understand are kept as they are. */
+  async updateIndex(change: (refs: Map<string, StoredRef>) => void): Promise<void> {
+    await withLock(join(this.location, 'index.json.lock'), async () => {
+      const index = await this.readIndex()
+      const foreign: Descriptor[] = []
+      const refs = new Map<string, StoredRef>()
+      for (const entry of index.manifests) {
+        const ref = toStoredRef(entry)
+        if (ref === undefined) foreign.push(entry)
+        else refs.set(refKey(ref), ref)
+      }
+      change(refs)
+      const manifests = [...foreign, ...[...refs.values()].sort(compareRefs).map(toIndexEntry)]
+      const next: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests }
+      await writeFileAtomic(join(this.location, 'index.json'), `${JSON.stringify(next, null, 2)}\n`)
+    })
+  }
+
+  async refDelete(refs: { repository: string; tag?: string; digest?: Digest }[]): Promise<void> {
+    await this.updateIndex((current) => {
+      for (const ref of refs) current.delete(refKey(ref))
+    })
+  }
+
+  async stage(): Promise<StoreStaging> {
+    const root = join(this.location, stagingRoot)
+    await mkdir(root, { recursive: true })
+    await this.removeStaleStaging(root)
+    const dir = join(root, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    await mkdir(dir)
+    return new LayoutStaging(this, dir)
+  }
+
+  /** Staging directories are named `<pid>-<random>`; one whose process is gone and that is old is debris. */
+  private async removeStaleStaging(root: string): Promise<void> {
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const pid = Number.parseInt(name, 10)
+      if (Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue
+      const info = await stat(join(root, name)).catch(() => undefined)
+      if (info && Date.now() - info.mtimeMs > staleStagingMs) await rm(join(root, name), { recursive: true, force: true })
+    }
+  }
+}
+
+class LayoutStaging implements StoreStaging {
+  private readonly staged = new Map<Digest, string>()
+  private counter = 0
+  private closed = false
+
+  constructor(
+    private readonly store: LayoutStore,
+    private readonly dir: string,
+  ) {}
+
+  async blobPut(source: Readable, expected: ExpectedBlob = {}): Promise<PutBlobResult> {
+    if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
+    const temp = join(this.dir, `${this.counter++}.part`)
+    const counter = new DigestCounter(expected.digest ? digestAlgorithm(expected.digest) : 'sha256')
+    try {
+      await pipeline(
+        source,
+        async function* hashAndCount(chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            counter.update(chunk)
+            // Stop early rather than write gigabytes that can only be refused.
+            if (expected.size !== undefined && counter.size > expected.size) {
+              throw new ZregError('SIZE_INVALID', `blob is larger than the ${expected.size} bytes its descriptor declares`)
+            }
+            yield chunk
+          }
+        },
+        createWriteStream(temp, { flags: 'wx' }),
+      )
+      await fsyncFile(temp)
+    } catch (error) {
+      await rm(temp, { force: true })
+      throw error
+    }
+    const digest = counter.digest()
+    const size = counter.size
+    try {
+      if (expected.size !== undefined && size !== expected.size) {
+        throw new ZregError('SIZE_INVALID', `blob ${expected.digest ?? digest} is ${size} bytes, but its descriptor declares ${expected.size}`)
+      }
+      if (expected.digest !== undefined && digest !== expected.digest) {
+        throw new ZregError('DIGEST_INVALID', `content expected to be ${expected.digest} hashes to ${digest}`)
+      }
+    } catch (error) {
+      await rm(temp, { force: true })
+      throw error
+    }
+    if (this.staged.has(digest) || (await this.store.blobStat(digest)) !== undefined) await rm(temp, { force: true })
+    else this.staged.set(digest, temp)
+    return { digest, size }
+  }
+
+  async blobHas(digest: Digest): Promise<boolean> {
+    return this.staged.has(digest) || (await this.store.blobStat(digest)) !== undefined
+  }
+
+  async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
+    const staged = this.staged.get(digest)
+    if (staged === undefined) return this.store.blobBytes(digest, maxBytes)
+    const bytes = await readFile(staged)
+    if (bytes.length > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${bytes.length} bytes, over the ${maxBytes}-byte limit`)
+    return bytes
+  }
+
+  async scratchDirectory(): Promise<string> {
+    const dir = join(this.dir, `scratch-${this.counter++}`)
+    await mkdir(dir)
+    return dir
+  }
+
+  async commit(refs: StoredRef[]): Promise<void> {
+    if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
+    for (const ref of refs) {
+      if (!(await this.blobHas(ref.descriptor.digest))) {
+        throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${ref.repository} would reference ${ref.descriptor.digest}, which is not stored`)
+      }
+    }
+    const touched = new Set<string>()
+    for (const [digest, temp] of this.staged) {
+      const final = this.store.blobPath(digest)
+      const dir = join(this.store.location, 'blobs', digestAlgorithm(digest))
+      if (!touched.has(dir)) await mkdir(dir, { recursive: true })
+      touched.add(dir)
+      // Another writer may have published the same digest meanwhile; identical bytes, so either copy wins.
+      if ((await this.store.blobStat(digest)) === undefined) await rename(temp, final)
+    }
+    for (const dir of touched) await fsyncDirectory(dir)
+    if (refs.length > 0) {
+      await this.store.updateIndex((current) => {
+        for (const ref of refs) current.set(refKey(ref), ref)
+      })
+    }
+    await this.abort()
+  }
+
+  async abort(): Promise<void> {
+    this.closed = true
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,74 @@
+import type { Readable } from 'node:stream'
+import type { Digest } from '../oci/digest.js'
+import type { Descriptor } from '../oci/manifest.js'
+
+/** A name the store keeps a manifest under: a tag, or (tag undefined) a repository's untagged manifest. */
+export interface StoredRef {
+  repository: string
+  tag?: string
+  descriptor: Descriptor
+}
+
+/** What a blob must turn out to be; a mismatch is refused. */
+export interface ExpectedBlob {
+  digest?: Digest
+  size?: number
+}
+
+export interface PutBlobResult {
+  digest: Digest
+  size: number
+}
+
+/** Content-addressed reads, the GET side of /v2/<name>/blobs and /manifests by digest. */
+export interface BlobReader {
+  /** Size of the blob, or undefined when the store does not hold it. */
+  blobStat(digest: Digest): Promise<number | undefined>
+  /** The blob's bytes as a stream; rejects with BLOB_UNKNOWN when absent. */
+  blobRead(digest: Digest, range?: { start: number; end: number }): Promise<Readable>
+  /** A small blob (a manifest or config) read whole; refuses one larger than maxBytes. */
+  blobBytes(digest: Digest, maxBytes: number): Promise<Buffer>
+}
+
+/**
+ * Blobs on their way into the store. Nothing here is visible to readers until commit(): a failed
+ * ingest calls abort() and the store is as it was.
+ */
+export interface StoreStaging {
+  /**
+   * Streams `source` into the staging area, hashing and counting as it goes. Rejects with
+   * DIGEST_INVALID / SIZE_INVALID when the content does not match `expected`; a nil error means the
+   * content will be stored at the returned digest on commit.
+   */
+  blobPut(source: Readable, expected?: ExpectedBlob): Promise<PutBlobResult>
+  /** True when the blob is staged here or already in the store. */
+  blobHas(digest: Digest): Promise<boolean>
+  /** Reads a blob staged here or in the store. */
+  blobBytes(digest: Digest, maxBytes: number): Promise<Buffer>
+  /** A private directory on the store's file system (to unpack archives into), removed with the staging. */
+  scratchDirectory(): Promise<string>
+  /** Publishes the staged blobs (each an atomic rename), then records `refs` in the index under the lock. */
+  commit(refs: StoredRef[]): Promise<void>
+  /** Drops everything staged. Safe to call after commit or twice. */
+  abort(): Promise<void>
+}
+
+/** The store: blobs by digest plus named references, as an OCI image layout holds them. */
+export interface Store extends BlobReader {
+  readonly location: string
+  /** Every reference the store keeps, sorted by repository then tag. */
+  refList(): Promise<StoredRef[]>
+  /** Starts an ingest. */
+  stage(): Promise<StoreStaging>
+  /** Removes references (a tag, or an untagged manifest by digest); blobs stay until gc. */
+  refDelete(refs: { repository: string; tag?: string; digest?: Digest }[]): Promise<void>
+}
+
+/** Optional ability: blobs are files, so a build can hard-link them instead of copying bytes. */
+export interface LocalBlobPaths {
+  blobPath(digest: Digest): string
+}
+
+export function hasLocalBlobPaths(store: object): store is LocalBlobPaths {
+  return typeof (store as Partial<LocalBlobPaths>).blobPath === 'function'
+}
