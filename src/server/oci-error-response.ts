@@ -24,7 +24,7 @@ export function toOciResponse(res: ServerResponse, thrown: unknown, log: (line: 
   }
   const body = ociErrorBody(error)
   res.statusCode = error.status
-  res.setHeader('Content-Type', 'application/json')
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
   res.setHeader('Content-Length', Buffer.byteLength(body))
   res.end(body)
 }

@@ -9,9 +9,10 @@ import { sendFile, type SmallFileCache } from './send-file.js'
 import { liveGeneration, loadSite, siteFile, type LoadedSite, type SiteFile } from './site-reader.js'
 
 const routePattern = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/([^/]+)$/
+const jsonContentType = 'application/json; charset=utf-8'
 const emptyReferrers = JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] })
 
-function sendJson(res: ServerResponse, status: number, body: string, contentType: string = MediaTypes.Json): void {
+function sendJson(res: ServerResponse, status: number, body: string, contentType: string = jsonContentType): void {
   res.statusCode = status
   res.setHeader('Content-Type', contentType)
   res.setHeader('Content-Length', Buffer.byteLength(body))
@@ -91,17 +92,19 @@ export class StaticRegistry {
     if (path === '/v2/' || path === '/v2') return sendJson(res, 200, '{}')
     if (path === '/v2/_catalog') return this.send(req, res, this.rootFile('v2/_catalog'))
     const match = routePattern.exec(path)
-    if (!match) throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`)
+    if (!match) throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`, { detail: { path } })
     const [, name, kind, reference] = match as unknown as [string, string, string, string]
-    if (!isRepository(name)) throw new ZregError('NAME_INVALID', `invalid repository name "${name}"`)
-    if (!this.site.repositories.has(name)) throw new ZregError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { detail: { name } })
+    // Like distribution: a manifest or blob of an unknown repository is simply unknown (404).
+    const known = isRepository(name) && this.site.repositories.has(name)
+    if (!known && (kind === 'tags' || kind === 'referrers')) {
+      throw new ZregError('NAME_UNKNOWN', 'repository name not known to registry', { detail: { name } })
+    }
     switch (kind) {
       case 'tags':
-        if (reference !== 'list') throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`)
+        if (reference !== 'list') throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`, { detail: { path } })
         return this.send(req, res, siteFile(this.site, name, 'tags/list'))
       case 'blobs':
-        if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
-        return this.sendBlob(req, res, siteFile(this.site, name, `blobs/${reference}`), reference)
+        return this.sendBlob(req, res, isDigest(reference) ? siteFile(this.site, name, `blobs/${reference}`) : undefined, reference)
       case 'referrers': {
         if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
         const file = siteFile(this.site, name, `referrers/${reference}`)
@@ -119,19 +122,20 @@ export class StaticRegistry {
   }
 
   private async sendManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
-    if (!isDigest(reference) && !isTag(reference)) throw new ZregError('TAG_INVALID', `"${reference}" is neither a tag nor a digest`)
-    let file = siteFile(this.site, name, `manifests/${reference}`)
+    let file = isDigest(reference) || isTag(reference) ? siteFile(this.site, name, `manifests/${reference}`) : undefined
     const fallback = file?.headers.platformFallback
     // Old clients that accept no index get the default platform's manifest, as distribution does.
     if (file && fallback !== undefined && isIndex(file.headers.contentType) && !acceptsMediaType(req.headers.accept, file.headers.contentType)) {
       file = fallback === null ? undefined : siteFile(this.site, name, fallback)
     }
-    if (!file) throw new ZregError('MANIFEST_UNKNOWN', `manifest ${name}:${reference} is not known to this registry`, { detail: { name, reference } })
+    if (!file) {
+      throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
+    }
     return this.send(req, res, file)
   }
 
   private async sendBlob(req: IncomingMessage, res: ServerResponse, file: SiteFile | undefined, digest: string): Promise<void> {
-    if (!file) throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not known to this repository`, { detail: { digest } })
+    if (!file) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: digest })
     return this.send(req, res, file)
   }
 
