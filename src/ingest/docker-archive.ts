@@ -77,8 +77,9 @@ async function putLayer(staging: StoreStaging, path: string, diffId: string, lay
     const [, result] = await Promise.all([pipeline(createReadStream(path), tap, gzip), staging.blobPut(gzip)])
     put = result
   }
-  if (uncompressed.digest() !== diffId) {
-    throw new ZregError('DIGEST_INVALID', `layer ${path} has diff_id ${uncompressed.digest()}, but the image config says ${diffId}`)
+  const actualDiffId = uncompressed.digest()
+  if (actualDiffId !== diffId) {
+    throw new ZregError('DIGEST_INVALID', `layer ${path} has diff_id ${actualDiffId}, but the image config says ${diffId}`)
   }
   return { mediaType: layerMediaType, digest: put.digest, size: put.size }
 }

@@ -1,0 +1,1027 @@
+#!/usr/bin/env node
+// zreg benchmark suite. See bench/README.md.
+//
+//   node bench/run.mjs                 full run (several minutes)
+//   node bench/run.mjs --quick         tiny durations and sizes, to check the suite works
+//   node bench/run.mjs --only a,d      run some of: a (server-bound), b (pulls), c (memory), d (build scale)
+//
+// Every server this script starts is stopped at the end, also on error or Ctrl-C.
+import { spawn, spawnSync } from 'node:child_process'
+import { createCipheriv, createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { open, rename, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const BENCH = dirname(fileURLToPath(import.meta.url))
+const REPO = resolve(BENCH, '..')
+const DATA = join(BENCH, '.data')
+const ZREG = join(REPO, 'bin', 'run.js')
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function parseOptions(argv) {
+  const options = { quick: false, only: new Set(['a', 'b', 'c', 'd']) }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--quick') options.quick = true
+    else if (arg === '--only' || arg.startsWith('--only=')) {
+      const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length)
+      const parts = (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+      const bad = parts.filter((p) => !['a', 'b', 'c', 'd'].includes(p))
+      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes a comma-separated list of a,b,c,d (got ${value})`)
+      options.only = new Set(parts)
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: node bench/run.mjs [--quick] [--only a,b,c,d]\n')
+      process.exit(0)
+    } else throw new Error(`unknown argument ${arg}`)
+  }
+  return options
+}
+
+const options = parseOptions(process.argv.slice(2))
+const Q = options.quick
+const settings = {
+  wrkSeconds: Q ? 2 : 10,
+  wrkWarmupSeconds: Q ? 1 : 2,
+  manifestConnections: 64,
+  blobConnections: 8,
+  pullRounds: Q ? 1 : 3,
+  memoryClients: 8,
+  memorySlowRate: '16M',
+  memorySlowSeconds: Q ? 3 : 10,
+  scaleRepositories: Q ? 100 : 1000,
+  scaleTagsPerRepository: 10,
+  scaleBigLayerBytes: 20 * 1024 * 1024,
+  scaleSmallLayerBytes: 1024,
+  fullBuildRuns: Q ? 2 : 3,
+  rebuildRuns: Q ? 3 : 5,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging and small helpers
+
+const t0 = performance.now()
+function log(message) {
+  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${message}\n`)
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const MiB = 1024 * 1024
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const sha256hex = (bytes) => createHash('sha256').update(bytes).digest('hex')
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked so that nothing outlives the benchmark.
+
+const live = new Set()
+
+function track(child) {
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  return child
+}
+
+function killAllSync(signal = 'SIGTERM') {
+  for (const child of live) {
+    try {
+      child.kill(signal)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.on('exit', () => killAllSync('SIGTERM'))
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    log(`${signal}: stopping everything started by the benchmark`)
+    killAllSync('SIGTERM')
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  })
+}
+
+/** Runs a command to completion; rejects on a non-zero exit unless allowFail. */
+function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now()
+    const child = track(spawn(cmd, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: ['ignore', 'pipe', 'pipe'] }))
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = timeoutMs ? setTimeout(() => child.kill('SIGKILL'), timeoutMs) : undefined
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      const result = { code, signal, stdout, stderr, ms: performance.now() - started }
+      if (code !== 0 && !allowFail) {
+        const error = new Error(`${cmd} ${args.join(' ')} failed (${code ?? signal}): ${(stderr || stdout).slice(-2000)}`)
+        error.result = result
+        reject(error)
+      } else resolvePromise(result)
+    })
+  })
+}
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+/** A long-running server child: output kept (tail) for diagnostics, stopped with SIGTERM then SIGKILL. */
+class Server {
+  constructor(name, child) {
+    this.name = name
+    this.child = track(child)
+    this.output = ''
+    this.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })))
+    this.hasExited = false
+    this.exited.then(() => (this.hasExited = true))
+    const keep = (d) => {
+      this.output = (this.output + d).slice(-20000)
+    }
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
+  }
+
+  get pid() {
+    return this.child.pid
+  }
+
+  async stop() {
+    if (this.hasExited) return
+    this.child.kill('SIGTERM')
+    const done = await Promise.race([this.exited, sleep(5000).then(() => undefined)])
+    if (done === undefined) {
+      log(`${this.name} did not stop on SIGTERM within 5 s; killing`)
+      this.child.kill('SIGKILL')
+      await this.exited
+    }
+  }
+
+  async waitReady(port, timeoutMs = 20000) {
+    const deadline = performance.now() + timeoutMs
+    while (performance.now() < deadline) {
+      if (this.hasExited) throw new Error(`${this.name} exited while starting:\n${this.output}`)
+      try {
+        const response = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(1000) })
+        await response.arrayBuffer()
+        if (response.status === 200) return
+      } catch {
+        // not listening yet
+      }
+      await sleep(50)
+    }
+    throw new Error(`${this.name} not ready on port ${port} after ${timeoutMs} ms:\n${this.output}`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic, incompressible image data (AES-256-CTR keystream with a fixed key).
+
+const KEY = createHash('sha256').update('zreg-bench-fixed-key').digest()
+const CHUNK = 4 * MiB
+const MT = {
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  index: 'application/vnd.oci.image.index.v1+json',
+  config: 'application/vnd.oci.image.config.v1+json',
+  layer: 'application/vnd.oci.image.layer.v1.tar',
+}
+const REF_NAME = 'org.opencontainers.image.ref.name'
+
+async function writeRandomBlob(blobsDir, seed, size) {
+  const iv = createHash('sha256').update(seed).digest().subarray(0, 16)
+  const cipher = createCipheriv('aes-256-ctr', KEY, iv)
+  const hash = createHash('sha256')
+  const temp = join(blobsDir, `.tmp-${process.pid}-${sha256hex(seed).slice(0, 12)}`)
+  const handle = await open(temp, 'w')
+  const zero = Buffer.alloc(Math.min(CHUNK, size))
+  try {
+    for (let left = size; left > 0; ) {
+      const n = Math.min(left, CHUNK)
+      const chunk = cipher.update(n === zero.length ? zero : zero.subarray(0, n))
+      hash.update(chunk)
+      await handle.write(chunk)
+      left -= n
+    }
+  } finally {
+    await handle.close()
+  }
+  const hex = hash.digest('hex')
+  await rename(temp, join(blobsDir, hex))
+  return { digest: `sha256:${hex}`, size }
+}
+
+function writeBytesBlob(blobsDir, bytes) {
+  const hex = sha256hex(bytes)
+  const path = join(blobsDir, hex)
+  if (!existsSync(path)) writeFileSync(path, bytes)
+  return { digest: `sha256:${hex}`, size: bytes.length }
+}
+
+function imageManifest(config, layers) {
+  return {
+    schemaVersion: 2,
+    mediaType: MT.manifest,
+    config: { mediaType: MT.config, digest: config.digest, size: config.size },
+    layers: layers.map((l) => ({ mediaType: MT.layer, digest: l.digest, size: l.size })),
+  }
+}
+
+function configJson(layers, labels) {
+  return {
+    architecture: 'amd64',
+    os: 'linux',
+    config: labels ? { Labels: labels } : {},
+    // Layers are plain (uncompressed) tar media type, so each diff_id is the layer digest.
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+  }
+}
+
+function writeLayoutSkeleton(dir) {
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true })
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+}
+
+const IMAGE_SPECS = [
+  { key: 'small', ref: 'bench/small:1.0', layers: [4096] },
+  { key: 'blob26', ref: 'bench/blob26:1.0', layers: [26 * MiB] },
+  { key: 'img50', ref: 'bench/img50:1.0', layers: Array(5).fill(10 * MiB) },
+  { key: 'img300', ref: 'bench/img300:1.0', layers: Array(6).fill(50 * MiB) },
+  { key: 'blob300', ref: 'bench/blob300:1.0', layers: [300 * MiB] },
+]
+const DATA_VERSION = 1
+const IMAGES_DIR = join(DATA, 'images')
+const IMAGES_INFO = join(IMAGES_DIR, 'bench-images.json')
+
+/** Generates (or reuses) the OCI layout with the benchmark images; returns key -> image info. */
+async function ensureImages() {
+  const wanted = JSON.stringify(IMAGE_SPECS)
+  if (existsSync(IMAGES_INFO)) {
+    const info = JSON.parse(readFileSync(IMAGES_INFO, 'utf8'))
+    if (info.version === DATA_VERSION && info.specs === wanted) {
+      log(`images: reusing ${IMAGES_DIR}`)
+      return info.images
+    }
+  }
+  log(`images: generating ${IMAGES_DIR} (${(IMAGE_SPECS.reduce((s, i) => s + i.layers.reduce((a, b) => a + b, 0), 0) / MiB).toFixed(0)} MiB)`)
+  const started = performance.now()
+  rmSync(IMAGES_DIR, { recursive: true, force: true })
+  writeLayoutSkeleton(IMAGES_DIR)
+  const blobs = join(IMAGES_DIR, 'blobs', 'sha256')
+  const images = {}
+  const index = { schemaVersion: 2, mediaType: MT.index, manifests: [] }
+  for (const spec of IMAGE_SPECS) {
+    const layers = []
+    for (let i = 0; i < spec.layers.length; i++) layers.push(await writeRandomBlob(blobs, `${spec.ref}#layer${i}`, spec.layers[i]))
+    const config = writeBytesBlob(blobs, Buffer.from(JSON.stringify(configJson(layers, { 'bench.image': spec.ref }))))
+    const manifestBytes = Buffer.from(JSON.stringify(imageManifest(config, layers)))
+    const manifest = writeBytesBlob(blobs, manifestBytes)
+    const [repository, tag] = [spec.ref.slice(0, spec.ref.lastIndexOf(':')), spec.ref.slice(spec.ref.lastIndexOf(':') + 1)]
+    images[spec.key] = {
+      ref: spec.ref,
+      repository,
+      tag,
+      manifest,
+      config,
+      layers,
+      totalBytes: layers.reduce((s, l) => s + l.size, 0) + config.size + manifest.size,
+    }
+    index.manifests.push({ mediaType: MT.manifest, digest: manifest.digest, size: manifest.size, annotations: { [REF_NAME]: spec.ref } })
+  }
+  writeFileSync(join(IMAGES_DIR, 'index.json'), JSON.stringify(index, null, 2))
+  writeFileSync(IMAGES_INFO, JSON.stringify({ version: DATA_VERSION, specs: wanted, images }, null, 2))
+  log(`images: generated in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  return images
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three servers
+
+const ZREG_STORE = join(DATA, 'zreg-store')
+const ZREG_SITE = join(DATA, 'zreg-site')
+
+async function ensureZregSite(images) {
+  let have = new Map()
+  try {
+    const index = JSON.parse(readFileSync(join(ZREG_STORE, 'index.json'), 'utf8'))
+    have = new Map(index.manifests.map((m) => [m.annotations?.[REF_NAME], m.digest]))
+  } catch {
+    // no store yet
+  }
+  const missing = Object.values(images).filter((i) => have.get(i.ref) !== i.manifest.digest)
+  if (missing.length > 0) {
+    log(`zreg: add oci:${IMAGES_DIR} -> ${ZREG_STORE}`)
+    const r = await run('node', [ZREG, 'add', `oci:${IMAGES_DIR}`, '--store', ZREG_STORE], { timeoutMs: 600000 })
+    log(`zreg: add took ${(r.ms / 1000).toFixed(1)} s`)
+  } else log(`zreg: reusing store ${ZREG_STORE}`)
+  const r = await run('node', [ZREG, 'build', '--store', ZREG_STORE, '--out', ZREG_SITE], { timeoutMs: 600000 })
+  log(`zreg: ${r.stdout.trim() || r.stderr.trim()}`)
+}
+
+async function startZreg(site = ZREG_SITE) {
+  const child = spawn('node', [ZREG, 'serve', site, '--port', '0', '--no-access-log'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = new Server('zreg serve', child)
+  const port = await new Promise((resolvePort, reject) => {
+    let text = ''
+    const timer = setTimeout(() => reject(new Error(`zreg serve did not report its port:\n${text}`)), 20000)
+    const onData = (d) => {
+      text += d
+      const m = /\(port (\d+)\)/.exec(text)
+      if (m) {
+        clearTimeout(timer)
+        child.stderr.off('data', onData)
+        resolvePort(Number(m[1]))
+      }
+    }
+    child.stderr.on('data', onData)
+    server.exited.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`zreg serve exited while starting:\n${text}`))
+    })
+  })
+  server.port = port
+  await server.waitReady(port)
+  return server
+}
+
+const NGINX_PREFIX = join(DATA, 'nginx')
+
+async function startNginx(site = ZREG_SITE) {
+  const port = await freePort()
+  const p = NGINX_PREFIX
+  rmSync(p, { recursive: true, force: true })
+  for (const dir of ['body', 'proxy', 'fcgi', 'uwsgi', 'scgi']) mkdirSync(join(p, dir), { recursive: true })
+  const user = process.getuid?.() === 0 ? 'user root;\n' : ''
+  const conf = `# written by bench/run.mjs
+daemon off;
+worker_processes auto;
+pid ${p}/nginx.pid;
+error_log ${p}/error.log warn;
+${user}events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 100000;
+  client_body_temp_path ${p}/body;
+  proxy_temp_path ${p}/proxy;
+  fastcgi_temp_path ${p}/fcgi;
+  uwsgi_temp_path ${p}/uwsgi;
+  scgi_temp_path ${p}/scgi;
+  include ${site}/.zreg/nginx-http.conf;
+  server {
+    listen 127.0.0.1:${port};
+    include ${site}/.zreg/nginx-locations.conf;
+  }
+}
+`
+  writeFileSync(join(p, 'nginx.conf'), conf)
+  const test = await run('nginx', ['-t', '-p', p, '-c', join(p, 'nginx.conf'), '-e', join(p, 'error.log')], { allowFail: true })
+  if (test.code !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`)
+  const child = spawn('nginx', ['-p', p, '-c', join(p, 'nginx.conf'), '-e', join(p, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = new Server('nginx', child)
+  server.port = port
+  await server.waitReady(port)
+  return server
+}
+
+const DIST_ROOT = join(DATA, 'distribution')
+const DIST_MARKER = join(DATA, 'distribution-loaded.json')
+
+async function startDistribution() {
+  const port = await freePort()
+  mkdirSync(DIST_ROOT, { recursive: true })
+  const cfg = join(DATA, 'distribution.yml')
+  // As the packaged default config (/etc/docker/registry/config.yml), minus auth: in-memory blob descriptor cache.
+  writeFileSync(
+    cfg,
+    `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: ${DIST_ROOT}
+http:
+  addr: 127.0.0.1:${port}
+`,
+  )
+  const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = new Server('distribution', child)
+  server.port = port
+  await server.waitReady(port)
+  return server
+}
+
+const DIST_KEYS = ['small', 'blob26', 'img50', 'img300']
+const distMarkerText = (images) => JSON.stringify({ method: 'skopeo --preserve-digests', digests: DIST_KEYS.map((k) => images[k].manifest.digest) })
+
+/** Wipes distribution's storage unless it holds exactly the current images (call before starting it). */
+function checkDistributionStorage(images) {
+  if (existsSync(DIST_MARKER) && readFileSync(DIST_MARKER, 'utf8') === distMarkerText(images)) return true
+  rmSync(DIST_MARKER, { force: true })
+  rmSync(DIST_ROOT, { recursive: true, force: true })
+  return false
+}
+
+async function loadDistribution(server, images) {
+  log('distribution: loading images with skopeo copy --preserve-digests')
+  for (const key of DIST_KEYS) {
+    const image = images[key]
+    // --preserve-digests: without it skopeo gzips the uncompressed layers on the way to a registry.
+    const r = await run(
+      'skopeo',
+      ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${IMAGES_DIR}:${image.ref}`, `docker://127.0.0.1:${server.port}/${image.ref}`],
+      { timeoutMs: 600000 },
+    )
+    log(`distribution: pushed ${image.ref} in ${(r.ms / 1000).toFixed(1)} s`)
+  }
+  writeFileSync(DIST_MARKER, distMarkerText(images))
+}
+
+/** Checks a server answers the manifest and blob the benchmarks fetch, with the right bytes and headers. */
+async function verifyServer(server, images, issues) {
+  const base = `http://127.0.0.1:${server.port}`
+  const small = images.small
+  const response = await fetch(`${base}/v2/${small.repository}/manifests/${small.tag}`, { headers: { Accept: MT.manifest } })
+  const body = Buffer.from(await response.arrayBuffer())
+  const problems = []
+  if (response.status !== 200) problems.push(`manifest GET status ${response.status}`)
+  else {
+    const digest = `sha256:${sha256hex(body)}`
+    if (digest !== small.manifest.digest) problems.push(`manifest bytes differ (${digest}, expected ${small.manifest.digest})`)
+    if (response.headers.get('docker-content-digest') !== digest) problems.push(`Docker-Content-Digest ${response.headers.get('docker-content-digest')}`)
+    if (response.headers.get('content-type') !== MT.manifest) problems.push(`manifest Content-Type ${response.headers.get('content-type')}`)
+  }
+  const blob = images.blob26.layers[0]
+  const head = await fetch(`${base}/v2/${images.blob26.repository}/blobs/${blob.digest}`, { method: 'HEAD' })
+  if (head.status !== 200) problems.push(`blob HEAD status ${head.status}`)
+  else if (Number(head.headers.get('content-length')) !== blob.size) problems.push(`blob Content-Length ${head.headers.get('content-length')}`)
+  for (const p of problems) issues.push(`${server.name}: ${p}`)
+  if (problems.length) log(`verify ${server.name}: ${problems.join('; ')}`)
+  else log(`verify ${server.name}: ok (port ${server.port})`)
+  return problems.length === 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement tools
+
+const WRK_LUA = join(DATA, 'wrk-report.lua')
+function writeWrkScript() {
+  writeFileSync(
+    WRK_LUA,
+    `-- written by bench/run.mjs: machine-readable summary
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('ZREG_BENCH {"requests":%d,"bytes":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.bytes, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+`,
+  )
+}
+
+async function wrk(url, { connections, seconds, headers = [] }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '-s', WRK_LUA]
+  for (const h of headers) args.push('-H', h)
+  args.push(url)
+  const r = await run('wrk', args, { timeoutMs: (seconds + 60) * 1000 })
+  const line = r.stdout.split('\n').find((l) => l.startsWith('ZREG_BENCH '))
+  if (!line) throw new Error(`wrk printed no summary:\n${r.stdout}\n${r.stderr}`)
+  const s = JSON.parse(line.slice('ZREG_BENCH '.length))
+  const durationS = s.duration_us / 1e6
+  const errors = s.connect + s.read + s.write + s.status + s.timeout
+  return {
+    requests: s.requests,
+    bytes: s.bytes,
+    durationS,
+    rps: s.requests / durationS,
+    MBps: s.bytes / durationS / 1e6,
+    errors,
+    errorDetail: { connect: s.connect, read: s.read, write: s.write, status: s.status, timeout: s.timeout },
+    p50ms: s.p50_us / 1000,
+    p99ms: s.p99_us / 1000,
+  }
+}
+
+/** Samples VmRSS of a process every intervalMs; stop() returns the maximum and VmHWM. */
+function rssSampler(pid, intervalMs = 100) {
+  let maxKiB = 0
+  let samples = 0
+  let hwmKiB = 0
+  const read = () => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+      const rss = /VmRSS:\s+(\d+) kB/.exec(status)
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(status)
+      if (rss) {
+        maxKiB = Math.max(maxKiB, Number(rss[1]))
+        samples++
+      }
+      if (hwm) hwmKiB = Number(hwm[1])
+    } catch {
+      // process gone
+    }
+  }
+  read()
+  const timer = setInterval(read, intervalMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      read()
+      return { maxMB: (maxKiB * 1024) / 1e6, hwmMB: (hwmKiB * 1024) / 1e6, samples }
+    },
+  }
+}
+
+function rssNowMB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return m ? (Number(m[1]) * 1024) / 1e6 : NaN
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) server-bound: wrk
+
+async function benchServerBound(servers, images, results, rows) {
+  const small = images.small
+  const blob = images.blob26.layers[0]
+  const a = { manifest: {}, blob: {} }
+  for (const server of servers) {
+    const base = `http://127.0.0.1:${server.port}`
+    const manifestUrl = `${base}/v2/${small.repository}/manifests/${small.tag}`
+    const headers = [`Accept: ${MT.manifest}`]
+    await wrk(manifestUrl, { connections: settings.manifestConnections, seconds: settings.wrkWarmupSeconds, headers })
+    const sampler = server.name === 'zreg serve' ? rssSampler(server.pid) : undefined
+    const m = await wrk(manifestUrl, { connections: settings.manifestConnections, seconds: settings.wrkSeconds, headers })
+    if (sampler) m.rssMaxMB = sampler.stop().maxMB
+    a.manifest[server.name] = m
+    log(`(a) ${server.name}: manifest ${m.rps.toFixed(0)} req/s, p50 ${m.p50ms.toFixed(2)} ms, p99 ${m.p99ms.toFixed(2)} ms, errors ${m.errors}`)
+
+    const blobUrl = `${base}/v2/${images.blob26.repository}/blobs/${blob.digest}`
+    await wrk(blobUrl, { connections: settings.blobConnections, seconds: settings.wrkWarmupSeconds })
+    const sampler2 = server.name === 'zreg serve' ? rssSampler(server.pid) : undefined
+    const b = await wrk(blobUrl, { connections: settings.blobConnections, seconds: settings.wrkSeconds })
+    if (sampler2) b.rssMaxMB = sampler2.stop().maxMB
+    a.blob[server.name] = b
+    log(`(a) ${server.name}: blob ${b.MBps.toFixed(0)} MB/s (${b.requests} x 26 MiB responses, ${b.rps.toFixed(1)} req/s), errors ${b.errors}`)
+  }
+  results.serverBound = a
+  const val = (kind, name) => a[kind][name]
+  const valid = (kind, name) => val(kind, name) !== undefined && val(kind, name).errors === 0
+  const z = 'zreg serve'
+  rows.push(
+    row('(a) manifest GET req/s (c64), vs distribution', {
+      zreg: val('manifest', z)?.rps,
+      nginx: val('manifest', 'nginx')?.rps,
+      distribution: val('manifest', 'distribution')?.rps,
+      ratio: ratioOf(val('manifest', z)?.rps, val('manifest', 'distribution')?.rps),
+      target: '>= 8x distribution',
+      pass: (r) => r >= 8,
+      valid: valid('manifest', z) && valid('manifest', 'distribution'),
+      unit: 'req/s',
+    }),
+    row('(a) manifest GET req/s (c64), vs nginx', {
+      zreg: val('manifest', z)?.rps,
+      nginx: val('manifest', 'nginx')?.rps,
+      distribution: val('manifest', 'distribution')?.rps,
+      ratio: ratioOf(val('manifest', z)?.rps, val('manifest', 'nginx')?.rps),
+      target: '>= 0.25x nginx',
+      pass: (r) => r >= 0.25,
+      valid: valid('manifest', z) && valid('manifest', 'nginx'),
+      unit: 'req/s',
+    }),
+    row('(a) 26 MiB blob GET MB/s (c8), vs nginx', {
+      zreg: val('blob', z)?.MBps,
+      nginx: val('blob', 'nginx')?.MBps,
+      distribution: val('blob', 'distribution')?.MBps,
+      ratio: ratioOf(val('blob', z)?.MBps, val('blob', 'nginx')?.MBps),
+      target: '>= 0.9x nginx',
+      pass: (r) => r >= 0.9,
+      valid: valid('blob', z) && valid('blob', 'nginx'),
+      unit: 'MB/s',
+    }),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) client-bound: skopeo pulls
+
+async function skopeoPull(server, image, dest) {
+  rmSync(dest, { recursive: true, force: true })
+  const r = await run(
+    'skopeo',
+    ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', `docker://127.0.0.1:${server.port}/${image.ref}`, `dir:${dest}`],
+    { timeoutMs: 600000 },
+  )
+  const manifest = readFileSync(join(dest, 'manifest.json'))
+  const digest = `sha256:${sha256hex(manifest)}`
+  const ok = digest === image.manifest.digest
+  rmSync(dest, { recursive: true, force: true })
+  return { seconds: r.ms / 1000, ok, digest }
+}
+
+async function benchPulls(servers, images, results, rows, issues) {
+  const dest = join(DATA, 'pull')
+  const b = {}
+  for (const key of ['img50', 'img300']) {
+    const image = images[key]
+    b[key] = {}
+    for (const server of servers) b[key][server.name] = []
+    for (let round = 0; round < settings.pullRounds; round++) {
+      // Rotate the order each round so no server always goes first (cold caches) or last.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length])
+      for (const server of order) {
+        const p = await skopeoPull(server, image, dest)
+        if (!p.ok) issues.push(`${server.name}: pulled ${image.ref} has manifest ${p.digest}, expected ${image.manifest.digest}`)
+        b[key][server.name].push(p.seconds)
+        log(`(b) ${server.name}: pull ${image.ref} ${p.seconds.toFixed(2)} s${p.ok ? '' : ' (WRONG MANIFEST)'}`)
+      }
+    }
+  }
+  results.pulls = {}
+  for (const key of ['img50', 'img300']) {
+    results.pulls[key] = {}
+    for (const [name, times] of Object.entries(b[key])) results.pulls[key][name] = { times, median: median(times) }
+    const med = (name) => results.pulls[key][name]?.median
+    const label = key === 'img50' ? '50 MiB (5 x 10 MiB)' : '300 MiB (6 x 50 MiB)'
+    rows.push(
+      row(`(b) skopeo pull ${label}, s (median of ${settings.pullRounds})`, {
+        zreg: med('zreg serve'),
+        nginx: med('nginx'),
+        distribution: med('distribution'),
+        ratio: ratioOf(med('distribution'), med('zreg serve')),
+        ratioNote: 'dist/zreg',
+        target: '>= 1.0 (dist time / zreg time)',
+        pass: (r) => r >= 1.0,
+        valid: true,
+        unit: 's',
+        digits: 2,
+      }),
+    )
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) memory under concurrent large downloads
+
+async function benchMemory(images, results, rows, issues) {
+  const server = await startZreg()
+  try {
+    const blob = images.blob300.layers[0]
+    const url = `http://127.0.0.1:${server.port}/v2/${images.blob300.repository}/blobs/${blob.digest}`
+    await sleep(300)
+    const idleMB = rssNowMB(server.pid)
+    const curl = (extra) => run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...extra, url], { allowFail: true, timeoutMs: 600000 })
+
+    let sampler = rssSampler(server.pid)
+    let started = performance.now()
+    const fast = await Promise.all(Array.from({ length: settings.memoryClients }, () => curl([])))
+    const fastSeconds = (performance.now() - started) / 1000
+    const fastRss = sampler.stop()
+    const fastOk = fast.filter((r) => r.code === 0 && r.stdout === `200 ${blob.size}`).length
+    if (fastOk !== fast.length) issues.push(`zreg serve: ${fast.length - fastOk} of ${fast.length} fast 300 MiB downloads incomplete: ${fast.map((r) => `${r.code}:${r.stdout}`).join(', ')}`)
+    const fastMBps = (fast.reduce((s, r) => s + (Number(r.stdout.split(' ')[1]) || 0), 0) / fastSeconds) / 1e6
+    log(`(c) fast: ${fastOk}/${fast.length} complete downloads of 300 MiB in ${fastSeconds.toFixed(1)} s (${fastMBps.toFixed(0)} MB/s), max RSS ${fastRss.maxMB.toFixed(1)} MB`)
+
+    // Slow clients: a server that ignores back-pressure would buffer the blob in memory for them.
+    sampler = rssSampler(server.pid)
+    started = performance.now()
+    const slow = await Promise.all(
+      Array.from({ length: settings.memoryClients }, () => curl(['--limit-rate', settings.memorySlowRate, '--max-time', String(settings.memorySlowSeconds)])),
+    )
+    const slowSeconds = (performance.now() - started) / 1000
+    const slowRss = sampler.stop()
+    const slowBad = slow.filter((r) => !(r.code === 0 || r.code === 28) || !r.stdout.startsWith('200 '))
+    if (slowBad.length) issues.push(`zreg serve: ${slowBad.length} rate-limited downloads failed: ${slowBad.map((r) => `${r.code}:${r.stdout}`).join(', ')}`)
+    log(`(c) slow (${settings.memorySlowRate}B/s each, ${settings.memorySlowSeconds} s): max RSS ${slowRss.maxMB.toFixed(1)} MB over ${slowSeconds.toFixed(1)} s`)
+    const hwm = rssSampler(server.pid).stop().hwmMB
+    results.memory = {
+      idleMB,
+      fast: { clients: settings.memoryClients, seconds: fastSeconds, MBps: fastMBps, complete: fastOk, maxRssMB: fastRss.maxMB, samples: fastRss.samples },
+      slow: { clients: settings.memoryClients, rate: settings.memorySlowRate, seconds: slowSeconds, maxRssMB: slowRss.maxMB, samples: slowRss.samples },
+      vmHwmMB: hwm,
+    }
+    const maxMB = Math.max(fastRss.maxMB, slowRss.maxMB)
+    rows.push(
+      row(`(c) zreg serve max RSS, 8 clients x 300 MiB blob (MB)`, {
+        zreg: maxMB,
+        target: '< 150 MB',
+        pass: () => maxMB < 150,
+        ratio: undefined,
+        valid: fastOk === fast.length,
+        unit: 'MB',
+        digits: 1,
+        note: `idle ${idleMB.toFixed(1)} MB, fast ${fastRss.maxMB.toFixed(1)}, slow ${slowRss.maxMB.toFixed(1)}, VmHWM ${hwm.toFixed(1)}`,
+      }),
+    )
+  } finally {
+    await server.stop()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) build scale, in-process through the library
+
+const SCALE_VERSION = 1
+
+/** A store of repositories x tags, each tag its own manifest and config, sharing two layers of layerBytes. */
+async function ensureScaleStore(repositories, tagsPerRepository, layerBytes) {
+  const name = `scale-${repositories}x${tagsPerRepository}-${layerBytes}`
+  const dir = join(DATA, name)
+  const info = join(DATA, `${name}.json`)
+  if (existsSync(info)) {
+    const meta = JSON.parse(readFileSync(info, 'utf8'))
+    if (meta.version === SCALE_VERSION) {
+      writeFileSync(join(dir, 'index.json'), meta.indexText)
+      log(`(d) reusing store ${name}`)
+      return { dir, meta }
+    }
+  }
+  log(`(d) generating store ${name} (${repositories * tagsPerRepository} tags)`)
+  const started = performance.now()
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(info, { force: true })
+  writeLayoutSkeleton(dir)
+  const blobs = join(dir, 'blobs', 'sha256')
+  const layers = [await writeRandomBlob(blobs, `scale-${layerBytes}-a`, layerBytes), await writeRandomBlob(blobs, `scale-${layerBytes}-b`, layerBytes)]
+  const manifests = []
+  for (let r = 0; r < repositories; r++) {
+    const repository = `scale/r${String(r).padStart(4, '0')}`
+    for (let t = 0; t < tagsPerRepository; t++) {
+      const tag = `t${String(t).padStart(2, '0')}`
+      const config = writeBytesBlob(blobs, Buffer.from(JSON.stringify(configJson(layers, { 'bench.scale': `${repository}:${tag}` }))))
+      const manifest = writeBytesBlob(blobs, Buffer.from(JSON.stringify(imageManifest(config, layers))))
+      manifests.push({ mediaType: MT.manifest, digest: manifest.digest, size: manifest.size, annotations: { [REF_NAME]: `${repository}:${tag}` } })
+    }
+  }
+  const indexText = JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests })
+  writeFileSync(join(dir, 'index.json'), indexText)
+  const meta = { version: SCALE_VERSION, repositories, tagsPerRepository, layerBytes, indexText }
+  writeFileSync(info, JSON.stringify(meta))
+  log(`(d) generated ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  return { dir, meta }
+}
+
+function siteDirs(out) {
+  return [out, join(dirname(out), `.${out.split('/').pop()}.builds`)]
+}
+
+/** Points `repository:t00` at the manifest of `repository:t01` (an existing manifest), atomically. */
+function retagOne(storeDir, index, r) {
+  const repository = `scale/r${String(r).padStart(4, '0')}`
+  const from = index.manifests.find((m) => m.annotations[REF_NAME] === `${repository}:t00`)
+  const to = index.manifests.find((m) => m.annotations[REF_NAME] === `${repository}:t01`)
+  from.digest = to.digest
+  from.size = to.size
+  const temp = join(storeDir, `index.json.bench-${process.pid}`)
+  writeFileSync(temp, JSON.stringify(index))
+  renameSync(temp, join(storeDir, 'index.json'))
+}
+
+async function benchBuildScale(results, rows, issues) {
+  const lib = await import(pathToFileURL(join(REPO, 'dist', 'src', 'index.js')).href).catch((error) => {
+    throw new Error(`cannot import dist/src/index.js (run npm run build first): ${error.message}`)
+  })
+  const { LayoutStore, buildSite } = lib
+  const R = settings.scaleRepositories
+  const T = settings.scaleTagsPerRepository
+  const tags = R * T
+  const small = await ensureScaleStore(R, T, settings.scaleSmallLayerBytes)
+  const big = await ensureScaleStore(R, T, settings.scaleBigLayerBytes)
+
+  const buildFromScratch = async (storeDir, out) => {
+    for (const d of siteDirs(out)) rmSync(d, { recursive: true, force: true })
+    const started = performance.now()
+    const store = await LayoutStore.open(storeDir)
+    const result = await buildSite(store, { out })
+    const ms = performance.now() - started
+    if (result.tags !== tags) issues.push(`build of ${storeDir}: ${result.tags} tags, expected ${tags}`)
+    if (result.repositoriesWritten !== R) issues.push(`build of ${storeDir}: wrote ${result.repositoriesWritten} repositories, expected ${R}`)
+    return { ms, result }
+  }
+
+  const smallOut = join(DATA, 'scale-site-small')
+  const bigOut = join(DATA, 'scale-site-big')
+  const d = {}
+  try {
+    // The first build in this process pays for module loading and JIT warm-up, as `zreg build` does.
+    const cold = await buildFromScratch(small.dir, smallOut)
+    d.fullCold = { ms: cold.ms, files: cold.result.files }
+    log(`(d) full build, ${tags} tags, 1 KiB layers, first in process: ${cold.ms.toFixed(0)} ms (${cold.result.files} files)`)
+    // Then alternate the 1 KiB-layer and 20 MiB-layer stores (same shape) so both see the same conditions.
+    const smallTimes = []
+    const bigTimes = []
+    for (let i = 0; i < settings.fullBuildRuns; i++) {
+      smallTimes.push((await buildFromScratch(small.dir, smallOut)).ms)
+      bigTimes.push((await buildFromScratch(big.dir, bigOut)).ms)
+    }
+    d.fullSmall = { times: smallTimes, median: median(smallTimes) }
+    d.fullBig = { times: bigTimes, median: median(bigTimes) }
+    log(`(d) full build, ${tags} tags, warm: 1 KiB layers ${smallTimes.map((t) => t.toFixed(0)).join(', ')} ms; 20 MiB layers ${bigTimes.map((t) => t.toFixed(0)).join(', ')} ms`)
+
+    // One tag changes; a fresh store object and no manifest cache, as a new `zreg build` process would do.
+    const index = JSON.parse(small.meta.indexText)
+    let r = 0
+    const rebuild = []
+    for (let i = 0; i < settings.rebuildRuns; i++) {
+      retagOne(small.dir, index, r++)
+      const started = performance.now()
+      const store = await LayoutStore.open(small.dir)
+      const result = await buildSite(store, { out: smallOut })
+      rebuild.push(performance.now() - started)
+      if (result.repositoriesWritten !== 1) issues.push(`one-tag rebuild wrote ${result.repositoriesWritten} repositories, expected 1`)
+    }
+    d.rebuild = { times: rebuild, median: median(rebuild) }
+    log(`(d) one-tag rebuild (no cache): ${rebuild.map((t) => t.toFixed(0)).join(', ')} ms`)
+
+    // The same with the manifest cache a long-running process (push mode) keeps between builds.
+    const cache = new Map()
+    {
+      const store = await LayoutStore.open(small.dir)
+      await buildSite(store, { out: smallOut, cache })
+    }
+    const cached = []
+    for (let i = 0; i < settings.rebuildRuns; i++) {
+      retagOne(small.dir, index, r++)
+      const started = performance.now()
+      const store = await LayoutStore.open(small.dir)
+      await buildSite(store, { out: smallOut, cache })
+      cached.push(performance.now() - started)
+    }
+    d.rebuildCached = { times: cached, median: median(cached) }
+    log(`(d) one-tag rebuild (warm manifest cache): ${cached.map((t) => t.toFixed(0)).join(', ')} ms`)
+
+    // The CLI, process start included.
+    retagOne(small.dir, index, r++)
+    const cli = await run('node', [ZREG, 'build', '--store', small.dir, '--out', smallOut], { timeoutMs: 600000 })
+    const reported = /in (\d+) ms/.exec(cli.stdout)
+    d.cli = { wallMs: cli.ms, reportedMs: reported ? Number(reported[1]) : undefined, output: cli.stdout.trim() }
+    log(`(d) CLI one-tag rebuild: wall ${cli.ms.toFixed(0)} ms; ${cli.stdout.trim()}`)
+  } finally {
+    writeFileSync(join(small.dir, 'index.json'), small.meta.indexText)
+    for (const out of [smallOut, bigOut]) for (const dir of siteDirs(out)) rmSync(dir, { recursive: true, force: true })
+  }
+  results.buildScale = { repositories: R, tagsPerRepository: T, tags, ...d }
+  const scale = `${tags.toLocaleString('en-US')} tags / ${R.toLocaleString('en-US')} repos`
+  rows.push(
+    row(`(d) full build, ${scale}, first in process (ms)`, { zreg: d.fullCold.ms, target: '<= 2000 ms', pass: () => d.fullCold.ms <= 2000, valid: true, unit: 'ms', digits: 0 }),
+    row(`(d) full build, ${scale}, warm, median of ${settings.fullBuildRuns} (ms)`, { zreg: d.fullSmall.median, target: '<= 2000 ms', pass: () => d.fullSmall.median <= 2000, valid: true, unit: 'ms', digits: 0 }),
+    row(`(d) one-tag rebuild, in-process, no cache (ms)`, { zreg: d.rebuild.median, target: '<= 100 ms', pass: () => d.rebuild.median <= 100, valid: true, unit: 'ms', digits: 0 }),
+    row(`(d) one-tag rebuild, warm manifest cache (ms)`, { zreg: d.rebuildCached.median, target: 'info', valid: true, unit: 'ms', digits: 0 }),
+    row(`(d) one-tag rebuild, zreg build CLI wall (ms)`, { zreg: d.cli.wallMs, target: 'info', valid: true, unit: 'ms', digits: 0, note: d.cli.reportedMs !== undefined ? `build itself ${d.cli.reportedMs} ms` : undefined }),
+    row(`(d) full build, 20 MiB vs 1 KiB layers, warm (ms)`, {
+      zreg: d.fullBig.median,
+      ratio: ratioOf(d.fullBig.median, d.fullSmall.median),
+      ratioNote: '20MiB/1KiB',
+      target: '~1 (0.75..1.33)',
+      pass: (x) => x >= 0.75 && x <= 1.33,
+      valid: true,
+      unit: 'ms',
+      digits: 0,
+    }),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results table
+
+function ratioOf(a, b) {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined
+}
+
+function row(metric, { zreg, nginx, distribution, ratio, ratioNote, target, pass, valid, unit, digits, note }) {
+  let verdict = 'info'
+  if (pass) {
+    const subject = ratio !== undefined ? ratio : zreg
+    if (subject === undefined) verdict = 'n/a'
+    else verdict = pass(subject) ? 'PASS' : 'FAIL'
+    if (!valid && verdict !== 'n/a') verdict += ' (invalid run)'
+  }
+  return { metric, unit, zreg, nginx, distribution, ratio, ratioNote, target, verdict, digits, note }
+}
+
+function fmt(value, digits) {
+  if (value === undefined || Number.isNaN(value)) return '-'
+  const d = digits ?? (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2)
+  return value.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
+}
+
+function table(rows) {
+  const header = ['metric', 'zreg', 'nginx', 'distribution', 'ratio', 'target', 'pass/fail']
+  const lines = rows.map((r) => [
+    r.metric,
+    fmt(r.zreg, r.digits),
+    fmt(r.nginx, r.digits),
+    fmt(r.distribution, r.digits),
+    r.ratio === undefined ? '-' : `${r.ratio.toFixed(2)}x${r.ratioNote ? ` (${r.ratioNote})` : ''}`,
+    r.target ?? '',
+    r.verdict,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+  const numeric = new Set([1, 2, 3, 4])
+  const render = (cells) => `| ${cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`
+  const out = [render(header), `|${widths.map((w, i) => (numeric.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`, ...lines.map(render)]
+  const notes = rows.filter((r) => r.note).map((r) => `  ${r.metric}: ${r.note}`)
+  return `${out.join('\n')}\n${notes.length ? `notes:\n${notes.join('\n')}\n` : ''}`
+}
+
+function toolVersions() {
+  const v = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' })
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n').find((l) => l.trim())?.trim() ?? '?'
+  }
+  return {
+    node: process.version,
+    nginx: v('nginx', ['-v']),
+    distribution: v('docker-registry', ['--version']),
+    wrk: v('wrk', ['--version']),
+    skopeo: v('skopeo', ['--version']),
+    curl: v('curl', ['--version']),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  mkdirSync(DATA, { recursive: true })
+  const results = {
+    date: new Date().toISOString(),
+    mode: Q ? 'quick' : 'full',
+    only: [...options.only].sort(),
+    settings,
+    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: +(totalmem() / 1e9).toFixed(1), loadavgStart: loadavg().map((x) => +x.toFixed(2)) },
+    tools: toolVersions(),
+    notes: [
+      'wrk runs with one thread (-t1) on the same machine as the server under test.',
+      'nginx runs with worker_processes auto (one worker per core); zreg serve is one Node process; distribution uses all cores (Go).',
+      'distribution config: filesystem storage, in-memory blob descriptor cache (as the packaged default), access log off.',
+    ],
+  }
+  const rows = []
+  const issues = []
+  log(`mode ${results.mode}, phases ${results.only.join(',')}, ${results.host.cpus} cpus, load ${results.host.loadavgStart.join(' ')}`)
+  const servers = []
+  try {
+    if (options.only.has('a') || options.only.has('b') || options.only.has('c')) {
+      const images = await ensureImages()
+      await ensureZregSite(images)
+      writeWrkScript()
+      if (options.only.has('a') || options.only.has('b')) {
+        servers.push(await startZreg())
+        servers.push(await startNginx())
+        const loaded = checkDistributionStorage(images)
+        const dist = await startDistribution()
+        servers.push(dist)
+        if (loaded) log('distribution: reusing loaded storage')
+        else await loadDistribution(dist, images)
+        log(`servers: zreg serve :${servers[0].port} (pid ${servers[0].pid}), nginx :${servers[1].port}, distribution :${dist.port}`)
+        for (const server of servers) await verifyServer(server, images, issues)
+        if (options.only.has('a')) await benchServerBound(servers, images, results, rows)
+        if (options.only.has('b')) await benchPulls(servers, images, results, rows, issues)
+        const zreg = servers[0]
+        if (!zreg.hasExited) results.zregServeRssAfterABMB = rssNowMB(zreg.pid)
+        for (const server of servers.splice(0)) await server.stop()
+      }
+      if (options.only.has('c')) await benchMemory(images, results, rows, issues)
+    }
+    if (options.only.has('d')) await benchBuildScale(results, rows, issues)
+  } finally {
+    for (const server of servers) await server.stop().catch(() => {})
+  }
+  results.host.loadavgEnd = loadavg().map((x) => +x.toFixed(2))
+  results.rows = rows
+  results.issues = issues
+  writeFileSync(join(DATA, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+
+  process.stdout.write(`\nzreg benchmark (${results.mode}; ${results.host.cpus} cpus; load ${results.host.loadavgStart.join(' ')} -> ${results.host.loadavgEnd.join(' ')})\n`)
+  process.stdout.write(table(rows))
+  if (issues.length) process.stdout.write(`issues:\n${issues.map((i) => `  - ${i}`).join('\n')}\n`)
+  process.stdout.write(`results: ${join(DATA, 'results.json')}\n`)
+}
+
+main().catch((error) => {
+  log(`error: ${error.stack ?? error}`)
+  killAllSync('SIGTERM')
+  process.exitCode = 1
+})

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { before, describe, test } from 'node:test'
+import { zreg, zregOk } from '../helpers/cli.js'
+import { absoluteSource, fixturesDir, loadFixtures, tempDir, type Fixtures } from '../helpers/paths.js'
+import { snapshot } from '../helpers/tree.js'
+
+describe('zreg add refuses bad input and leaves the store unchanged', () => {
+  let fixtures: Fixtures
+  let store: string
+  before(async () => {
+    fixtures = await loadFixtures()
+    store = join(await tempDir('bad'), 'store')
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--store', store])
+  })
+
+  const expectations: Record<string, string> = {
+    'corrupt-blob': 'DIGEST_INVALID',
+    'wrong-size': 'SIZE_INVALID',
+    'missing-layer': 'MANIFEST_BLOB_UNKNOWN',
+    'invalid-manifest': 'MANIFEST_INVALID',
+    'invalid-config': 'CONFIG_INVALID',
+    truncated: 'ARCHIVE_INVALID',
+    'tar-slip': 'UNSAFE_PATH',
+    'docker-bad-diffid': 'DIGEST_INVALID',
+  }
+
+  async function refused(args: string[], code: string, exitCode: number): Promise<void> {
+    const before = await snapshot(store)
+    const index = await readFile(join(store, 'index.json'), 'utf8')
+    const result = await zreg(['add', ...args, '--store', store, '--json'])
+    assert.equal(result.exitCode, exitCode, `${args.join(' ')}: ${result.stdout}${result.stderr}`)
+    assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, code, args.join(' '))
+    assert.deepEqual(await snapshot(store), before, `${args.join(' ')} left the store as it was`)
+    assert.equal(await readFile(join(store, 'index.json'), 'utf8'), index)
+  }
+
+  test('every broken fixture gets its own error code and exit code 4', async () => {
+    for (const [name, code] of Object.entries(expectations)) {
+      const source = fixtures.badSources[name]
+      assert.ok(source, name)
+      await refused([absoluteSource(source)], code, 4)
+    }
+  })
+
+  test('invalid names, tags, sources and platforms', async () => {
+    const single = absoluteSource('oci:oci-layout:fixtures/single:1.0')
+    await refused([single, '--name', 'Upper/Case:1'], 'NAME_INVALID', 4)
+    await refused([single, '--name', 'ok:bad!tag'], 'TAG_INVALID', 4)
+    await refused(['ftp:somewhere'], 'SOURCE_INVALID', 2)
+    await refused([`oci:${join(fixturesDir, 'nope')}`], 'SOURCE_NOT_FOUND', 3)
+    await refused([`docker-archive:${join(fixturesDir, 'nope.tar')}`], 'SOURCE_NOT_FOUND', 3)
+    await refused([absoluteSource('oci:oci-layout:no-such-ref')], 'SOURCE_NOT_FOUND', 3)
+    await refused([absoluteSource('oci:oci-layout:fixtures/multi-arch:1.0'), '--platform', 'windows/amd64'], 'PLATFORM_UNKNOWN', 3)
+    await refused([absoluteSource('oci-archive:single.oci.tar:1.0')], 'NAME_INVALID', 4)
+    await refused([`oci:${join(fixturesDir, 'oci-layout')}`, '--name', 'one:tag'], 'SOURCE_AMBIGUOUS', 2)
+  })
+
+  test('the error says what to do next', async () => {
+    const result = await zreg(['add', absoluteSource(fixtures.badSources['tar-slip']!), '--store', store])
+    assert.match(result.stderr, /points outside the archive|is a link/)
+    assert.match(result.stderr, /Do not trust this archive/)
+  })
+})

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { before, describe, test } from 'node:test'
+import { zreg, zregOk } from '../helpers/cli.js'
+import { absoluteSource, repoRoot, tempDir } from '../helpers/paths.js'
+import { rawRequest } from '../helpers/http.js'
+import { startZregServe } from '../helpers/servers.js'
+import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
+import { treeDigest } from '../helpers/tree.js'
+import { treePaths } from '../../src/build/tree-paths.js'
+
+interface SiteJson {
+  repositories: Record<string, string>
+  rootFiles: Record<string, unknown>
+}
+
+/** The tree as sorted lines of path and headers: what the golden file pins. */
+async function describeTree(site: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(site, '.zreg', 'site.json'), 'utf8')) as SiteJson
+  const lines: string[] = []
+  for (const [path, headers] of Object.entries(manifest.rootFiles)) lines.push(`${path} ${JSON.stringify(headers)}`)
+  for (const [name, key] of Object.entries(manifest.repositories)) {
+    const headers = JSON.parse(await readFile(join(treePaths(site).objects, key, 'headers.json'), 'utf8')) as Record<string, unknown>
+    for (const [path, entry] of Object.entries(headers)) lines.push(`v2/${name}/${path} ${JSON.stringify(entry)}`)
+  }
+  return `${lines.sort().join('\n')}\n`
+}
+
+async function tagsOf(url: string, repository: string): Promise<string[]> {
+  const response = await rawRequest(url, 'GET', `/v2/${repository}/tags/list`)
+  return (JSON.parse(response.body.toString()) as { tags: string[] }).tags
+}
+
+describe('zreg build', () => {
+  let shared: SharedSite
+  before(async () => {
+    shared = await sharedSite()
+  })
+
+  test('writes the tree the golden file describes (ZREG_UPDATE_GOLDEN=1 regenerates it)', async () => {
+    const golden = join(repoRoot, 'test', 'golden', 'build-tree.txt')
+    const actual = await describeTree(shared.site)
+    if (process.env.ZREG_UPDATE_GOLDEN === '1') await writeFile(golden, actual)
+    assert.equal(actual, await readFile(golden, 'utf8'))
+  })
+
+  test('is reproducible: the same store gives a byte-identical tree', async () => {
+    const out = join(await tempDir('repro'), 'site')
+    await zregOk(['build', '--store', shared.store, '--out', out])
+    const [a, b] = await Promise.all([treeDigest(shared.site), treeDigest(out)])
+    const served = (tree: Map<string, string>) => [...tree].filter(([path]) => path.startsWith('v2/'))
+    assert.deepEqual(served(a), served(b))
+    assert.equal(await readlink(out).then((target) => target.split('/').pop()), await readlink(shared.site).then((target) => target.split('/').pop()))
+  })
+
+  test('links blobs to the store instead of copying their bytes', async () => {
+    const layer = (await readdir(join(shared.site, 'v2', 'fixtures', 'single', 'blobs')))[0]!
+    const inTree = await stat(join(shared.site, 'v2', 'fixtures', 'single', 'blobs', layer))
+    const inStore = await stat(join(shared.store, 'blobs', 'sha256', layer.slice('sha256:'.length)))
+    assert.equal(inTree.ino, inStore.ino)
+  })
+
+  test('is incremental and atomic: a one-tag change rewrites one repository and a running server sees it', async () => {
+    const dir = await tempDir('incremental')
+    const store = join(dir, 'store')
+    const out = join(dir, 'site')
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--store', store])
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/multi-layer:1.0'), '--store', store])
+    const first = JSON.parse((await zregOk(['build', '--store', store, '--out', out, '--json'])).stdout) as { repositoriesWritten: number; changed: boolean }
+    assert.equal(first.repositoriesWritten, 2)
+    const again = JSON.parse((await zregOk(['build', '--store', store, '--out', out, '--json'])).stdout) as { changed: boolean }
+    assert.equal(again.changed, false)
+    const unchangedFile = join(out, 'v2', 'fixtures', 'multi-layer', 'tags', 'list')
+    const before = await stat(unchangedFile)
+
+    const server = await startZregServe(out)
+    try {
+      assert.deepEqual(await tagsOf(server.url, 'fixtures/single'), ['1.0'])
+      // Requests keep flowing while the tree is rebuilt and swapped: none may fail.
+      let stop = false
+      const statuses: number[] = []
+      const load = (async () => {
+        while (!stop) statuses.push((await rawRequest(server.url, 'GET', '/v2/fixtures/single/manifests/1.0', { Accept: 'application/vnd.oci.image.manifest.v1+json' })).status)
+      })()
+      await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--name', 'fixtures/single:2.0', '--store', store])
+      const second = JSON.parse((await zregOk(['build', '--store', store, '--out', out, '--json'])).stdout) as { repositoriesWritten: number }
+      assert.equal(second.repositoriesWritten, 1)
+      const deadline = Date.now() + 5000
+      while (Date.now() < deadline && (await tagsOf(server.url, 'fixtures/single')).length < 2) await new Promise((r) => setTimeout(r, 50))
+      stop = true
+      await load
+      assert.deepEqual(await tagsOf(server.url, 'fixtures/single'), ['1.0', '2.0'])
+      assert.ok(statuses.length > 0 && statuses.every((status) => status === 200), `statuses during the swap: ${[...new Set(statuses)].join(',')}`)
+    } finally {
+      await server.stop()
+    }
+    assert.equal((await stat(unchangedFile)).ino, before.ino, 'the unchanged repository was not rewritten')
+  })
+
+  test('refuses an --out it did not make, and colliding repository names', async () => {
+    const dir = await tempDir('refuse')
+    await mkdir(join(dir, 'taken'))
+    await writeFile(join(dir, 'taken', 'keep.txt'), 'mine')
+    const refused = await zreg(['build', '--store', shared.store, '--out', join(dir, 'taken'), '--json'])
+    assert.equal(refused.exitCode, 5)
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'OUT_INVALID')
+    assert.ok(existsSync(join(dir, 'taken', 'keep.txt')))
+
+    const store = join(dir, 'store')
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--name', 'a:1', '--store', store])
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--name', 'a/tags:1', '--store', store])
+    const conflict = await zreg(['build', '--store', store, '--out', join(dir, 'site'), '--json'])
+    assert.equal(conflict.exitCode, 5)
+    assert.equal((JSON.parse(conflict.stdout) as { error: { code: string } }).error.code, 'BUILD_CONFLICT')
+  })
+
+  test('a store copied elsewhere builds the same served tree', async () => {
+    const dir = await tempDir('moved')
+    const moved = join(dir, 'store')
+    await cp(shared.store, moved, { recursive: true })
+    const out = join(dir, 'site')
+    await zregOk(['build', '--store', moved, '--out', out])
+    const served = (tree: Map<string, string>) => [...tree].filter(([path]) => path.startsWith('v2/'))
+    assert.deepEqual(served(await treeDigest(out)), served(await treeDigest(shared.site)))
+  })
+})

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
+import { test } from 'node:test'
+import { repoRoot } from '../helpers/paths.js'
+
+/** Which internal directories each layer may import: the layers go one way down. */
+const allowed: Record<string, string[]> = {
+  oci: ['oci', 'errors'],
+  store: ['store', 'oci', 'errors'],
+  ingest: ['ingest', 'store', 'oci', 'errors'],
+  build: ['build', 'store', 'oci', 'errors'],
+  server: ['server', 'build', 'oci', 'errors'],
+  query: ['query', 'store', 'oci', 'errors'],
+  cli: ['cli', 'config', 'store', 'errors', 'oci'],
+  commands: ['commands', 'cli', 'ingest', 'build', 'server', 'query', 'oci', 'errors'],
+}
+
+test('internal imports go one way down the layers, and build never names the layout store', async () => {
+  const src = join(repoRoot, 'src')
+  const files = (await readdir(src, { recursive: true })).filter((file) => file.endsWith('.ts'))
+  for (const file of files) {
+    const layer = file.includes('/') ? file.split('/')[0]! : undefined
+    if (layer === undefined || allowed[layer] === undefined) continue
+    const text = await readFile(join(src, file), 'utf8')
+    for (const match of text.matchAll(/from '(\.[^']+)'/g)) {
+      const target = relative(src, join(src, dirname(file), match[1]!))
+      const targetLayer = target.includes('/') ? target.split('/')[0]! : target.replace(/\.js$/, '')
+      assert.ok(allowed[layer]!.includes(targetLayer), `${file} imports ${target}`)
+      if (layer === 'build') assert.ok(!target.includes('layout-store'), `${file} imports the layout store`)
+    }
+  }
+})

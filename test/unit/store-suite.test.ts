@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { describe, test } from 'node:test'
+import { ZregError } from '../../src/errors.js'
+import { digestOf } from '../../src/oci/digest.js'
+import { LayoutStore } from '../../src/store/layout-store.js'
+import type { Store } from '../../src/store/store.js'
+import { tempDir } from '../helpers/paths.js'
+
+/** Every store implementation must pass this suite. */
+const implementations: [string, () => Promise<Store>][] = [['OCI layout', async () => LayoutStore.open(join(await tempDir('store'), 'store'))]]
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath ?? entry.path, entry.name)).sort()
+}
+
+function chunks(bytes: Buffer, size: number): Readable {
+  const parts: Buffer[] = []
+  for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size))
+  return Readable.from(parts)
+}
+
+for (const [name, open] of implementations) {
+  describe(`store: ${name}`, () => {
+    test('a committed blob is readable by digest; refs are listed sorted', async () => {
+      const store = await open()
+      const bytes = Buffer.from('layer bytes')
+      const digest = digestOf(bytes)
+      const staging = await store.stage()
+      assert.deepEqual(await staging.blobPut(chunks(bytes, 3), { digest, size: bytes.length }), { digest, size: bytes.length })
+      assert.equal(await store.blobStat(digest), undefined, 'not visible before commit')
+      await staging.commit([
+        { repository: 'b', tag: '1', descriptor: { mediaType: 'application/octet-stream', digest, size: bytes.length } },
+        { repository: 'a', tag: '2', descriptor: { mediaType: 'application/octet-stream', digest, size: bytes.length } },
+        { repository: 'a', descriptor: { mediaType: 'application/octet-stream', digest, size: bytes.length } },
+      ])
+      assert.equal(await store.blobStat(digest), bytes.length)
+      assert.deepEqual(await store.blobBytes(digest, 100), bytes)
+      const ranged = await store.blobRead(digest, { start: 0, end: 4 })
+      let text = ''
+      for await (const chunk of ranged) text += String(chunk)
+      assert.equal(text, 'layer')
+      assert.deepEqual((await store.refList()).map((ref) => [ref.repository, ref.tag]), [['a', '2'], ['a', undefined], ['b', '1']])
+      await store.refDelete([{ repository: 'a', tag: '2' }])
+      assert.deepEqual((await store.refList()).map((ref) => [ref.repository, ref.tag]), [['a', undefined], ['b', '1']])
+    })
+
+    test('wrong digest or size is refused and leaves nothing behind', async () => {
+      const store = await open()
+      const bytes = Buffer.from('0123456789')
+      const staging = await store.stage()
+      await assert.rejects(staging.blobPut(chunks(bytes, 4), { digest: digestOf('other') }), (e: unknown) => e instanceof ZregError && e.code === 'DIGEST_INVALID')
+      await assert.rejects(staging.blobPut(chunks(bytes, 4), { size: 9 }), (e: unknown) => e instanceof ZregError && e.code === 'SIZE_INVALID')
+      await assert.rejects(staging.blobPut(chunks(bytes, 4), { size: 11 }), (e: unknown) => e instanceof ZregError && e.code === 'SIZE_INVALID')
+      await staging.abort()
+      assert.equal(await store.blobStat(digestOf(bytes)), undefined)
+      assert.deepEqual((await filesUnder(store.location)).map((file) => file.slice(store.location.length)), ['/index.json', '/oci-layout'])
+    })
+
+    test('a truncated stream is refused', async () => {
+      const store = await open()
+      const staging = await store.stage()
+      const failing = new Readable({
+        read() {
+          this.push(Buffer.from('partial'))
+          this.destroy(new Error('connection reset'))
+        },
+      })
+      await assert.rejects(staging.blobPut(failing, { size: 100 }))
+      await staging.abort()
+      assert.deepEqual((await filesUnder(store.location)).map((file) => file.slice(store.location.length)), ['/index.json', '/oci-layout'])
+    })
+
+    test('concurrent puts of one blob all succeed and leave no temp files', async () => {
+      const store = await open()
+      const bytes = Buffer.alloc(3 * 1024 * 1024, 7)
+      const digest = digestOf(bytes)
+      await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const staging = await store.stage()
+          await staging.blobPut(chunks(bytes, 64 * 1024 + i), { digest, size: bytes.length })
+          await staging.commit([{ repository: `r${i}`, tag: 't', descriptor: { mediaType: 'application/octet-stream', digest, size: bytes.length } }])
+        }),
+      )
+      assert.equal(await store.blobStat(digest), bytes.length)
+      assert.equal((await store.refList()).length, 12, 'every writer recorded its ref under the lock')
+      const files = (await filesUnder(store.location)).map((file) => file.slice(store.location.length))
+      assert.deepEqual(files, [`/blobs/sha256/${digest.slice(7)}`, '/index.json', '/oci-layout'])
+    })
+
+    test('an existing blob is not rewritten', async () => {
+      const store = await open()
+      const bytes = Buffer.from('same')
+      const digest = digestOf(bytes)
+      const first = await store.stage()
+      await first.blobPut(Readable.from([bytes]))
+      await first.commit([])
+      const before = await store.blobStat(digest)
+      const second = await store.stage()
+      await second.blobPut(Readable.from([bytes]))
+      await second.commit([])
+      assert.equal(await store.blobStat(digest), before)
+    })
+
+    test('commit refuses a ref to a blob that is not stored', async () => {
+      const store = await open()
+      const staging = await store.stage()
+      await assert.rejects(
+        staging.commit([{ repository: 'a', tag: '1', descriptor: { mediaType: 'x', digest: digestOf('missing'), size: 1 } }]),
+        (e: unknown) => e instanceof ZregError && e.code === 'MANIFEST_BLOB_UNKNOWN',
+      )
+      await staging.abort()
+    })
+  })
+}
