@@ -9,7 +9,7 @@ import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/d
 import type { Descriptor } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { isRepository, isTag } from '../oci/reference.js'
-import { fsyncDirectory, fsyncFile, writeFileAtomic } from './atomic.js'
+import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
 import { withLock } from './lock.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
 
@@ -92,20 +92,37 @@ export class LayoutStore implements Store, LocalBlobPaths {
         throw new ZregError('STORE_INVALID', `${dir} is not empty and has no oci-layout file`)
       }
       if (options.create === false) throw new ZregError('STORE_INVALID', `no store at ${dir}`)
-      await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true })
-      const empty: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }
-      await writeFileAtomic(join(dir, 'index.json'), `${JSON.stringify(empty, null, 2)}\n`)
-      await writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify(layoutMarker))
-    } else {
-      let version: unknown
-      try {
-        version = (JSON.parse(marker) as { imageLayoutVersion?: unknown }).imageLayoutVersion
-      } catch {
-        version = undefined
-      }
-      if (version !== '1.0.0') throw new ZregError('STORE_INVALID', `${dir}/oci-layout is not an OCI layout 1.0.0 marker`)
+      await LayoutStore.create(dir)
+      return LayoutStore.open(dir, { create: false })
     }
+    let version: unknown
+    try {
+      version = (JSON.parse(marker) as { imageLayoutVersion?: unknown }).imageLayoutVersion
+    } catch {
+      version = undefined
+    }
+    if (version !== '1.0.0') throw new ZregError('STORE_INVALID', `${dir}/oci-layout is not an OCI layout 1.0.0 marker`)
     return store
+  }
+
+  /**
+   * Writes an empty layout beside `dir` and renames it into place, so a concurrent process sees either
+   * no store or a whole one; when another process won the race, its store is used.
+   */
+  private static async create(dir: string): Promise<void> {
+    const temp = tempPathBeside(dir)
+    await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true })
+    try {
+      const empty: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }
+      await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(empty, null, 2)}\n`)
+      await writeFileAtomic(join(temp, 'oci-layout'), JSON.stringify(layoutMarker))
+      // rename() replaces an empty directory and fails on a non-empty one (another process's store).
+      await rename(temp, dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error
+      })
+    } finally {
+      await rm(temp, { recursive: true, force: true })
+    }
   }
 
   blobPath(digest: Digest): string {
