@@ -1,8 +1,11 @@
+import { mkdir, readdir } from 'node:fs/promises'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
+import { withLock } from '../store/lock.js'
 import type { Store } from '../store/store.js'
-import { planSite } from './plan.js'
-import { loadRepositories, type ManifestCache } from './site-model.js'
-import { writeTree, type WriteResult } from './write-tree.js'
+import { planRepository, planSite, treeFormatVersion, type RepositoryEntry, type RepositoryPlan } from './plan.js'
+import { groupByRepository, loadRepository, mapConcurrently, repositoryInput, type ManifestCache } from './site-model.js'
+import { treePaths } from './tree-paths.js'
+import { liveRepositories, writeTree, type WriteResult } from './write-tree.js'
 
 export interface BuildOptions {
   out: string
@@ -17,12 +20,39 @@ export interface BuildResult extends WriteResult {
   durationMs: number
 }
 
-/** Builds (or incrementally rebuilds) the static registry tree for everything in the store. */
+/**
+ * Builds (or incrementally rebuilds) the static registry tree for everything in the store. A
+ * repository whose references did not change since the live build is neither read nor written again.
+ */
 export async function buildSite(store: Store, options: BuildOptions): Promise<BuildResult> {
   const started = performance.now()
-  const repositories = await loadRepositories(store, options.cache)
-  const plan = planSite(repositories, { defaultPlatform: options.defaultPlatform ?? defaultPlatform })
-  const written = await writeTree(store, plan, options.out)
-  const tags = repositories.reduce((sum, repository) => sum + repository.tags.size, 0)
-  return { ...written, tags, durationMs: Math.round(performance.now() - started) }
+  const platform = options.defaultPlatform ?? defaultPlatform
+  const paths = treePaths(options.out)
+  await mkdir(paths.objects, { recursive: true })
+  await mkdir(paths.generations, { recursive: true })
+  return withLock(paths.lock, async () => {
+    const groups = groupByRepository(await store.refList())
+    const live = await liveRepositories(paths)
+    const existing = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
+    const salt = [treeFormatVersion, platform]
+    const entries: RepositoryEntry[] = []
+    const changed: { name: string; input: string; refs: Parameters<typeof loadRepository>[2] }[] = []
+    let tags = 0
+    for (const [name, refs] of groups) {
+      tags += refs.filter((ref) => ref.tag !== undefined).length
+      const input = repositoryInput(name, refs, salt)
+      const before = live.get(name)
+      if (before && before.input === input && existing.has(before.key)) entries.push({ name, input, key: before.key })
+      else changed.push({ name, input, refs })
+    }
+    const cache = options.cache ?? new Map()
+    const plans: RepositoryPlan[] = await mapConcurrently(changed, 8, async ({ name, input, refs }) => {
+      const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform })
+      entries.push({ name, input, key: plan.key })
+      return plan
+    })
+    const site = planSite(entries, { defaultPlatform: platform })
+    const written = await writeTree(store, site, plans, paths)
+    return { ...written, tags, durationMs: Math.round(performance.now() - started) }
+  })
 }

@@ -34,8 +34,15 @@ export interface RepositoryPlan {
   files: PlannedFile[]
 }
 
+/** A repository as the generation names it: its input hash and the directory holding its tree. */
+export interface RepositoryEntry {
+  name: string
+  input: string
+  key: string
+}
+
 export interface SitePlan {
-  repositories: RepositoryPlan[]
+  repositories: RepositoryEntry[]
   /** Files outside any repository, at paths relative to the tree root. */
   rootFiles: PlannedFile[]
   defaultPlatform: Platform
@@ -140,15 +147,18 @@ function checkPathConflicts(names: string[]): void {
   }
 }
 
-/** The whole static tree as data: pure, so it is tested without a file system. */
-export function planSite(repositories: RepositoryModel[], options: PlanOptions): SitePlan {
-  const names = repositories.map((repository) => repository.name).sort(compare)
+/**
+ * The generation: the root files and which repository directory each repository uses. Pure, so it is
+ * tested without a file system.
+ */
+export function planSite(repositories: RepositoryEntry[], options: PlanOptions): SitePlan {
+  const sorted = [...repositories].sort((a, b) => compare(a.name, b.name))
+  const names = sorted.map((repository) => repository.name)
   checkPathConflicts(names)
-  const plans = repositories.map((repository) => planRepository(repository, options)).sort((a, b) => compare(a.name, b.name))
   const rootFiles = [
     text('v2/index.html', apiVersionBody, MediaTypes.Json),
     text('v2/_catalog', JSON.stringify({ repositories: names }), MediaTypes.Json),
   ]
-  const key = hashOf([treeFormatVersion, options.defaultPlatform, rootFiles, plans.map((plan) => [plan.name, plan.key])])
-  return { repositories: plans, rootFiles, defaultPlatform: options.defaultPlatform, key }
+  const key = hashOf([treeFormatVersion, options.defaultPlatform, rootFiles, sorted.map((repository) => [repository.name, repository.key])])
+  return { repositories: sorted, rootFiles, defaultPlatform: options.defaultPlatform, key }
 }

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto'
 import type { Digest } from '../oci/digest.js'
 import { annotationsOf, artifactTypeOf, maxManifestBytes, parseManifest, referencedDescriptors, subjectOf, type Descriptor } from '../oci/manifest.js'
-import type { BlobReader, Store } from '../store/store.js'
+import type { BlobReader, Store, StoredRef } from '../store/store.js'
 
 /** What the build needs to know of one manifest, read once per digest. */
 export interface ManifestSummary {
@@ -23,12 +24,17 @@ export interface RepositoryModel {
   manifests: Map<Digest, ManifestSummary>
 }
 
+/** Manifests are content-addressed, so a cached summary never goes stale. */
 export type ManifestCache = Map<Digest, ManifestSummary>
+
+/** How many manifests are read at once: enough to keep the disk busy, few enough for file handles. */
+const readConcurrency = 64
 
 async function summarize(store: BlobReader, descriptor: Descriptor, cache: ManifestCache): Promise<ManifestSummary> {
   const cached = cache.get(descriptor.digest)
   if (cached) return cached
-  const parsed = parseManifest(await store.blobBytes(descriptor.digest, maxManifestBytes), descriptor.mediaType)
+  // Everything in the store passed its schema on the way in: the build does not validate it again.
+  const parsed = parseManifest(await store.blobBytes(descriptor.digest, maxManifestBytes), descriptor.mediaType, { validate: false })
   const subject = subjectOf(parsed)
   const artifactType = artifactTypeOf(parsed)
   const annotations = annotationsOf(parsed)
@@ -46,26 +52,65 @@ async function summarize(store: BlobReader, descriptor: Descriptor, cache: Manif
   return summary
 }
 
+/** The store's references by repository, in repository order. */
+export function groupByRepository(refs: StoredRef[]): Map<string, StoredRef[]> {
+  const groups = new Map<string, StoredRef[]>()
+  for (const ref of refs) {
+    const group = groups.get(ref.repository)
+    if (group) group.push(ref)
+    else groups.set(ref.repository, [ref])
+  }
+  return new Map([...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
 /**
- * Reads the store's references into per-repository models. `cache` carries manifest summaries between
- * builds: manifests are content-addressed, so a cached summary never goes stale.
+ * A hash of everything a repository's part of the tree depends on: its name and which digest each of
+ * its references names. Manifests are content-addressed, so equal inputs give equal trees and a build
+ * need not read the repository's manifests again.
  */
-export async function loadRepositories(store: Store, cache: ManifestCache = new Map()): Promise<RepositoryModel[]> {
-  const repositories = new Map<string, RepositoryModel>()
-  for (const ref of await store.refList()) {
-    let repository = repositories.get(ref.repository)
-    if (!repository) {
-      repository = { name: ref.repository, tags: new Map(), manifests: new Map() }
-      repositories.set(ref.repository, repository)
-    }
+export function repositoryInput(name: string, refs: StoredRef[], salt: unknown): string {
+  const hash = createHash('sha256').update(JSON.stringify(salt)).update(`\n${name}\n`)
+  for (const ref of refs) hash.update(`${ref.tag ?? ''}@${ref.descriptor.digest}:${ref.descriptor.mediaType}\n`)
+  return hash.digest('hex')
+}
+
+/** Reads one repository's manifests (and its indexes' children) into a model. */
+export async function loadRepository(store: BlobReader, name: string, refs: StoredRef[], cache: ManifestCache = new Map()): Promise<RepositoryModel> {
+  const repository: RepositoryModel = { name, tags: new Map(), manifests: new Map() }
+  let pending: Descriptor[] = []
+  for (const ref of refs) {
     if (ref.tag !== undefined) repository.tags.set(ref.tag, ref.descriptor.digest)
-    const pending: Descriptor[] = [ref.descriptor]
-    for (let next = pending.pop(); next; next = pending.pop()) {
-      if (repository.manifests.has(next.digest)) continue
-      const summary = await summarize(store, next, cache)
-      repository.manifests.set(next.digest, summary)
+    pending.push(ref.descriptor)
+  }
+  // Breadth first, one level of index children at a time, each level read concurrently.
+  while (pending.length > 0) {
+    const level = pending.filter((descriptor, i) => !repository.manifests.has(descriptor.digest) && pending.findIndex((d) => d.digest === descriptor.digest) === i)
+    pending = []
+    const summaries = await mapConcurrently(level, readConcurrency, (descriptor) => summarize(store, descriptor, cache))
+    for (const summary of summaries) {
+      repository.manifests.set(summary.digest, summary)
       if (summary.kind === 'index') pending.push(...summary.references)
     }
   }
-  return [...repositories.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return repository
+}
+
+/** Reads every repository of the store into models. */
+export async function loadRepositories(store: Store, cache: ManifestCache = new Map()): Promise<RepositoryModel[]> {
+  const groups = [...groupByRepository(await store.refList())]
+  return mapConcurrently(groups, 8, ([name, refs]) => loadRepository(store, name, refs, cache))
+}
+
+/** Like Promise.all over `items`, with at most `limit` calls of `work` under way at once; keeps order. */
+export async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index]!)
+    }
+  })
+  await Promise.all(workers)
+  return results
 }

@@ -1,24 +1,26 @@
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { lstat, mkdir, readdir, readFile, readlink, rename, rm, rmdir, symlink } from 'node:fs/promises'
+import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { lstat, readdir, readFile, readlink, rename, rm, rmdir, symlink } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
 import { ZregError } from '../errors.js'
 import { formatPlatform } from '../oci/platform.js'
 import { tempPathBeside } from '../store/atomic.js'
-import { withLock } from '../store/lock.js'
-import type { LocalBlobPaths, Store } from '../store/store.js'
-import { hasLocalBlobPaths } from '../store/store.js'
-import { nginxMapFiles, writeNginxConfig } from './nginx.js'
-import { repositoryParts, type HeaderEntry, type RepositoryPlan, type SitePlan } from './plan.js'
-import { metaDir, treePaths, type TreePaths } from './tree-paths.js'
-import { pipeline } from 'node:stream/promises'
-import { createWriteStream } from 'node:fs'
+import type { Store } from '../store/store.js'
+import { updateLiveTree } from './live-tree.js'
+import { writeNginxConfig } from './nginx.js'
+import type { HeaderEntry, RepositoryPlan, SitePlan } from './plan.js'
+import { metaDir, type TreePaths } from './tree-paths.js'
+import { writeRepository } from './write-repository.js'
 
-/** The generation's description of itself: which repository directory each repository uses. */
+/** A generation's description of itself: what zreg serve and the nginx maps read. */
 export interface SiteManifest {
-  format: 1
+  format: 2
   key: string
   defaultPlatform: string
+  /** Repository name -> the directory (under objects/) holding its part of the tree. */
   repositories: Record<string, string>
+  /** Repository name -> hash of its references, so the next build can skip it when unchanged. */
+  inputs: Record<string, string>
+  /** Files outside repositories (v2/_catalog), kept under .zreg/ in the generation. */
   rootFiles: Record<string, HeaderEntry>
 }
 
@@ -28,89 +30,37 @@ export interface WriteResult {
   changed: boolean
   repositories: number
   repositoriesWritten: number
-  files: number
 }
 
-/** Links a blob into the tree (no bytes copied); copies only when the store is on another file system. */
-async function placeBlob(store: Store & Partial<LocalBlobPaths>, digest: string, target: string, optional: boolean): Promise<boolean> {
-  if (hasLocalBlobPaths(store)) {
-    const source = store.blobPath(digest as never)
-    try {
-      linkSync(source, target)
-      return true
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') {
-        if (optional) return false
-        throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is referenced but not in the store; run \`zreg add\` for the image again`)
-      }
-      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error
-      copyFileSync(source, target)
-      return true
-    }
-  }
-  if ((await store.blobStat(digest as never)) === undefined) {
-    if (optional) return false
-    throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is referenced but not in the store`)
-  }
-  await pipeline(await store.blobRead(digest as never), createWriteStream(target))
-  return true
-}
-
-/** Writes one repository's directory beside its final name, then renames it into place. */
-async function writeRepository(store: Store, paths: TreePaths, plan: RepositoryPlan): Promise<void> {
-  const final = join(paths.objects, plan.key)
-  const temp = tempPathBeside(final)
-  try {
-    for (const part of repositoryParts) mkdirSync(join(temp, part), { recursive: true })
-    const headers: Record<string, HeaderEntry> = {}
-    for (const file of plan.files) {
-      const target = join(temp, file.path)
-      if ('text' in file.source) writeFileSync(target, file.source.text)
-      else if (!(await placeBlob(store, file.source.blob, target, file.source.optional ?? false))) continue
-      headers[file.path] = file.headers
-    }
-    writeFileSync(join(temp, 'headers.json'), JSON.stringify(headers))
-    for (const [name, body] of Object.entries(nginxMapFiles(plan))) writeFileSync(join(temp, name), body)
-    await rename(temp, final).catch(async (error: NodeJS.ErrnoException) => {
-      // Another build wrote the same content-addressed directory first: theirs is identical.
-      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error
-      await rm(temp, { recursive: true, force: true })
-    })
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true })
-    throw error
-  }
-}
-
-/** Writes the generation: v2/ with one symlink per repository part into the shared directories. */
-async function writeGeneration(paths: TreePaths, plan: SitePlan): Promise<string> {
+/**
+ * Writes a generation: the site manifest, copies of the root files and the nginx configuration, plus a
+ * `v2` link to the shared literal tree. It is small whatever the store's size: repositories are named,
+ * not copied.
+ */
+function writeGeneration(paths: TreePaths, plan: SitePlan): void {
   const final = join(paths.generations, plan.key)
-  if (existsSync(final)) return final
+  if (existsSync(final)) return
   const temp = tempPathBeside(final)
   try {
+    const meta = join(temp, metaDir)
     const rootFiles: Record<string, HeaderEntry> = {}
     for (const file of plan.rootFiles) {
-      mkdirSync(join(temp, dirname(file.path)), { recursive: true })
-      if ('text' in file.source) writeFileSync(join(temp, file.path), file.source.text)
+      mkdirSync(dirname(join(meta, file.path)), { recursive: true })
+      if ('text' in file.source) writeFileSync(join(meta, file.path), file.source.text)
       rootFiles[file.path] = file.headers
     }
-    const repositories: Record<string, string> = {}
-    for (const repository of plan.repositories) {
-      const dir = join(temp, 'v2', repository.name)
-      mkdirSync(dir, { recursive: true })
-      for (const part of repositoryParts) {
-        // Relative links keep the tree valid wherever the build directory is moved or mounted.
-        symlinkSync(relative(dir, join(paths.objects, repository.key, part)), join(dir, part))
-      }
-      repositories[repository.name] = repository.key
+    const site: SiteManifest = {
+      format: 2,
+      key: plan.key,
+      defaultPlatform: formatPlatform(plan.defaultPlatform),
+      repositories: Object.fromEntries(plan.repositories.map((repository) => [repository.name, repository.key])),
+      inputs: Object.fromEntries(plan.repositories.map((repository) => [repository.name, repository.input])),
+      rootFiles,
     }
-    const site: SiteManifest = { format: 1, key: plan.key, defaultPlatform: formatPlatform(plan.defaultPlatform), repositories, rootFiles }
-    mkdirSync(join(temp, metaDir))
-    writeFileSync(join(temp, metaDir, 'site.json'), `${JSON.stringify(site, null, 2)}\n`)
-    await writeNginxConfig(join(temp, metaDir), paths, plan)
+    writeFileSync(join(meta, 'site.json'), `${JSON.stringify(site)}\n`)
+    writeNginxConfig(meta, paths, plan)
+    symlinkSync(relative(temp, paths.live), join(temp, 'v2'))
     renameSync(temp, final)
-    return final
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
     throw error
@@ -136,6 +86,27 @@ async function currentGeneration(paths: TreePaths): Promise<string | undefined> 
   throw new ZregError('OUT_INVALID', `${paths.out} exists and is not a zreg build`)
 }
 
+async function readSiteManifest(paths: TreePaths, generation: string): Promise<SiteManifest | undefined> {
+  try {
+    const site = JSON.parse(await readFile(join(paths.generations, generation, metaDir, 'site.json'), 'utf8')) as SiteManifest
+    return site.format === 2 ? site : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The repositories of the live generation, with their inputs and directories; empty before the first build. */
+export async function liveRepositories(paths: TreePaths): Promise<Map<string, { input: string; key: string }>> {
+  const generation = await currentGeneration(paths)
+  const site = generation === undefined ? undefined : await readSiteManifest(paths, generation)
+  const live = new Map<string, { input: string; key: string }>()
+  for (const [name, key] of Object.entries(site?.repositories ?? {})) {
+    const input = site?.inputs[name]
+    if (input !== undefined) live.set(name, { input, key })
+  }
+  return live
+}
+
 /** Points `out` at the generation with one atomic rename of a fresh symlink. */
 async function swapIn(paths: TreePaths, generation: string): Promise<void> {
   const temp = tempPathBeside(paths.out)
@@ -145,45 +116,42 @@ async function swapIn(paths: TreePaths, generation: string): Promise<void> {
 
 /** Keeps the live generation and the one before it (a server may still be reading it); drops the rest. */
 async function removeOldGenerations(paths: TreePaths, keep: string[]): Promise<void> {
-  const kept = new Set(keep)
-  const live = new Set<string>()
-  for (const generation of kept) {
-    const site = JSON.parse(await readFile(join(paths.generations, generation, metaDir, 'site.json'), 'utf8')) as SiteManifest
-    for (const key of Object.values(site.repositories)) live.add(key)
+  const used = new Set<string>()
+  for (const generation of keep) {
+    for (const key of Object.values((await readSiteManifest(paths, generation))?.repositories ?? {})) used.add(key)
   }
   for (const name of await readdir(paths.generations)) {
-    if (!kept.has(name)) await rm(join(paths.generations, name), { recursive: true, force: true })
+    if (!keep.includes(name)) await rm(join(paths.generations, name), { recursive: true, force: true })
   }
   for (const name of await readdir(paths.objects)) {
-    if (!live.has(name)) await rm(join(paths.objects, name), { recursive: true, force: true })
+    // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map).
+    const key = name.split('.')[0]!
+    if (!used.has(key)) await rm(join(paths.objects, name), { recursive: true, force: true })
   }
 }
 
 /**
- * Makes the tree at `out` match `plan`: repository directories that exist are reused as they are,
- * new ones are written beside, and the new generation is swapped in with one rename.
+ * Makes the tree at `out` match `site`: writes the repository directories in `plans` (the others exist
+ * and are reused as they are), brings the shared literal tree up to date, writes the generation and
+ * swaps it in with one rename. The caller holds the build lock.
  */
-export async function writeTree(store: Store, plan: SitePlan, out: string): Promise<WriteResult> {
-  const paths = treePaths(out)
-  await mkdir(paths.objects, { recursive: true })
-  await mkdir(paths.generations, { recursive: true })
-  return withLock(paths.lock, async () => {
-    const previous = await currentGeneration(paths)
-    const files = plan.rootFiles.length + plan.repositories.reduce((sum, repository) => sum + repository.files.length, 0)
-    const result = { out: paths.out, generation: plan.key, repositories: plan.repositories.length, files }
-    if (previous === plan.key && existsSync(join(paths.generations, plan.key))) {
-      return { ...result, changed: false, repositoriesWritten: 0 }
-    }
-    const existing = new Set(await readdir(paths.objects))
-    let repositoriesWritten = 0
-    for (const repository of plan.repositories) {
-      if (existing.has(repository.key)) continue
-      await writeRepository(store, paths, repository)
-      repositoriesWritten++
-    }
-    await writeGeneration(paths, plan)
-    await swapIn(paths, plan.key)
-    await removeOldGenerations(paths, previous ? [plan.key, previous] : [plan.key])
-    return { ...result, changed: true, repositoriesWritten }
-  })
+export async function writeTree(store: Store, site: SitePlan, plans: RepositoryPlan[], paths: TreePaths): Promise<WriteResult> {
+  const previous = await currentGeneration(paths)
+  const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
+  if (previous === site.key && existsSync(join(paths.generations, site.key))) {
+    return { ...result, changed: false, repositoriesWritten: 0 }
+  }
+  const existing = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
+  let repositoriesWritten = 0
+  for (const repository of plans) {
+    if (existing.has(repository.key)) continue
+    await writeRepository(store, paths, repository)
+    repositoriesWritten++
+  }
+  const before = previous === undefined ? undefined : await readSiteManifest(paths, previous)
+  await updateLiveTree(paths, site.repositories, new Map(Object.entries(before?.repositories ?? {})), site.rootFiles)
+  writeGeneration(paths, site)
+  await swapIn(paths, site.key)
+  await removeOldGenerations(paths, previous ? [site.key, previous] : [site.key])
+  return { ...result, changed: true, repositoriesWritten }
 }

@@ -26,7 +26,7 @@ The build is atomic (OUT is a link swapped in one rename), reproducible, and inc
       ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
     })
     const what = result.changed ? `${result.repositoriesWritten} of ${result.repositories} repositories written` : 'unchanged'
-    this.log(`built ${result.out}: ${result.repositories} repositories, ${result.tags} tags, ${result.files} files (${what}) in ${result.durationMs} ms`)
+    this.log(`built ${result.out}: ${result.repositories} repositories, ${result.tags} tags (${what}) in ${result.durationMs} ms`)
     return result
   }
 }

@@ -79,9 +79,10 @@ function checkDescriptorDigests(descriptors: Descriptor[], where: string): void 
 
 /**
  * Parses and validates a manifest or index against its JSON Schema. `declaredMediaType` is what the
- * referencing descriptor (or a Content-Type) says; it must agree with the body.
+ * referencing descriptor (or a Content-Type) says; it must agree with the body. `validate: false` is for
+ * content that was validated on its way into the store.
  */
-export function parseManifest(bytes: Uint8Array, declaredMediaType?: string): ParsedManifest {
+export function parseManifest(bytes: Uint8Array, declaredMediaType?: string, options: { validate?: boolean } = {}): ParsedManifest {
   if (bytes.byteLength > maxManifestBytes) {
     throw new ZregError('MANIFEST_INVALID', `manifest is ${bytes.byteLength} bytes, over the ${maxManifestBytes}-byte limit`)
   }
@@ -91,7 +92,7 @@ export function parseManifest(bytes: Uint8Array, declaredMediaType?: string): Pa
   }
   const record = json as Record<string, unknown>
   const mediaType = detectMediaType(record, declaredMediaType)
-  validateAgainstSchema(schemaForMediaType[mediaType]!, record, 'MANIFEST_INVALID', `${mediaType} manifest`)
+  if (options.validate !== false) validateAgainstSchema(schemaForMediaType[mediaType]!, record, 'MANIFEST_INVALID', `${mediaType} manifest`)
   if (isIndex(mediaType)) {
     const index = record as unknown as ImageIndex
     checkDescriptorDigests(index.manifests, 'index')

@@ -1,7 +1,7 @@
 import { readFile, readlink, realpath } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { HeaderEntry } from '../build/plan.js'
-import { metaDir, treePaths } from '../build/tree-paths.js'
+import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
 import type { SiteManifest } from '../build/write-tree.js'
 import { ZregError } from '../errors.js'
 
@@ -14,9 +14,12 @@ export interface SiteFile {
 /** One generation of a built tree, loaded: every servable path is in these maps and nothing else is served. */
 export interface LoadedSite {
   generation: string
-  root: string
+  /** The generation's metadata directory (root files live under it). */
+  meta: string
   /** Repository name -> (repository-relative path -> headers). */
   repositories: Map<string, Map<string, HeaderEntry>>
+  /** Repository name -> the directory its files are served from. */
+  directories: Map<string, string>
   rootFiles: Map<string, HeaderEntry>
 }
 
@@ -31,6 +34,7 @@ export async function liveGeneration(out: string): Promise<string> {
   }
 }
 
+/** Loads the live generation; the server reads files only through it, so a build is seen whole. */
 export async function loadSite(out: string): Promise<LoadedSite> {
   const generation = await liveGeneration(out)
   const root = await realpath(join(dirname(out), generation))
@@ -40,21 +44,23 @@ export async function loadSite(out: string): Promise<LoadedSite> {
   } catch (error) {
     throw new ZregError('SITE_NOT_FOUND', `${out} has no readable ${metaDir}/site.json: ${(error as Error).message}`)
   }
-  const objects = treePaths(out).objects
+  const paths = treePaths(out)
   const repositories = new Map<string, Map<string, HeaderEntry>>()
+  const directories = new Map<string, string>()
   await Promise.all(
     Object.entries(site.repositories).map(async ([name, key]) => {
-      const headers = JSON.parse(await readFile(join(objects, key, 'headers.json'), 'utf8')) as Record<string, HeaderEntry>
+      const headers = JSON.parse(await readFile(repositoryHeadersPath(paths, key), 'utf8')) as Record<string, HeaderEntry>
       repositories.set(name, new Map(Object.entries(headers)))
+      directories.set(name, join(paths.objects, key))
     }),
   )
-  return { generation, root, repositories, rootFiles: new Map(Object.entries(site.rootFiles)) }
+  return { generation, meta: join(root, metaDir), repositories, directories, rootFiles: new Map(Object.entries(site.rootFiles)) }
 }
 
 /** The file behind a repository-relative path, if the build wrote one. */
 export function siteFile(site: LoadedSite, repository: string, path: string): SiteFile | undefined {
   const headers = site.repositories.get(repository)?.get(path)
-  return headers ? { path: join(site.root, 'v2', repository, path), headers } : undefined
+  return headers ? { path: join(site.directories.get(repository)!, path), headers } : undefined
 }
 
 /** A few `repo:tag` names the tree serves, for the hint `zreg serve` prints. */

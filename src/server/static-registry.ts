@@ -118,7 +118,7 @@ export class StaticRegistry {
 
   private rootFile(path: string): SiteFile | undefined {
     const headers = this.site.rootFiles.get(path)
-    return headers ? { path: `${this.site.root}/${path}`, headers } : undefined
+    return headers ? { path: `${this.site.meta}/${path}`, headers } : undefined
   }
 
   private async sendManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {

@@ -148,10 +148,19 @@ export class LayoutStore implements Store, LocalBlobPaths {
   }
 
   async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
-    const size = await this.blobStat(digest)
-    if (size === undefined) throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not in the store`)
-    if (size > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`)
-    return readFile(this.blobPath(digest))
+    const handle = await open(this.blobPath(digest), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not in the store`)
+      throw error
+    })
+    try {
+      const { size } = await handle.stat()
+      if (size > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`)
+      const bytes = Buffer.allocUnsafe(size)
+      const { bytesRead } = await handle.read(bytes, 0, size, 0)
+      return bytes.subarray(0, bytesRead)
+    } finally {
+      await handle.close()
+    }
   }
 
   private async readIndex(): Promise<IndexJson> {

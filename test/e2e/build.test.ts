@@ -9,7 +9,7 @@ import { rawRequest } from '../helpers/http.js'
 import { startZregServe } from '../helpers/servers.js'
 import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
 import { treeDigest } from '../helpers/tree.js'
-import { treePaths } from '../../src/build/tree-paths.js'
+import { repositoryHeadersPath, treePaths } from '../../src/build/tree-paths.js'
 
 interface SiteJson {
   repositories: Record<string, string>
@@ -22,7 +22,7 @@ async function describeTree(site: string): Promise<string> {
   const lines: string[] = []
   for (const [path, headers] of Object.entries(manifest.rootFiles)) lines.push(`${path} ${JSON.stringify(headers)}`)
   for (const [name, key] of Object.entries(manifest.repositories)) {
-    const headers = JSON.parse(await readFile(join(treePaths(site).objects, key, 'headers.json'), 'utf8')) as Record<string, unknown>
+    const headers = JSON.parse(await readFile(repositoryHeadersPath(treePaths(site), key), 'utf8')) as Record<string, unknown>
     for (const [path, entry] of Object.entries(headers)) lines.push(`v2/${name}/${path} ${JSON.stringify(entry)}`)
   }
   return `${lines.sort().join('\n')}\n`

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { planSite } from '../../src/build/plan.js'
+import { planRepository, planSite, type RepositoryEntry } from '../../src/build/plan.js'
 import type { ManifestSummary, RepositoryModel } from '../../src/build/site-model.js'
 import type { Digest } from '../../src/oci/digest.js'
 import { ZregError } from '../../src/errors.js'
@@ -20,12 +20,14 @@ const repo = (name: string, tags: [string, ManifestSummary][], more: ManifestSum
   manifests: new Map([...tags.map(([, s]) => s), ...more].map((s) => [s.digest, s])),
 })
 const options = { defaultPlatform: { os: 'linux', architecture: 'amd64' } }
+const entry = (model: RepositoryModel): RepositoryEntry => ({ name: model.name, input: `input-${model.name}`, key: planRepository(model, options).key })
 
 test('a repository plans tags, manifests by tag and digest, its blobs and referrers', () => {
   const a = image('a', ['1', '2'])
   const sbom = image('b', ['3'], { subject: { mediaType: a.mediaType, digest: a.digest, size: 100 }, artifactType: 'application/x.sbom' })
-  const plan = planSite([repo('app', [['v2', a], ['v1', a]], [sbom])], options)
-  const files = plan.repositories[0]!.files
+  const model = repo('app', [['v2', a], ['v1', a]], [sbom])
+  const plan = planSite([entry(model)], options)
+  const files = planRepository(model, options).files
   const paths = files.map((file) => file.path)
   assert.deepEqual(paths, ['tags/list', 'manifests/v1', 'manifests/v2', `manifests/${d('a')}`, `manifests/${d('b')}`, `blobs/${d('1')}`, `blobs/${d('2')}`, `blobs/${d('3')}`, `blobs/${d('c')}`, `referrers/${d('a')}`])
   assert.deepEqual(JSON.parse((files[0]!.source as { text: string }).text), { name: 'app', tags: ['v1', 'v2'] })
@@ -44,19 +46,20 @@ test('a tag naming an index records the default platform fallback (or none)', ()
     kind: 'index',
     references: [{ mediaType: amd.mediaType, digest: amd.digest, size: 100, platform: { os: 'linux', architecture: 'amd64' } }],
   }
-  const tagged = planSite([repo('multi', [['1', index]], [amd])], options).repositories[0]!.files.find((file) => file.path === 'manifests/1')!
+  const model = repo('multi', [['1', index]], [amd])
+  const tagged = planRepository(model, options).files.find((file) => file.path === 'manifests/1')!
   assert.equal(tagged.headers.platformFallback, `manifests/${amd.digest}`)
-  const arm = planSite([repo('multi', [['1', index]], [amd])], { defaultPlatform: { os: 'linux', architecture: 'arm64' } })
-  assert.equal(arm.repositories[0]!.files.find((file) => file.path === 'manifests/1')!.headers.platformFallback, null)
+  const arm = planRepository(model, { defaultPlatform: { os: 'linux', architecture: 'arm64' } })
+  assert.equal(arm.files.find((file) => file.path === 'manifests/1')!.headers.platformFallback, null)
 })
 
 test('plans are deterministic and keyed by content', () => {
   const a = image('a', ['1'])
-  const first = planSite([repo('x', [['1', a]]), repo('y', [['1', a]])], options)
-  const second = planSite([repo('y', [['1', a]]), repo('x', [['1', a]])], options)
+  const first = planSite([entry(repo('x', [['1', a]])), entry(repo('y', [['1', a]]))], options)
+  const second = planSite([entry(repo('y', [['1', a]])), entry(repo('x', [['1', a]]))], options)
   assert.equal(first.key, second.key)
   assert.deepEqual(first.repositories.map((r) => r.key), second.repositories.map((r) => r.key))
-  const changed = planSite([repo('x', [['1', a]]), repo('y', [['2', a]])], options)
+  const changed = planSite([entry(repo('x', [['1', a]])), entry(repo('y', [['2', a]]))], options)
   assert.equal(changed.repositories[0]!.key, first.repositories[0]!.key, 'an unchanged repository keeps its key')
   assert.notEqual(changed.repositories[1]!.key, first.repositories[1]!.key)
 })
@@ -64,7 +67,7 @@ test('plans are deterministic and keyed by content', () => {
 test('repository names that would collide in the tree are refused', () => {
   const a = image('a', ['1'])
   for (const names of [['a', 'a/tags'], ['a/b', 'a/b/manifests'], ['index.html']]) {
-    assert.throws(() => planSite(names.map((name) => repo(name, [['1', a]])), options), (error: unknown) => error instanceof ZregError && error.code === 'BUILD_CONFLICT', names.join(' '))
+    assert.throws(() => planSite(names.map((name) => entry(repo(name, [['1', a]]))), options), (error: unknown) => error instanceof ZregError && error.code === 'BUILD_CONFLICT', names.join(' '))
   }
-  assert.doesNotThrow(() => planSite([repo('a', [['1', a]]), repo('a/tagsx', [['1', a]]), repo('tags', [['1', a]])], options))
+  assert.doesNotThrow(() => planSite(['a', 'a/tagsx', 'tags'].map((name) => entry(repo(name, [['1', a]]))), options))
 })

@@ -1,0 +1,66 @@
+import { copyFileSync, createWriteStream, linkSync, mkdirSync, writeFileSync } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { ZregError } from '../errors.js'
+import { tempPathBeside } from '../store/atomic.js'
+import type { LocalBlobPaths, Store } from '../store/store.js'
+import { hasLocalBlobPaths } from '../store/store.js'
+import { nginxMapFile } from './nginx.js'
+import { repositoryParts, type HeaderEntry, type RepositoryPlan } from './plan.js'
+import { repositoryHeadersPath, repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
+
+/** Links a blob into the tree (no bytes copied); copies only when the store is on another file system. */
+async function placeBlob(store: Store & Partial<LocalBlobPaths>, digest: string, target: string, optional: boolean): Promise<boolean> {
+  if (hasLocalBlobPaths(store)) {
+    const source = store.blobPath(digest as never)
+    try {
+      linkSync(source, target)
+      return true
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT') {
+        if (optional) return false
+        throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is referenced but not in the store; run \`zreg add\` for the image again`)
+      }
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw error
+      copyFileSync(source, target)
+      return true
+    }
+  }
+  if ((await store.blobStat(digest as never)) === undefined) {
+    if (optional) return false
+    throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is referenced but not in the store`)
+  }
+  await pipeline(await store.blobRead(digest as never), createWriteStream(target))
+  return true
+}
+
+/** Writes one repository's directory beside its final name, then renames it into place. */
+export async function writeRepository(store: Store, paths: TreePaths, plan: RepositoryPlan): Promise<void> {
+  const final = join(paths.objects, plan.key)
+  const temp = tempPathBeside(final)
+  try {
+    mkdirSync(temp)
+    const parts = new Set(plan.files.map((file) => file.path.slice(0, file.path.indexOf('/'))))
+    for (const part of repositoryParts) if (parts.has(part)) mkdirSync(join(temp, part))
+    const headers: Record<string, HeaderEntry> = {}
+    for (const file of plan.files) {
+      const target = join(temp, file.path)
+      if ('text' in file.source) writeFileSync(target, file.source.text)
+      else if (!(await placeBlob(store, file.source.blob, target, file.source.optional ?? false))) continue
+      headers[file.path] = file.headers
+    }
+    // The metadata goes first: the directory's rename is what makes the repository exist.
+    writeFileSync(repositoryHeadersPath(paths, plan.key), JSON.stringify(headers))
+    writeFileSync(repositoryNginxMapPath(paths, plan.key), nginxMapFile(plan))
+    await rename(temp, final).catch(async (error: NodeJS.ErrnoException) => {
+      // Another build wrote the same content-addressed directory first: theirs is identical.
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error
+      await rm(temp, { recursive: true, force: true })
+    })
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true })
+    throw error
+  }
+}
