@@ -54,7 +54,7 @@ export interface PlanOptions {
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
-export const treeFormatVersion = 1
+export const treeFormatVersion = 2
 
 /** The directories a repository's part of the tree has; a repository may not be named like them. */
 export const repositoryParts = ['manifests', 'blobs', 'tags', 'referrers'] as const

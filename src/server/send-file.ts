@@ -1,14 +1,12 @@
-import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { pipeline } from 'node:stream/promises'
 import parseRange from 'range-parser'
 import { ZregError } from '../errors.js'
 import type { SiteFile } from './site-reader.js'
 
 /** Files this small (manifests, tag lists) are kept in memory; a generation's files never change. */
 const cacheLimit = 64 * 1024
-const streamChunk = 1024 * 1024
+const streamChunk = 256 * 1024
 
 export type SmallFileCache = Map<string, Buffer>
 
@@ -19,6 +17,49 @@ async function readSmall(path: string, cache: SmallFileCache): Promise<Buffer> {
     cache.set(path, bytes)
   }
   return bytes
+}
+
+/** Resolves when `chunk` has been handed to the socket, so its buffer may be reused. */
+function write(res: ServerResponse, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // A client that goes away may leave the write callback uncalled; 'close' settles it instead.
+    const gone = () => reject(new Error('the client closed the connection'))
+    res.once('close', gone)
+    res.write(chunk, (error) => {
+      res.off('close', gone)
+      if (error) reject(error)
+      else resolve()
+    })
+  })
+}
+
+/**
+ * Streams bytes start..end of a file with two buffers per response: one is read while the other is
+ * written, and neither is reused before the socket took it. Memory per download stays at two chunks
+ * however large the blob or slow the client, and no garbage is made per chunk.
+ */
+async function streamRange(path: string, start: number, end: number, res: ServerResponse): Promise<void> {
+  const handle = await open(path, 'r')
+  try {
+    const buffers = [Buffer.allocUnsafe(streamChunk), Buffer.allocUnsafe(streamChunk)]
+    let inFlight: Promise<void> | undefined
+    let turn = 0
+    for (let position = start; position <= end; turn ^= 1) {
+      const buffer = buffers[turn]!
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(streamChunk, end - position + 1), position)
+      if (bytesRead === 0) throw new ZregError('BLOB_UNKNOWN', `${path} is shorter than its recorded length`)
+      position += bytesRead
+      if (res.destroyed) return
+      await inFlight
+      inFlight = write(res, buffer.subarray(0, bytesRead))
+      // Its failure is taken up at the next await; until then it must not count as unhandled.
+      inFlight.catch(() => undefined)
+    }
+    await inFlight
+    res.end()
+  } finally {
+    await handle.close()
+  }
 }
 
 /**
@@ -59,7 +100,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
       res.end((await readSmall(file.path, cache)).subarray(start, end + 1))
       return
     }
-    await pipeline(createReadStream(file.path, { start, end, highWaterMark: streamChunk }), res)
+    await streamRange(file.path, start, end, res)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !res.headersSent) {
       throw new ZregError('BLOB_UNKNOWN', 'the file was removed from the tree; rebuild or retry')

@@ -70,3 +70,4 @@ describe('the zreg command line', () => {
     assert.equal(diff.stdout, '', 'oclif.manifest.json differs from the committed one: commit the file `npm run build` wrote')
   })
 })
+
