@@ -32,6 +32,13 @@ export interface WriteResult {
   repositoriesWritten: number
 }
 
+/** The OCI error bodies a static tree answers with for what it does not hold. */
+export const missingErrors: Record<string, string> = {
+  MANIFEST_UNKNOWN: 'manifest unknown',
+  BLOB_UNKNOWN: 'blob unknown to registry',
+  NAME_UNKNOWN: 'repository name not known to registry',
+}
+
 /**
  * Writes a generation: the site manifest, copies of the root files and the nginx configuration, plus a
  * `v2` link to the shared literal tree. It is small whatever the store's size: repositories are named,
@@ -58,6 +65,11 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
       rootFiles,
     }
     writeFileSync(join(meta, 'site.json'), `${JSON.stringify(site)}\n`)
+    // Error documents for servers that can only point at a file for what is missing (buckets, CDNs).
+    mkdirSync(join(meta, 'errors'))
+    for (const [code, message] of Object.entries(missingErrors)) {
+      writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
+    }
     writeNginxConfig(meta, paths, plan)
     symlinkSync(relative(temp, paths.live), join(temp, 'v2'))
     renameSync(temp, final)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { closeSync, createWriteStream, fstatSync, openSync, readSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -147,19 +147,22 @@ export class LayoutStore implements Store, LocalBlobPaths {
     return handle.createReadStream(range ? { start: range.start, end: range.end } : {})
   }
 
+  /** Small reads (manifests, configs) are synchronous: the thread-pool round trip costs more than the read. */
   async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
-    const handle = await open(this.blobPath(digest), 'r').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not in the store`)
-      throw error
-    })
+    let fd: number
     try {
-      const { size } = await handle.stat()
+      fd = openSync(this.blobPath(digest), 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ZregError('BLOB_UNKNOWN', `blob ${digest} is not in the store`)
+      throw error
+    }
+    try {
+      const { size } = fstatSync(fd)
       if (size > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`)
       const bytes = Buffer.allocUnsafe(size)
-      const { bytesRead } = await handle.read(bytes, 0, size, 0)
-      return bytes.subarray(0, bytesRead)
+      return bytes.subarray(0, readSync(fd, bytes, 0, size, 0))
     } finally {
-      await handle.close()
+      closeSync(fd)
     }
   }
 

@@ -44,6 +44,10 @@ describe('zreg build', () => {
     const actual = await describeTree(shared.site)
     if (process.env.ZREG_UPDATE_GOLDEN === '1') await writeFile(golden, actual)
     assert.equal(actual, await readFile(golden, 'utf8'))
+    for (const code of ['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NAME_UNKNOWN']) {
+      const body = JSON.parse(await readFile(join(shared.site, '.zreg', 'errors', `${code}.json`), 'utf8')) as { errors: { code: string }[] }
+      assert.equal(body.errors[0]?.code, code)
+    }
   })
 
   test('is reproducible: the same store gives a byte-identical tree', async () => {
