@@ -12,13 +12,16 @@ export interface ZregConfig {
 
 export const defaultConfigFile = 'zreg.json'
 
-/** Replaces ${VAR} and ${VAR:-default} in every string; an unset variable without default is an error. */
+/**
+ * Replaces ${VAR} and ${VAR:-default} in every string, as a shell does: `:-` also replaces an empty
+ * value; an unset variable without a default is an error.
+ */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, where = ''): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
       const found = env[name]
-      if (found !== undefined && found !== '') return found
-      if (fallback !== undefined) return fallback
+      if (fallback !== undefined) return found === undefined || found === '' ? fallback : found
+      if (found !== undefined) return found
       throw new ZregError('CONFIG_FILE_INVALID', `${where || 'a value'} uses \${${name}}, which is not set; set it or write \${${name}:-default}`)
     })
   }

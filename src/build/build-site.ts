@@ -1,9 +1,9 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { withLock } from '../store/lock.js'
-import type { Store } from '../store/store.js'
+import type { Store, StoredRef } from '../store/store.js'
 import { planRepository, planSite, treeFormatVersion, type RepositoryEntry, type RepositoryPlan } from './plan.js'
-import { groupByRepository, loadRepository, mapConcurrently, repositoryInput, type ManifestCache } from './site-model.js'
+import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
 import { liveRepositories, writeTree, type WriteResult } from './write-tree.js'
 
@@ -11,8 +11,6 @@ export interface BuildOptions {
   out: string
   /** What a tag naming an index serves to clients that accept no index (default linux/amd64). */
   defaultPlatform?: Platform
-  /** Manifest summaries kept between builds in one process (push mode). */
-  cache?: ManifestCache
 }
 
 export interface BuildResult extends WriteResult {
@@ -36,7 +34,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
     const existing = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
     const salt = [treeFormatVersion, platform]
     const entries: RepositoryEntry[] = []
-    const changed: { name: string; input: string; refs: Parameters<typeof loadRepository>[2] }[] = []
+    const changed: { name: string; input: string; refs: StoredRef[] }[] = []
     let tags = 0
     for (const [name, refs] of groups) {
       tags += refs.filter((ref) => ref.tag !== undefined).length
@@ -45,12 +43,13 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
       if (before && before.input === input && existing.has(before.key)) entries.push({ name, input, key: before.key })
       else changed.push({ name, input, refs })
     }
-    const cache = options.cache ?? new Map()
-    const plans: RepositoryPlan[] = await mapConcurrently(changed, 8, async ({ name, input, refs }) => {
+    const cache: ManifestCache = new Map()
+    const plans: RepositoryPlan[] = []
+    for (const { name, input, refs } of changed) {
       const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform })
       entries.push({ name, input, key: plan.key })
-      return plan
-    })
+      plans.push(plan)
+    }
     const site = planSite(entries, { defaultPlatform: platform })
     const written = await writeTree(store, site, plans, paths)
     return { ...written, tags, durationMs: Math.round(performance.now() - started) }

@@ -44,13 +44,20 @@ function removeAndPrune(path: string, stop: string): void {
  * so only what changed is touched. zreg serve and nginx read through a generation instead, which is
  * swapped whole.
  */
+/**
+ * Present from before the literal tree is changed until the new generation is live: a build that finds
+ * it knows the last one died half way, and checks every repository instead of trusting that the tree
+ * matches the live generation.
+ */
+export function liveTreeMarker(paths: TreePaths): string {
+  return join(paths.root, 'v2.updating')
+}
+
 export async function updateLiveTree(paths: TreePaths, repositories: RepositoryEntry[], previous: Map<string, string>, rootFiles: PlannedFile[]): Promise<void> {
-  // A marker while the tree is being changed: if a build dies half way, the next one checks every
-  // repository instead of trusting that the tree matches the previous generation.
-  const pending = join(paths.root, 'v2.updating')
-  const checkAll = existsSync(pending) || !existsSync(paths.live)
+  const marker = liveTreeMarker(paths)
+  const checkAll = existsSync(marker) || !existsSync(paths.live)
   mkdirSync(paths.live, { recursive: true })
-  writeFileSync(pending, '')
+  writeFileSync(marker, '')
   const ancestors = new Set<string>()
   for (const { name } of repositories) {
     for (let slash = name.indexOf('/'); slash > 0; slash = name.indexOf('/', slash + 1)) ancestors.add(name.slice(0, slash))
@@ -88,5 +95,4 @@ export async function updateLiveTree(paths: TreePaths, repositories: RepositoryE
     mkdirSync(dirname(path), { recursive: true })
     await writeFileAtomic(path, file.source.text, { fsync: false })
   }
-  unlinkSync(pending)
 }

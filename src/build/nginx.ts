@@ -95,6 +95,7 @@ function manifestLocation(objects: string, kind: string, mediaType: string): str
     default_type ${mediaType};
     alias ${objects}/$zreg_key/manifests/$zreg_ref;
     add_header Docker-Content-Digest $zreg_digest_hint always;
+    add_header Vary Accept always;
     ${apiHeader}
     error_page 404 = @zreg_manifest_unknown;
 }
@@ -156,7 +157,7 @@ ${Object.entries(manifestKinds)
     ${apiHeader}
     return 404 '${errorBody('MANIFEST_UNKNOWN', 'manifest unknown')}';
 }
-location ~ "^/v2/(?<zreg_repo>.+)/blobs/(?<zreg_blob>sha256:[a-f0-9]{64})$" {
+location ~ "^/v2/(?<zreg_repo>.+)/blobs/(?<zreg_blob>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
     types { }
     default_type application/octet-stream;
     alias ${objects}/$zreg_key/blobs/$zreg_blob;
@@ -164,7 +165,7 @@ location ~ "^/v2/(?<zreg_repo>.+)/blobs/(?<zreg_blob>sha256:[a-f0-9]{64})$" {
     ${apiHeader}
     error_page 404 = @zreg_blob_unknown;
 }
-location ~ "^/v2/(?<zreg_repo>.+)/referrers/(?<zreg_subject>sha256:[a-f0-9]{64})$" {
+location ~ "^/v2/(?<zreg_repo>.+)/referrers/(?<zreg_subject>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
     types { }
     default_type ${MediaTypes.OciIndex};
     alias ${objects}/$zreg_key/referrers/$zreg_subject;

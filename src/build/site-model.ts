@@ -27,9 +27,6 @@ export interface RepositoryModel {
 /** Manifests are content-addressed, so a cached summary never goes stale. */
 export type ManifestCache = Map<Digest, ManifestSummary>
 
-/** How many manifests are read at once: enough to keep the disk busy, few enough for file handles. */
-const readConcurrency = 64
-
 async function summarize(store: BlobReader, descriptor: Descriptor, cache: ManifestCache): Promise<ManifestSummary> {
   const cached = cache.get(descriptor.digest)
   if (cached) return cached
@@ -77,40 +74,23 @@ export function repositoryInput(name: string, refs: StoredRef[], salt: unknown):
 /** Reads one repository's manifests (and its indexes' children) into a model. */
 export async function loadRepository(store: BlobReader, name: string, refs: StoredRef[], cache: ManifestCache = new Map()): Promise<RepositoryModel> {
   const repository: RepositoryModel = { name, tags: new Map(), manifests: new Map() }
-  let pending: Descriptor[] = []
+  const pending: Descriptor[] = []
   for (const ref of refs) {
     if (ref.tag !== undefined) repository.tags.set(ref.tag, ref.descriptor.digest)
     pending.push(ref.descriptor)
   }
-  // Breadth first, one level of index children at a time, each level read concurrently.
-  while (pending.length > 0) {
-    const level = pending.filter((descriptor, i) => !repository.manifests.has(descriptor.digest) && pending.findIndex((d) => d.digest === descriptor.digest) === i)
-    pending = []
-    const summaries = await mapConcurrently(level, readConcurrency, (descriptor) => summarize(store, descriptor, cache))
-    for (const summary of summaries) {
-      repository.manifests.set(summary.digest, summary)
-      if (summary.kind === 'index') pending.push(...summary.references)
-    }
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (repository.manifests.has(next.digest)) continue
+    const summary = await summarize(store, next, cache)
+    repository.manifests.set(summary.digest, summary)
+    if (summary.kind === 'index') pending.push(...summary.references)
   }
   return repository
 }
 
 /** Reads every repository of the store into models. */
 export async function loadRepositories(store: Store, cache: ManifestCache = new Map()): Promise<RepositoryModel[]> {
-  const groups = [...groupByRepository(await store.refList())]
-  return mapConcurrently(groups, 8, ([name, refs]) => loadRepository(store, name, refs, cache))
-}
-
-/** Like Promise.all over `items`, with at most `limit` calls of `work` under way at once; keeps order. */
-export async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++
-      results[index] = await work(items[index]!)
-    }
-  })
-  await Promise.all(workers)
-  return results
+  const models: RepositoryModel[] = []
+  for (const [name, refs] of groupByRepository(await store.refList())) models.push(await loadRepository(store, name, refs, cache))
+  return models
 }

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { lstat, readdir, readFile, readlink, rename, rm, rmdir, symlink } from 'node:fs/promises'
+import { lstat, readdir, readFile, readlink, rename, rm, rmdir, stat, symlink } from 'node:fs/promises'
 import { basename, dirname, join, relative } from 'node:path'
 import { ZregError } from '../errors.js'
 import { formatPlatform } from '../oci/platform.js'
 import { tempPathBeside } from '../store/atomic.js'
 import type { Store } from '../store/store.js'
-import { updateLiveTree } from './live-tree.js'
+import { liveTreeMarker, updateLiveTree } from './live-tree.js'
 import { writeNginxConfig } from './nginx.js'
 import type { HeaderEntry, RepositoryPlan, SitePlan } from './plan.js'
 import { metaDir, type TreePaths } from './tree-paths.js'
@@ -126,14 +126,25 @@ async function swapIn(paths: TreePaths, generation: string): Promise<void> {
   await rename(temp, paths.out)
 }
 
-/** Keeps the live generation and the one before it (a server may still be reading it); drops the rest. */
-async function removeOldGenerations(paths: TreePaths, keep: string[]): Promise<void> {
+/** How many generations stay: a server that polls for new builds may still be reading an older one. */
+const generationsKept = 3
+
+/** Keeps the newest generations (and the repository directories they use); drops the rest. */
+async function removeOldGenerations(paths: TreePaths, live: string): Promise<void> {
+  const generations = await readdir(paths.generations, { withFileTypes: true })
+  const byAge = await Promise.all(
+    generations
+      .filter((entry) => entry.isDirectory() && entry.name !== live)
+      .map(async (entry) => ({ name: entry.name, mtime: (await stat(join(paths.generations, entry.name))).mtimeMs })),
+  )
+  byAge.sort((a, b) => b.mtime - a.mtime)
+  const keep = [live, ...byAge.slice(0, generationsKept - 1).map((entry) => entry.name)]
   const used = new Set<string>()
   for (const generation of keep) {
     for (const key of Object.values((await readSiteManifest(paths, generation))?.repositories ?? {})) used.add(key)
   }
-  for (const name of await readdir(paths.generations)) {
-    if (!keep.includes(name)) await rm(join(paths.generations, name), { recursive: true, force: true })
+  for (const entry of generations) {
+    if (!keep.includes(entry.name)) await rm(join(paths.generations, entry.name), { recursive: true, force: true })
   }
   for (const name of await readdir(paths.objects)) {
     // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map).
@@ -150,7 +161,7 @@ async function removeOldGenerations(paths: TreePaths, keep: string[]): Promise<v
 export async function writeTree(store: Store, site: SitePlan, plans: RepositoryPlan[], paths: TreePaths): Promise<WriteResult> {
   const previous = await currentGeneration(paths)
   const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
-  if (previous === site.key && existsSync(join(paths.generations, site.key))) {
+  if (previous === site.key && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
     return { ...result, changed: false, repositoriesWritten: 0 }
   }
   const existing = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
@@ -164,6 +175,7 @@ export async function writeTree(store: Store, site: SitePlan, plans: RepositoryP
   await updateLiveTree(paths, site.repositories, new Map(Object.entries(before?.repositories ?? {})), site.rootFiles)
   writeGeneration(paths, site)
   await swapIn(paths, site.key)
-  await removeOldGenerations(paths, previous ? [site.key, previous] : [site.key])
+  await rm(liveTreeMarker(paths), { force: true })
+  await removeOldGenerations(paths, site.key)
   return { ...result, changed: true, repositoriesWritten }
 }

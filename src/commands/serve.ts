@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core'
 import { ZregError } from '../errors.js'
 import { startStaticServer } from '../server/http-server.js'
 import { ZregCommand } from '../cli/base-command.js'
-import { listSiteExamples } from '../server/site-reader.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry.'
@@ -24,7 +23,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     host: Flags.string({ description: 'Address to bind [default: 127.0.0.1]', env: 'ZREG_HOST' }),
     'tls-cert': Flags.string({ description: 'PEM certificate (chain) for HTTPS', dependsOn: ['tls-key'] }),
     'tls-key': Flags.string({ description: 'PEM private key for HTTPS', dependsOn: ['tls-cert'] }),
-    'access-log': Flags.boolean({ description: 'One line per request on stdout', default: true, allowNo: true }),
+    'access-log': Flags.boolean({ description: 'One line per request on stdout [default: true]', allowNo: true }),
   }
 
   async run(): Promise<{ url: string; port: number }> {
@@ -41,14 +40,14 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
       host: flags.host ?? serveConfig.host ?? '127.0.0.1',
       port,
       ...(cert && key ? { tls: { cert, key } } : {}),
-      ...(flags['access-log'] && serveConfig.accessLog !== false ? {} : { accessLog: false as const }),
+      ...((flags['access-log'] ?? serveConfig.accessLog ?? true) ? {} : { accessLog: false as const }),
     })
     const authority = server.url.replace(/^https?:\/\//, '')
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
     } else {
       this.logToStderr(`zreg: serving ${out} at ${server.url} (port ${server.port})`)
-      for (const image of await listSiteExamples(out, 1)) {
+      for (const image of server.registry.examples(1)) {
         const tls = server.url.startsWith('http:') ? '--src-tls-verify=false ' : ''
         this.logToStderr(`try:  skopeo copy ${tls}docker://${authority}/${image} oci:/tmp/zreg-pull:latest`)
         this.logToStderr(`      podman pull ${server.url.startsWith('http:') ? '--tls-verify=false ' : ''}${authority}/${image}`)

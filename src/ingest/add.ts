@@ -8,9 +8,7 @@ import { convertDockerImage, familiarName, readDockerArchiveManifest, type Docke
 import { OciLayoutSource, type LayoutEntry } from './oci-layout-source.js'
 import { parseSource, type SourceRef } from './source.js'
 import { extractTar } from './tar-extract.js'
-import { parseImageConfig } from '../oci/manifest.js'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import type { ImageConfig } from '../oci/manifest.js'
 
 export interface AddOptions {
   /** REPO or REPO:TAG to store the image under; REPO alone keeps the source's tag. */
@@ -113,15 +111,15 @@ async function addFromDockerArchive(dir: string, source: SourceRef, staging: Sto
   const selected = selectDockerImages(await readDockerArchiveManifest(dir, source.path), source)
   const refs: StoredRef[] = []
   for (const { image, names } of selected) {
-    if (options.platform !== undefined) {
-      const config = parseImageConfig(await readFile(join(dir, image.config)))
+    const targets = targetNames(names, override, selected.length)
+    const checkPlatform = (config: ImageConfig) => {
+      if (options.platform === undefined) return
       const platform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
       if (!platformMatches(options.platform, platform)) {
         throw new ZregError('PLATFORM_UNKNOWN', `${source.path} holds a ${formatPlatform(platform)} image, not ${formatPlatform(options.platform)}`)
       }
     }
-    const targets = targetNames(names, override, selected.length)
-    refs.push(...toRefs(targets, await convertDockerImage(dir, image, staging, options.format ?? 'docker')))
+    refs.push(...toRefs(targets, await convertDockerImage(dir, image, staging, options.format ?? 'docker', checkPlatform)))
   }
   return refs
 }

@@ -72,7 +72,22 @@ export class ImageCopier {
     return bytes
   }
 
-  private async putBytes(bytes: Buffer, descriptor: Descriptor): Promise<void> {
+  /**
+   * True when the blob is already stored or staged, after checking its size against the descriptor:
+   * a present blob is not copied again, but a wrong size must not slip through as a wrong Content-Length.
+   */
+  private async present(descriptor: Descriptor, what: string): Promise<boolean> {
+    const size = await this.staging.blobStat(descriptor.digest)
+    if (size === undefined) return false
+    if (size !== descriptor.size) {
+      throw new ZregError('SIZE_INVALID', `${what} ${descriptor.digest} is ${size} bytes, but its descriptor declares ${descriptor.size}`)
+    }
+    this.tick(0)
+    return true
+  }
+
+  private async putBytes(bytes: Buffer, descriptor: Descriptor, what: string): Promise<void> {
+    if (await this.present(descriptor, what)) return
     await this.staging.blobPut(Readable.from([bytes]), { digest: descriptor.digest, size: descriptor.size })
     this.tick(0)
   }
@@ -84,10 +99,7 @@ export class ImageCopier {
   }
 
   private async copyBlob(descriptor: Descriptor, what: string): Promise<void> {
-    if (await this.staging.blobHas(descriptor.digest)) {
-      this.tick(0)
-      return
-    }
+    if (await this.present(descriptor, what)) return
     const stream = await this.source.open(descriptor.digest)
     if (stream === undefined) {
       // Foreign layers are fetched by clients from their `urls`; the image is complete without them.
@@ -124,13 +136,13 @@ export class ImageCopier {
         if (wanted !== undefined && !platformMatches(wanted, platform)) {
           throw new ZregError('PLATFORM_UNKNOWN', `image ${descriptor.digest} is ${formatPlatform(platform)}, not ${formatPlatform(wanted)}`)
         }
-        await this.putBytes(configBytes, config)
+        await this.putBytes(configBytes, config, 'config')
       } else {
         await this.copyBlob(config, 'config')
       }
       for (const layer of layers) await this.copyBlob(layer, 'layer')
     }
-    await this.putBytes(bytes, own)
+    await this.putBytes(bytes, own, 'manifest')
     return own
   }
 }

@@ -1,15 +1,15 @@
-import { createReadStream } from 'node:fs'
-import { open, readFile } from 'node:fs/promises'
+import { createReadStream, existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import { ZregError } from '../errors.js'
 import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
-import { parseImageConfig, type Descriptor } from '../oci/manifest.js'
+import { parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import type { StoreStaging } from '../store/store.js'
-import { safeEntryPath } from './tar-extract.js'
+import { isGzipFile, safeEntryPath } from './tar-extract.js'
 
 /** One entry of a docker-archive's manifest.json. */
 export interface DockerArchiveImage {
@@ -28,8 +28,8 @@ export async function readDockerArchiveManifest(dir: string, archive: string): P
     throw new ZregError('ARCHIVE_INVALID', `${archive} has no readable manifest.json (is it a \`docker save\` archive?): ${(error as Error).message}`)
   }
   if (!Array.isArray(json)) throw new ZregError('ARCHIVE_INVALID', `${archive}: manifest.json is not an array`)
-  return json.map((entry: { Config?: unknown; RepoTags?: unknown; Layers?: unknown }, index) => {
-    if (typeof entry.Config !== 'string' || !Array.isArray(entry.Layers) || !entry.Layers.every((l) => typeof l === 'string')) {
+  return json.map((entry: { Config?: unknown; RepoTags?: unknown; Layers?: unknown } | null, index) => {
+    if (entry === null || typeof entry !== 'object' || typeof entry.Config !== 'string' || !Array.isArray(entry.Layers) || !entry.Layers.every((l) => typeof l === 'string')) {
       throw new ZregError('ARCHIVE_INVALID', `${archive}: manifest.json entry ${index} lacks Config or Layers`)
     }
     const repoTags = Array.isArray(entry.RepoTags) ? entry.RepoTags.filter((t): t is string => typeof t === 'string') : []
@@ -40,17 +40,6 @@ export async function readDockerArchiveManifest(dir: string, archive: string): P
 /** Docker names images by their familiar form (`alpine:3`); accept the fully qualified one too. */
 export function familiarName(name: string): string {
   return name.replace(/^(docker\.io|index\.docker\.io)\//, '').replace(/^library\//, '')
-}
-
-async function startsWithGzipMagic(path: string): Promise<boolean> {
-  const handle = await open(path, 'r')
-  try {
-    const head = Buffer.alloc(2)
-    const { bytesRead } = await handle.read(head, 0, 2, 0)
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b
-  } finally {
-    await handle.close()
-  }
 }
 
 /**
@@ -66,7 +55,7 @@ async function putLayer(staging: StoreStaging, path: string, diffId: string, lay
     }
   }
   let put: { digest: Digest; size: number }
-  if (await startsWithGzipMagic(path)) {
+  if (await isGzipFile(path)) {
     // Two passes over the file keep memory flat: one checks the diff_id, one stores the bytes.
     await pipeline(createReadStream(path), createGunzip(), tap, async (chunks: AsyncIterable<Buffer>) => {
       for await (const chunk of chunks) void chunk
@@ -93,6 +82,7 @@ export async function convertDockerImage(
   image: DockerArchiveImage,
   staging: StoreStaging,
   format: ManifestFormat,
+  check: (config: ImageConfig) => void = () => undefined,
 ): Promise<Descriptor> {
   const configBytes = await readFile(join(dir, image.config)).catch(() => {
     throw new ZregError('MANIFEST_BLOB_UNKNOWN', `the archive lacks the config ${image.config}`)
@@ -104,6 +94,7 @@ export async function convertDockerImage(
     throw new ZregError('DIGEST_INVALID', `config ${image.config} hashes to ${configDigest}`)
   }
   const config = parseImageConfig(configBytes)
+  check(config)
   const diffIds = config.rootfs.diff_ids
   if (diffIds.length !== image.layers.length) {
     throw new ZregError('MANIFEST_INVALID', `the config lists ${diffIds.length} layers but manifest.json ${image.layers.length}`)
@@ -118,12 +109,7 @@ export async function convertDockerImage(
   const layers: Descriptor[] = []
   for (const [i, layer] of image.layers.entries()) {
     const path = join(dir, layer)
-    await open(path, 'r').then(
-      (handle) => handle.close(),
-      () => {
-        throw new ZregError('MANIFEST_BLOB_UNKNOWN', `the archive lacks the layer ${layer}`)
-      },
-    )
+    if (!existsSync(path)) throw new ZregError('MANIFEST_BLOB_UNKNOWN', `the archive lacks the layer ${layer}`)
     layers.push(await putLayer(staging, path, diffIds[i]!, oci ? MediaTypes.OciLayerGzip : MediaTypes.DockerLayer))
   }
   const mediaType = oci ? MediaTypes.OciManifest : MediaTypes.DockerManifest

@@ -4,9 +4,9 @@ import type { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.js'
 import type { Descriptor } from '../oci/manifest.js'
+import { refNameAnnotation } from '../oci/annotations.js'
 import type { BlobSource } from './copy-image.js'
 
-const refNameAnnotation = 'org.opencontainers.image.ref.name'
 
 /** One manifest a layout offers, with the name index.json gives it (if any). */
 export interface LayoutEntry {
@@ -36,8 +36,10 @@ export class OciLayoutSource implements BlobSource {
     try {
       text = await readFile(join(this.dir, 'index.json'), 'utf8')
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new ZregError('SOURCE_NOT_FOUND', `${this.name} is not an OCI image layout (no index.json)`)
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        const hint = this.dir.endsWith('.tar') ? ' (for a tar file, use oci-archive: or docker-archive:)' : ''
+        throw new ZregError('SOURCE_NOT_FOUND', `${this.name} is not an OCI image layout directory (no index.json)${hint}`)
       }
       throw error
     }
@@ -53,7 +55,7 @@ export class OciLayoutSource implements BlobSource {
         throw new ZregError('MANIFEST_INVALID', `${this.name}/index.json has an entry without a valid digest and size`)
       }
       const refName = descriptor.annotations?.[refNameAnnotation]
-      return refName === undefined ? { descriptor } : { refName, descriptor }
+      return typeof refName === 'string' ? { refName, descriptor } : { descriptor }
     })
   }
 }

@@ -18,8 +18,8 @@ export function safeEntryPath(name: string): string {
   return normalized.replace(/\/+$/, '')
 }
 
-/** True when the file starts with the gzip magic, so `.tar.gz` archives work too. */
-async function isGzipFile(file: string): Promise<boolean> {
+/** True when the file starts with the gzip magic (so `.tar.gz` archives and gzipped layers are known). */
+export async function isGzipFile(file: string): Promise<boolean> {
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new ZregError('SOURCE_NOT_FOUND', `no such file: ${file}`)
     throw error
@@ -28,6 +28,9 @@ async function isGzipFile(file: string): Promise<boolean> {
     const head = Buffer.alloc(2)
     const { bytesRead } = await handle.read(head, 0, 2, 0)
     return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new ZregError('SOURCE_INVALID', `${file} is a directory, not an archive (for a layout directory, use oci:)`)
+    throw error
   } finally {
     await handle.close()
   }

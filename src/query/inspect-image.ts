@@ -27,7 +27,7 @@ export interface InspectResult {
 }
 
 async function inspectManifest(store: Store, descriptor: Descriptor, platform?: string): Promise<InspectedImage[]> {
-  const parsed = parseManifest(await store.blobBytes(descriptor.digest, maxManifestBytes), descriptor.mediaType)
+  const parsed = parseManifest(await store.blobBytes(descriptor.digest, maxManifestBytes), descriptor.mediaType || undefined)
   if (parsed.kind === 'index') {
     const children = await Promise.all(
       parsed.index.manifests.map((child) => inspectManifest(store, child, child.platform ? formatPlatform(child.platform) : undefined)),
@@ -69,8 +69,7 @@ export async function inspectImage(store: Store, reference: string): Promise<Ins
     if (size !== undefined) descriptor = { mediaType: '', digest: ref.digest, size }
   }
   if (descriptor === undefined) throw new ZregError('MANIFEST_UNKNOWN', `${reference} is not in the store`)
-  const bytes = await store.blobBytes(descriptor.digest, maxManifestBytes)
-  const parsed = parseManifest(bytes, descriptor.mediaType || undefined)
-  const images = await inspectManifest(store, { ...descriptor, mediaType: parsed.mediaType })
-  return { name: reference, digest: descriptor.digest, mediaType: parsed.mediaType, images }
+  const images = await inspectManifest(store, descriptor)
+  const top = images.length === 1 && images[0]!.digest === descriptor.digest ? images[0]!.mediaType : undefined
+  return { name: reference, digest: descriptor.digest, mediaType: top ?? descriptor.mediaType, images }
 }

@@ -55,9 +55,14 @@ function logRequests(handler: (req: IncomingMessage, res: ServerResponse) => voi
 
 async function listen(server: Server, port: number, host: string): Promise<number> {
   await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject)
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(new ZregError('USAGE', `${host}:${port} is already in use; pick another --port (0 picks a free one)`))
+      else if (error.code === 'EACCES') reject(new ZregError('USAGE', `not allowed to listen on ${host}:${port}; use a port above 1023 or run as root`))
+      else if (error.code === 'EADDRNOTAVAIL') reject(new ZregError('USAGE', `${host} is not an address of this machine`))
+      else reject(error)
+    })
     server.listen(port, host, () => {
-      server.off('error', reject)
+      server.removeAllListeners('error')
       resolveListen()
     })
   })
@@ -75,7 +80,11 @@ export async function startStaticServer(options: ServeOptions): Promise<RunningS
     const [cert, key] = await Promise.all([readFile(options.tls.cert), readFile(options.tls.key)]).catch((error: Error) => {
       throw new ZregError('USAGE', `cannot read the TLS certificate or key: ${error.message}`)
     })
-    server = createHttpsServer({ cert, key }, handler)
+    try {
+      server = createHttpsServer({ cert, key }, handler)
+    } catch (error) {
+      throw new ZregError('USAGE', `the TLS certificate or key is not usable PEM: ${(error as Error).message}`)
+    }
   } else {
     server = createHttpServer(handler)
   }

@@ -22,6 +22,8 @@ export function toOciResponse(res: ServerResponse, thrown: unknown, log: (line: 
     res.destroy()
     return
   }
+  // Headers set for the file that could not be sent do not describe an error body.
+  for (const header of ['Content-Range', 'Accept-Ranges', 'ETag', 'Docker-Content-Digest', 'Vary']) res.removeHeader(header)
   const body = ociErrorBody(error)
   res.statusCode = error.status
   res.setHeader('Content-Type', 'application/json; charset=utf-8')

@@ -6,17 +6,32 @@ import type { SiteFile } from './site-reader.js'
 
 /** Files this small (manifests, tag lists) are kept in memory; a generation's files never change. */
 const cacheLimit = 64 * 1024
+/** At most this many cached files (about 64 MiB at worst); past it the cache starts again. */
+const cacheEntries = 1024
 const streamChunk = 256 * 1024
 
 export type SmallFileCache = Map<string, Buffer>
 
-async function readSmall(path: string, cache: SmallFileCache): Promise<Buffer> {
-  let bytes = cache.get(path)
+/** Content-addressed files are cached by digest, so a manifest shared by tags and repositories is held once. */
+async function readSmall(file: SiteFile, cache: SmallFileCache): Promise<Buffer> {
+  const key = file.headers.digest ?? file.path
+  let bytes = cache.get(key)
   if (bytes === undefined) {
-    bytes = await readFile(path)
-    cache.set(path, bytes)
+    bytes = await readFile(file.path)
+    if (cache.size >= cacheEntries) cache.clear()
+    cache.set(key, bytes)
   }
   return bytes
+}
+
+function startsPastEnd(header: string, size: number): boolean {
+  return header
+    .replace(/^bytes=/, '')
+    .split(',')
+    .some((range) => {
+      const [first] = range.trim().split('-')
+      return first !== undefined && first !== '' && Number(first) >= size
+    })
 }
 
 /** Resolves when `chunk` has been handed to the socket, so its buffer may be reused. */
@@ -76,7 +91,8 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
   const header = req.headers.range
   if (header !== undefined) {
     const ranges = parseRange(size, header, { combine: true })
-    if (ranges === -1) {
+    // Unsatisfiable only when a range starts past the end; a malformed one (5-2) is ignored (RFC 9110).
+    if (ranges === -1 && startsPastEnd(header, size)) {
       res.statusCode = 416
       res.setHeader('Content-Range', `bytes */${size}`)
       res.end()
@@ -97,15 +113,20 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
   }
   try {
     if (size <= cacheLimit) {
-      res.end((await readSmall(file.path, cache)).subarray(start, end + 1))
+      res.end((await readSmall(file, cache)).subarray(start, end + 1))
       return
     }
     await streamRange(file.path, start, end, res)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !res.headersSent) {
-      throw new ZregError('BLOB_UNKNOWN', 'the file was removed from the tree; rebuild or retry')
+    if (!res.headersSent) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new ZregError('BLOB_UNKNOWN', 'the file was removed from the tree (a newer build); retry')
+      }
+      throw error
     }
-    // A client that goes away mid-body is not an error worth more than closing the socket.
+    // Past the headers nothing can be said to the client but a cut connection; a client that went
+    // away is no error worth logging.
+    if (!res.destroyed) console.error(`zreg: sending ${file.path} failed: ${(error as Error).message}`)
     res.destroy()
   }
 }

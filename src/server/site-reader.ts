@@ -49,7 +49,12 @@ export async function loadSite(out: string): Promise<LoadedSite> {
   const directories = new Map<string, string>()
   await Promise.all(
     Object.entries(site.repositories).map(async ([name, key]) => {
-      const headers = JSON.parse(await readFile(repositoryHeadersPath(paths, key), 'utf8')) as Record<string, HeaderEntry>
+      let headers: Record<string, HeaderEntry>
+      try {
+        headers = JSON.parse(await readFile(repositoryHeadersPath(paths, key), 'utf8')) as Record<string, HeaderEntry>
+      } catch (error) {
+        throw new ZregError('SITE_NOT_FOUND', `the headers of ${name} in ${out} are unreadable (${(error as Error).message}); run \`zreg build\` again`)
+      }
       repositories.set(name, new Map(Object.entries(headers)))
       directories.set(name, join(paths.objects, key))
     }),
@@ -63,9 +68,8 @@ export function siteFile(site: LoadedSite, repository: string, path: string): Si
   return headers ? { path: join(site.directories.get(repository)!, path), headers } : undefined
 }
 
-/** A few `repo:tag` names the tree serves, for the hint `zreg serve` prints. */
-export async function listSiteExamples(out: string, count: number): Promise<string[]> {
-  const site = await loadSite(out)
+/** A few `repo:tag` names the site serves, for the hint `zreg serve` prints. */
+export function siteExamples(site: LoadedSite, count: number): string[] {
   const examples: string[] = []
   for (const [name, files] of site.repositories) {
     for (const path of files.keys()) {

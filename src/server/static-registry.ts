@@ -3,10 +3,10 @@ import { isDigest } from '../oci/digest.js'
 import { isIndex, MediaTypes } from '../oci/media-types.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { ZregError } from '../errors.js'
-import { acceptsMediaType } from './accept.js'
+import { acceptsMediaType, matchesIfNoneMatch } from './accept.js'
 import { toOciResponse } from './oci-error-response.js'
 import { sendFile, type SmallFileCache } from './send-file.js'
-import { liveGeneration, loadSite, siteFile, type LoadedSite, type SiteFile } from './site-reader.js'
+import { liveGeneration, loadSite, siteExamples, siteFile, type LoadedSite, type SiteFile } from './site-reader.js'
 
 const routePattern = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/([^/]+)$/
 const jsonContentType = 'application/json; charset=utf-8'
@@ -54,6 +54,11 @@ export class StaticRegistry {
 
   get generation(): string {
     return this.site.generation
+  }
+
+  /** A few `repo:tag` names this registry serves. */
+  examples(count: number): string[] {
+    return siteExamples(this.site, count)
   }
 
   /** Loads the live generation if a build swapped in a new one; the old one serves until then. */
@@ -125,8 +130,10 @@ export class StaticRegistry {
     let file = isDigest(reference) || isTag(reference) ? siteFile(this.site, name, `manifests/${reference}`) : undefined
     const fallback = file?.headers.platformFallback
     // Old clients that accept no index get the default platform's manifest, as distribution does.
-    if (file && fallback !== undefined && isIndex(file.headers.contentType) && !acceptsMediaType(req.headers.accept, file.headers.contentType)) {
-      file = fallback === null ? undefined : siteFile(this.site, name, fallback)
+    if (file && fallback !== undefined && isIndex(file.headers.contentType)) {
+      // What this URL answers depends on Accept: caches in front (a CDN) must keep the answers apart.
+      res.setHeader('Vary', 'Accept')
+      if (!acceptsMediaType(req.headers.accept, file.headers.contentType)) file = fallback === null ? undefined : siteFile(this.site, name, fallback)
     }
     if (!file) {
       throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
@@ -145,7 +152,7 @@ export class StaticRegistry {
     if (digest !== undefined) {
       res.setHeader('Docker-Content-Digest', digest)
       res.setHeader('ETag', `"${digest}"`)
-      if (req.headers['if-none-match'] === `"${digest}"`) {
+      if (matchesIfNoneMatch(req.headers['if-none-match'], `"${digest}"`)) {
         res.statusCode = 304
         res.end()
         return

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, createWriteStream, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -8,13 +8,13 @@ import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
 import type { Descriptor } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
+import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
-import { withLock } from './lock.js'
+import { processAlive, withLock } from './lock.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
 
-/** The OCI annotation that names a manifest in index.json; zreg writes `REPO:TAG`. */
-export const refNameAnnotation = 'org.opencontainers.image.ref.name'
+export { refNameAnnotation }
 /** Untagged manifests a repository keeps (pushed by digest, referrers) carry their repository here. */
 export const repositoryAnnotation = 'dev.zreg.repository'
 
@@ -62,15 +62,6 @@ function compareRefs(a: StoredRef, b: StoredRef): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** The store as an OCI image layout directory: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. */
 export class LayoutStore implements Store, LocalBlobPaths {
   readonly location: string
@@ -84,11 +75,16 @@ export class LayoutStore implements Store, LocalBlobPaths {
     const store = new LayoutStore(dir)
     const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
-      throw error
+      throw new ZregError('STORE_INVALID', `cannot read ${dir}/oci-layout: ${error.message}`)
     })
     if (marker === undefined) {
-      const entries = await readdir(dir).catch(() => [] as string[])
+      const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [] as string[]
+        throw new ZregError('STORE_INVALID', `${dir} is not a directory: ${error.message}`)
+      })
       if (entries.length > 0) {
+        // Another process may have just renamed a new store into place.
+        if (existsSync(join(dir, 'oci-layout'))) return LayoutStore.open(dir, options)
         throw new ZregError('STORE_INVALID', `${dir} is not empty and has no oci-layout file`)
       }
       if (options.create === false) throw new ZregError('STORE_INVALID', `no store at ${dir}`)
@@ -167,7 +163,9 @@ export class LayoutStore implements Store, LocalBlobPaths {
   }
 
   private async readIndex(): Promise<IndexJson> {
-    const text = await readFile(join(this.location, 'index.json'), 'utf8')
+    const text = await readFile(join(this.location, 'index.json'), 'utf8').catch((error: Error) => {
+      throw new ZregError('STORE_INVALID', `${this.location} has no readable index.json: ${error.message}`)
+    })
     try {
       const index = JSON.parse(text) as IndexJson
       if (!Array.isArray(index.manifests)) throw new Error('no manifests array')
@@ -227,7 +225,7 @@ export class LayoutStore implements Store, LocalBlobPaths {
 }
 
 class LayoutStaging implements StoreStaging {
-  private readonly staged = new Map<Digest, string>()
+  private readonly staged = new Map<Digest, { path: string; size: number }>()
   private counter = 0
   private closed = false
 
@@ -274,20 +272,12 @@ class LayoutStaging implements StoreStaging {
       throw error
     }
     if (this.staged.has(digest) || (await this.store.blobStat(digest)) !== undefined) await rm(temp, { force: true })
-    else this.staged.set(digest, temp)
+    else this.staged.set(digest, { path: temp, size })
     return { digest, size }
   }
 
-  async blobHas(digest: Digest): Promise<boolean> {
-    return this.staged.has(digest) || (await this.store.blobStat(digest)) !== undefined
-  }
-
-  async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
-    const staged = this.staged.get(digest)
-    if (staged === undefined) return this.store.blobBytes(digest, maxBytes)
-    const bytes = await readFile(staged)
-    if (bytes.length > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${bytes.length} bytes, over the ${maxBytes}-byte limit`)
-    return bytes
+  async blobStat(digest: Digest): Promise<number | undefined> {
+    return this.staged.get(digest)?.size ?? this.store.blobStat(digest)
   }
 
   async scratchDirectory(): Promise<string> {
@@ -299,12 +289,12 @@ class LayoutStaging implements StoreStaging {
   async commit(refs: StoredRef[]): Promise<void> {
     if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
     for (const ref of refs) {
-      if (!(await this.blobHas(ref.descriptor.digest))) {
+      if ((await this.blobStat(ref.descriptor.digest)) === undefined) {
         throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${ref.repository} would reference ${ref.descriptor.digest}, which is not stored`)
       }
     }
     const touched = new Set<string>()
-    for (const [digest, temp] of this.staged) {
+    for (const [digest, { path: temp }] of this.staged) {
       const final = this.store.blobPath(digest)
       const dir = join(this.store.location, 'blobs', digestAlgorithm(digest))
       if (!touched.has(dir)) await mkdir(dir, { recursive: true })

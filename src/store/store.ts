@@ -41,10 +41,8 @@ export interface StoreStaging {
    * content will be stored at the returned digest on commit.
    */
   blobPut(source: Readable, expected?: ExpectedBlob): Promise<PutBlobResult>
-  /** True when the blob is staged here or already in the store. */
-  blobHas(digest: Digest): Promise<boolean>
-  /** Reads a blob staged here or in the store. */
-  blobBytes(digest: Digest, maxBytes: number): Promise<Buffer>
+  /** Size of the blob staged here or already in the store, or undefined. */
+  blobStat(digest: Digest): Promise<number | undefined>
   /** A private directory on the store's file system (to unpack archives into), removed with the staging. */
   scratchDirectory(): Promise<string>
   /** Publishes the staged blobs (each an atomic rename), then records `refs` in the index under the lock. */

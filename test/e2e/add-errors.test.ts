@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { cp, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
 import { zreg, zregOk } from '../helpers/cli.js'
@@ -55,6 +56,20 @@ describe('zreg add refuses bad input and leaves the store unchanged', () => {
     await refused([absoluteSource('oci:oci-layout:fixtures/multi-arch:1.0'), '--platform', 'windows/amd64'], 'PLATFORM_UNKNOWN', 3)
     await refused([absoluteSource('oci-archive:single.oci.tar:1.0')], 'NAME_INVALID', 4)
     await refused([`oci:${join(fixturesDir, 'oci-layout')}`, '--name', 'one:tag'], 'SOURCE_AMBIGUOUS', 2)
+  })
+
+  test('a blob the store already holds must still match the declared size', async () => {
+    const single = fixtures.images.find((image) => image.id === 'oci/single')!
+    const dir = join(await tempDir('size'), 'layout')
+    await cp(join(fixturesDir, 'oci-layout'), dir, { recursive: true })
+    const manifest = JSON.parse(await readFile(join(dir, 'blobs', 'sha256', single.digest!.slice(7)), 'utf8')) as { layers: { size: number }[] }
+    manifest.layers[0]!.size += 1
+    const bytes = Buffer.from(JSON.stringify(manifest))
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+    await writeFile(join(dir, 'blobs', 'sha256', digest.slice(7)), bytes)
+    const entry = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'lies/about:size' } }
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [entry] }))
+    await refused([`oci:${dir}`], 'SIZE_INVALID', 4)
   })
 
   test('the error says what to do next', async () => {

@@ -92,6 +92,7 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
       path: '/v2/fixtures/multi-arch/manifests/1.0',
       status: 200,
       check: (r) => {
+        assert.match(String(r.headers.vary), /Accept/, 'caches must keep the answers per Accept apart')
         assert.equal(r.headers['content-type'], oci.manifest)
         assert.equal(r.headers['docker-content-digest'], sha256(r.body))
         assert.notEqual(r.headers['docker-content-digest'], multiArch.digest)
@@ -132,6 +133,22 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
     },
     { name: 'one-byte range', path: `/v2/fixtures/single/blobs/${layer}`, headers: { Range: 'bytes=0-0' }, status: 206, check: (r) => assert.equal(r.body.length, 1) },
     { name: 'suffix range', path: `/v2/fixtures/single/blobs/${layer}`, headers: { Range: 'bytes=-5' }, status: 206, check: (r) => assert.equal(r.body.length, 5) },
+    { name: 'a malformed range is ignored', path: `/v2/fixtures/single/blobs/${layer}`, headers: { Range: 'bytes=5-2' }, status: 200, only: ['zreg serve'] },
+    {
+      name: 'an Accept entry with q=0 does not admit an index',
+      path: '/v2/fixtures/multi-arch/manifests/1.0',
+      headers: { Accept: `${oci.index};q=0, ${oci.manifest}` },
+      status: 200,
+      only: ['zreg serve'],
+      check: (r) => assert.equal(r.headers['content-type'], oci.manifest),
+    },
+    {
+      name: 'If-None-Match with a list of ETags',
+      path: '/v2/fixtures/single/manifests/1.0',
+      headers: { Accept: allManifestTypes, 'If-None-Match': `"sha256:${'1'.repeat(64)}", "${single.digest}"` },
+      status: 304,
+      only: ['zreg serve'],
+    },
     { name: 'unsatisfiable range', path: `/v2/fixtures/single/blobs/${layer}`, headers: { Range: 'bytes=999999-' }, status: 416 },
     { name: 'unknown tag', path: '/v2/fixtures/single/manifests/nope', status: 404, check: errorCode('MANIFEST_UNKNOWN') },
     { name: 'unknown repository manifest', path: '/v2/no/such/manifests/1.0', status: 404, check: errorCode('MANIFEST_UNKNOWN') },
