@@ -13,11 +13,12 @@ const streamChunk = 256 * 1024
 export type SmallFileCache = Map<string, Buffer>
 
 /** Content-addressed files are cached by digest, so a manifest shared by tags and repositories is held once. */
-async function readSmall(file: SiteFile, cache: SmallFileCache): Promise<Buffer> {
-  const key = file.headers.digest ?? file.path
+export async function readSmall(file: SiteFile, cache: SmallFileCache): Promise<Buffer> {
+  if (file.bytes) return file.bytes
+  const key = file.headers.digest ?? file.path!
   let bytes = cache.get(key)
   if (bytes === undefined) {
-    bytes = await readFile(file.path)
+    bytes = await readFile(file.path!)
     if (cache.size >= cacheEntries) cache.clear()
     cache.set(key, bytes)
   }
@@ -112,11 +113,11 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
     return
   }
   try {
-    if (size <= cacheLimit) {
+    if (size <= cacheLimit || file.bytes) {
       res.end((await readSmall(file, cache)).subarray(start, end + 1))
       return
     }
-    await streamRange(file.path, start, end, res)
+    await streamRange(file.path!, start, end, res)
   } catch (error) {
     if (!res.headersSent) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

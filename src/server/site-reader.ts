@@ -5,9 +5,10 @@ import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.j
 import type { SiteManifest } from '../build/write-tree.js'
 import { ZregError } from '../errors.js'
 
-/** A file the server may send: its path on disk and the headers the build recorded for it. */
+/** A file the server may send: its bytes (small generated files) or path on disk, and its headers. */
 export interface SiteFile {
-  path: string
+  path?: string
+  bytes?: Buffer
   headers: HeaderEntry
 }
 

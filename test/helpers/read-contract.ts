@@ -81,7 +81,19 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
       },
     },
     { name: 'tags list', path: '/v2/fixtures/single/tags/list', status: 200, check: (r) => assert.deepEqual(json(r), { name: 'fixtures/single', tags: ['1.0', 'sbom'] }) },
-    { name: 'query strings are ignored', path: '/v2/fixtures/single/tags/list?n=1&last=0', status: 200, check: (r) => assert.deepEqual(json(r), { name: 'fixtures/single', tags: ['1.0', 'sbom'] }) },
+    { name: 'unknown query parameters are ignored', path: '/v2/fixtures/single/tags/list?cache=no', status: 200, check: (r) => assert.deepEqual(json(r), { name: 'fixtures/single', tags: ['1.0', 'sbom'] }) },
+    {
+      name: 'tags list pages with n, last and a Link to the next page',
+      path: '/v2/fixtures/single/tags/list?n=1',
+      status: 200,
+      only: ['zreg serve'],
+      check: (r) => {
+        assert.deepEqual(json(r), { name: 'fixtures/single', tags: ['1.0'] })
+        assert.equal(r.headers.link, '</v2/fixtures/single/tags/list?n=1&last=1.0>; rel="next"')
+      },
+    },
+    { name: 'the last page', path: '/v2/fixtures/single/tags/list?n=1&last=1.0', status: 200, only: ['zreg serve'], check: (r) => assert.equal(r.headers.link, undefined) },
+    { name: 'catalog pages too', path: '/v2/_catalog?n=2', status: 200, only: ['zreg serve'], check: (r) => assert.equal((json(r) as { repositories: string[] }).repositories.length, 2) },
     { name: 'manifest by tag', path: '/v2/fixtures/single/manifests/1.0', headers: { Accept: allManifestTypes }, status: 200, check: manifestIs(single.digest!, single.size!, oci.manifest) },
     { name: 'HEAD manifest by tag', method: 'HEAD', path: '/v2/fixtures/single/manifests/1.0', headers: { Accept: allManifestTypes }, status: 200, check: manifestIs(single.digest!, single.size!, oci.manifest, false) },
     { name: 'manifest by digest', path: `/v2/fixtures/single/manifests/${single.digest}`, headers: { Accept: allManifestTypes }, status: 200, check: manifestIs(single.digest!, single.size!, oci.manifest) },

@@ -1,0 +1,157 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ZregError } from '../errors.js'
+import { isDigest } from '../oci/digest.js'
+import { isIndex, MediaTypes } from '../oci/media-types.js'
+import { isRepository, isTag } from '../oci/reference.js'
+import { acceptsMediaType, matchesIfNoneMatch } from './accept.js'
+import { readSmall, sendFile, type SmallFileCache } from './send-file.js'
+import type { SiteFile } from './site-reader.js'
+
+/** What the read routes serve from: a built tree, or (push mode) the store itself. */
+export interface SiteView {
+  hasRepository(name: string): boolean
+  /** The file at a repository-relative path (`manifests/<ref>`, `blobs/<digest>`, `tags/list`, ...). */
+  file(repository: string, path: string): SiteFile | undefined | Promise<SiteFile | undefined>
+  /** A file outside repositories (`v2/_catalog`). */
+  rootFile(path: string): SiteFile | undefined
+}
+
+export const routePattern = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\/([^/]+)$/
+const jsonContentType = 'application/json; charset=utf-8'
+const emptyReferrers = JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] })
+
+export function sendJson(res: ServerResponse, status: number, body: string, contentType: string = jsonContentType): void {
+  res.statusCode = status
+  res.setHeader('Content-Type', contentType)
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(body)
+}
+
+/** The request path without its query string, percent-decoded; undefined when it does not decode. */
+export function requestPath(url: string | undefined): string | undefined {
+  const raw = url ?? '/'
+  const query = raw.indexOf('?')
+  const path = query < 0 ? raw : raw.slice(0, query)
+  try {
+    return path.includes('%') ? decodeURIComponent(path) : path
+  } catch {
+    return undefined
+  }
+}
+
+export function requestQuery(url: string | undefined): URLSearchParams {
+  const raw = url ?? '/'
+  const query = raw.indexOf('?')
+  return new URLSearchParams(query < 0 ? '' : raw.slice(query + 1))
+}
+
+/**
+ * `n` and `last` pagination of a list (tags, repositories), as distribution does: entries after `last`,
+ * at most `n`, and a Link header to the next page when there is one.
+ */
+function paginate(res: ServerResponse, url: string | undefined, path: string, all: string[]): string[] {
+  const query = requestQuery(url)
+  const last = query.get('last')
+  const n = query.get('n')
+  let list = last === null ? all : all.filter((entry) => entry > last)
+  if (n !== null) {
+    const count = Number(n)
+    if (!Number.isInteger(count) || count < 0) throw new ZregError('USAGE', `invalid page size n=${n}`)
+    if (list.length > count && count > 0) {
+      list = list.slice(0, count)
+      res.setHeader('Link', `<${path}?n=${count}&last=${encodeURIComponent(list.at(-1)!)}>; rel="next"`)
+    } else if (count === 0) {
+      list = []
+    }
+  }
+  return list
+}
+
+/** Sends a file with its digest headers, answering a matching If-None-Match with 304. */
+async function send(req: IncomingMessage, res: ServerResponse, file: SiteFile | undefined, cache: SmallFileCache): Promise<void> {
+  if (!file) throw new ZregError('NAME_UNKNOWN', 'not found')
+  const digest = file.headers.digest
+  if (digest !== undefined) {
+    res.setHeader('Docker-Content-Digest', digest)
+    res.setHeader('ETag', `"${digest}"`)
+    if (matchesIfNoneMatch(req.headers['if-none-match'], `"${digest}"`)) {
+      res.statusCode = 304
+      res.end()
+      return
+    }
+  }
+  await sendFile(req, res, file, cache)
+}
+
+/** A JSON list file, paginated when the request asks for pages. */
+async function sendList(req: IncomingMessage, res: ServerResponse, file: SiteFile | undefined, key: 'tags' | 'repositories', path: string, cache: SmallFileCache): Promise<void> {
+  const query = requestQuery(req.url)
+  if (!file || (!query.has('n') && !query.has('last'))) return send(req, res, file, cache)
+  const body = JSON.parse((await readSmall(file, cache)).toString('utf8')) as Record<string, unknown>
+  body[key] = paginate(res, req.url, path, (body[key] as string[] | undefined) ?? [])
+  sendJson(res, 200, JSON.stringify(body), file.headers.contentType)
+}
+
+async function sendManifest(req: IncomingMessage, res: ServerResponse, view: SiteView, name: string, reference: string, cache: SmallFileCache): Promise<void> {
+  let file = isDigest(reference) || isTag(reference) ? await view.file(name, `manifests/${reference}`) : undefined
+  const fallback = file?.headers.platformFallback
+  if (file && fallback !== undefined && isIndex(file.headers.contentType)) {
+    // What this URL answers depends on Accept: caches in front (a CDN) must keep the answers apart.
+    res.setHeader('Vary', 'Accept')
+    if (!acceptsMediaType(req.headers.accept, file.headers.contentType)) file = fallback === null ? undefined : await view.file(name, fallback)
+  }
+  if (!file) {
+    throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
+  }
+  return send(req, res, file, cache)
+}
+
+/**
+ * The read half of the distribution-spec (GET and HEAD) over a site view. Only paths the view knows are
+ * served, so `..`, encoded traversal and stray links never reach the file system. Returns false when
+ * the request is not a read route, so a caller may handle it.
+ */
+export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache): Promise<boolean> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
+  const path = requestPath(req.url)
+  if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
+  if (path === '/v2/' || path === '/v2') {
+    sendJson(res, 200, '{}')
+    return true
+  }
+  if (path === '/v2/_catalog') {
+    await sendList(req, res, view.rootFile('v2/_catalog'), 'repositories', path, cache)
+    return true
+  }
+  const match = routePattern.exec(path)
+  if (!match) throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`, { detail: { path } })
+  const [, name, kind, reference] = match as unknown as [string, string, string, string]
+  // Like distribution: a manifest or blob of an unknown repository is simply unknown (404).
+  const known = isRepository(name) && view.hasRepository(name)
+  if (!known && (kind === 'tags' || kind === 'referrers')) {
+    throw new ZregError('NAME_UNKNOWN', 'repository name not known to registry', { detail: { name } })
+  }
+  switch (kind) {
+    case 'tags':
+      if (reference !== 'list') throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`, { detail: { path } })
+      await sendList(req, res, await view.file(name, 'tags/list'), 'tags', path, cache)
+      return true
+    case 'blobs': {
+      const file = known && isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
+      if (!file) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
+      await send(req, res, file, cache)
+      return true
+    }
+    case 'referrers': {
+      if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
+      const file = await view.file(name, `referrers/${reference}`)
+      // Every digest has a (possibly empty) referrers list, as the distribution-spec requires.
+      if (file) await send(req, res, file, cache)
+      else sendJson(res, 200, emptyReferrers, MediaTypes.OciIndex)
+      return true
+    }
+    default:
+      await sendManifest(req, res, view, name, reference, cache)
+      return true
+  }
+}
