@@ -1,17 +1,18 @@
 import { Args, Flags } from '@oclif/core'
-import { ZregError } from '../errors.js'
 import { startStaticServer } from '../server/http-server.js'
-import { ZregCommand } from '../cli/base-command.js'
+import { listenFlags, listenOptions, serveUntilSignal, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
-  static override summary = 'Serve a built tree as a read-only registry.'
+  static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
   static override description = `Answers the distribution-spec pull API from the tree \`zreg build\` wrote: exact Content-Type, Docker-Content-Digest and Content-Length, Range requests, ETags, OCI error bodies. A rebuild is picked up without a restart.
-Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for localhost, so use --tls-cert/--tls-key for anything else.`
+Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for localhost, so use --tls-cert/--tls-key for anything else.
+--push runs \`zreg push\` (an upload target that writes the store and rebuilds the tree) with the other flags.`
 
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve ./zreg-site --port 0',
     '<%= config.bin %> serve --host 0.0.0.0 --port 443 --tls-cert cert.pem --tls-key key.pem',
+    '<%= config.bin %> serve --push --store ./zreg-store --out ./zreg-site',
   ]
 
   static override args = {
@@ -19,29 +20,18 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
   }
 
   static override flags = {
-    port: Flags.integer({ char: 'p', description: 'Port; 0 picks a free one [default: 5000]', env: 'ZREG_PORT' }),
-    host: Flags.string({ description: 'Address to bind [default: 127.0.0.1]', env: 'ZREG_HOST' }),
-    'tls-cert': Flags.string({ description: 'PEM certificate (chain) for HTTPS', dependsOn: ['tls-key'] }),
-    'tls-key': Flags.string({ description: 'PEM private key for HTTPS', dependsOn: ['tls-cert'] }),
-    'access-log': Flags.boolean({ description: 'One line per request on stdout [default: true]', allowNo: true }),
+    ...listenFlags,
+    push: Flags.boolean({ description: 'Push (dev) mode: the same as `zreg push`' }),
+    store: Flags.string({ description: 'With --push: the store [default: ./zreg-store]', env: 'ZREG_STORE' }),
+    out: Flags.string({ description: 'With --push: the tree kept current [default: ./zreg-site]', env: 'ZREG_OUT' }),
   }
 
-  async run(): Promise<{ url: string; port: number }> {
+  async run(): Promise<{ url: string; port: number } | unknown> {
     const { args, flags } = await this.parse(Serve)
+    if (flags.push) return this.config.runCommand('push', this.argv.filter((arg) => arg !== '--push'))
     const config = await this.config_(flags)
-    const serveConfig = config.serve ?? {}
-    const port = flags.port ?? (serveConfig.port === undefined ? 5000 : Number(serveConfig.port))
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ZregError('USAGE', `invalid port ${String(serveConfig.port)}`)
-    const cert = flags['tls-cert'] ?? serveConfig.tlsCert
-    const key = flags['tls-key'] ?? serveConfig.tlsKey
     const out = args.dir ?? config.out ?? './zreg-site'
-    const server = await startStaticServer({
-      out,
-      host: flags.host ?? serveConfig.host ?? '127.0.0.1',
-      port,
-      ...(cert && key ? { tls: { cert, key } } : {}),
-      ...((flags['access-log'] ?? serveConfig.accessLog ?? true) ? {} : { accessLog: false as const }),
-    })
+    const server = await startStaticServer({ out, ...listenOptions(flags, config) })
     const authority = server.url.replace(/^https?:\/\//, '')
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
@@ -53,14 +43,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
         this.logToStderr(`      podman pull ${server.url.startsWith('http:') ? '--tls-verify=false ' : ''}${authority}/${image}`)
       }
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        this.logToStderr('zreg: shutting down')
-        server.close().then(resolve, resolve)
-      }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-    })
+    await serveUntilSignal(server, (text) => this.logToStderr(text))
     return { url: server.url, port: server.port }
   }
 }

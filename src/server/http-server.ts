@@ -4,17 +4,15 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
+import type { Platform } from '../oci/platform.js'
+import type { LayoutStore } from '../store/layout-store.js'
+import { PushRegistry } from './push-registry.js'
 import { StaticRegistry } from './static-registry.js'
+import { TreeRebuilder } from './tree-rebuilder.js'
 
-export interface ServeOptions {
+export interface ServeOptions extends ListenOptions {
   /** The `--out` of `zreg build`. */
   out: string
-  host?: string
-  /** 0 picks a free port. */
-  port?: number
-  tls?: { cert: string; key: string }
-  /** Where access-log lines go; false for none. */
-  accessLog?: ((line: string) => void) | false
   /** How often to look for a newly built generation. */
   reloadIntervalMs?: number
 }
@@ -69,38 +67,42 @@ async function listen(server: Server, port: number, host: string): Promise<numbe
   return (server.address() as AddressInfo).port
 }
 
-/** Serves a built tree as a read-only registry over HTTP or HTTPS. */
-export async function startStaticServer(options: ServeOptions): Promise<RunningServer> {
-  const registry = await StaticRegistry.open(resolve(options.out))
+export interface ListenOptions {
+  host?: string
+  /** 0 picks a free port. */
+  port?: number
+  tls?: { cert: string; key: string }
+  /** Where access-log lines go; false for none. */
+  accessLog?: ((line: string) => void) | false
+}
+
+/** Runs `handler` over HTTP or HTTPS with an access log; `onClose` runs when the server stops. */
+async function startHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, options: ListenOptions, onClose: () => void = () => undefined) {
   const host = options.host ?? '127.0.0.1'
   const log = options.accessLog === false ? undefined : (options.accessLog ?? bufferedLog((text) => process.stdout.write(text)))
-  const handler = log ? logRequests(registry.handle, log) : registry.handle
+  const logged = log ? logRequests(handler, log) : handler
   let server: Server
   if (options.tls) {
     const [cert, key] = await Promise.all([readFile(options.tls.cert), readFile(options.tls.key)]).catch((error: Error) => {
       throw new ZregError('USAGE', `cannot read the TLS certificate or key: ${error.message}`)
     })
     try {
-      server = createHttpsServer({ cert, key }, handler)
+      server = createHttpsServer({ cert, key }, logged)
     } catch (error) {
       throw new ZregError('USAGE', `the TLS certificate or key is not usable PEM: ${(error as Error).message}`)
     }
   } else {
-    server = createHttpServer(handler)
+    server = createHttpServer(logged)
   }
   server.keepAliveTimeout = 65_000
   const port = await listen(server, options.port ?? 5000, host)
-  const timer = setInterval(() => {
-    registry.refresh().catch((error: Error) => log?.(`zreg: could not load the new tree: ${error.message}`))
-  }, options.reloadIntervalMs ?? 500)
-  timer.unref()
   const shownHost = host.includes(':') ? `[${host}]` : host
   return {
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${port}`,
     port,
-    registry,
+    log,
     close: async () => {
-      clearInterval(timer)
+      onClose()
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose())
         server.closeIdleConnections()
@@ -109,4 +111,46 @@ export async function startStaticServer(options: ServeOptions): Promise<RunningS
       })
     },
   }
+}
+
+/** Serves a built tree as a read-only registry over HTTP or HTTPS. */
+export async function startStaticServer(options: ServeOptions): Promise<RunningServer> {
+  const registry = await StaticRegistry.open(resolve(options.out))
+  let timer: NodeJS.Timeout | undefined
+  const running = await startHttpServer(registry.handle, options, () => clearInterval(timer))
+  timer = setInterval(() => {
+    registry.refresh().catch((error: Error) => (running.log ?? console.error)(`zreg: could not load the new tree: ${error.message}`))
+  }, options.reloadIntervalMs ?? 500)
+  timer.unref()
+  return { url: running.url, port: running.port, registry, close: running.close }
+}
+
+export interface PushServeOptions extends ListenOptions {
+  store: LayoutStore
+  /** The static tree rebuilt after each accepted manifest; absent: the store only. */
+  out?: string
+  defaultPlatform?: Platform
+  /** Upload sessions untouched this long are purged (default 24 h). */
+  uploadExpiryMs?: number
+}
+
+export interface RunningPushServer {
+  url: string
+  port: number
+  registry: PushRegistry
+  close(): Promise<void>
+}
+
+/** Push (dev) mode: the full registry API over the store, keeping the static tree current. */
+export async function startPushServer(options: PushServeOptions): Promise<RunningPushServer> {
+  const rebuilder = options.out === undefined ? undefined : new TreeRebuilder(options.store, options.out, options.defaultPlatform)
+  const registry = new PushRegistry(options.store, { ...(rebuilder ? { rebuilder } : {}), ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}) })
+  // The tree exists from the start, so `zreg serve` and nginx can be pointed at it at once.
+  await rebuilder?.rebuild()
+  const expiry = options.uploadExpiryMs ?? 24 * 60 * 60 * 1000
+  await registry.uploads.purge(expiry)
+  const timer = setInterval(() => void registry.uploads.purge(expiry).catch(() => undefined), Math.min(expiry, 10 * 60 * 1000))
+  timer.unref()
+  const running = await startHttpServer(registry.handle, options, () => clearInterval(timer))
+  return { url: running.url, port: running.port, registry, close: running.close }
 }

@@ -143,6 +143,29 @@ export class LayoutStore implements Store, LocalBlobPaths {
     return handle.createReadStream(range ? { start: range.start, end: range.end } : {})
   }
 
+  /**
+   * Publishes a file whose content the caller verified to be `digest` (a finished upload), by an atomic
+   * rename into place; when the blob is already stored the file is dropped. The file must be on the
+   * store's file system (under its .zreg/ directory).
+   */
+  async blobAdopt(path: string, digest: Digest): Promise<void> {
+    await fsyncFile(path)
+    const dir = join(this.location, 'blobs', digestAlgorithm(digest))
+    await mkdir(dir, { recursive: true })
+    if ((await this.blobStat(digest)) !== undefined) {
+      await rm(path, { force: true })
+      return
+    }
+    // Identical bytes under one name: if another upload won the race, either copy is the blob.
+    await rename(path, this.blobPath(digest))
+    await fsyncDirectory(dir)
+  }
+
+  /** Removes a blob (push-mode DELETE of one no manifest references). */
+  async blobDelete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true })
+  }
+
   /** Small reads (manifests, configs) are synchronous: the thread-pool round trip costs more than the read. */
   async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
     let fd: number

@@ -10,7 +10,7 @@ const allowed: Record<string, string[]> = {
   store: ['store', 'oci', 'errors'],
   ingest: ['ingest', 'store', 'oci', 'errors'],
   build: ['build', 'store', 'oci', 'errors'],
-  server: ['server', 'build', 'oci', 'errors'],
+  server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'store', 'oci', 'errors'],
   cli: ['cli', 'config', 'store', 'errors', 'oci'],
   commands: ['commands', 'cli', 'ingest', 'build', 'server', 'query', 'oci', 'errors'],

@@ -1,0 +1,216 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { ZregError } from '../errors.js'
+import { digestOf, isDigest, type Digest } from '../oci/digest.js'
+import { maxManifestBytes, parseManifest, referencedDescriptors, subjectOf } from '../oci/manifest.js'
+import { isDistributable, isManifest } from '../oci/media-types.js'
+import { defaultPlatform, type Platform } from '../oci/platform.js'
+import { checkRepository, checkTag } from '../oci/reference.js'
+import type { LayoutStore } from '../store/layout-store.js'
+import { toOciResponse } from './oci-error-response.js'
+import { requestPath, requestQuery, serveRead } from './read-routes.js'
+import type { SmallFileCache } from './send-file.js'
+import { StoreView } from './store-view.js'
+import type { TreeRebuilder } from './tree-rebuilder.js'
+import { UploadSessions, type UploadSession } from './upload-sessions.js'
+
+const uploadPattern = /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/
+const writePattern = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/
+
+export interface PushRegistryOptions {
+  /** Rebuilds the static tree after each accepted manifest (absent: the store only). */
+  rebuilder?: TreeRebuilder
+  defaultPlatform?: Platform
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > limit) throw new ZregError('MANIFEST_INVALID', `the manifest is over the ${limit}-byte limit`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
+}
+
+/** The start of a chunk from `Content-Range: <start>-<end>` (a `bytes=` prefix tolerated). */
+function chunkStart(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-range']
+  if (header === undefined) return undefined
+  const match = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(header.trim())
+  if (!match) throw new ZregError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${header}"`)
+  return Number(match[1])
+}
+
+function parseDigestParameter(value: string | null): Digest {
+  if (value === null || !isDigest(value)) throw new ZregError('DIGEST_INVALID', `the upload needs ?digest=<algorithm:hex>, got "${value ?? ''}"`)
+  return value
+}
+
+function empty(res: ServerResponse, status: number, headers: Record<string, string>): void {
+  res.statusCode = status
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value)
+  res.setHeader('Content-Length', 0)
+  res.end()
+}
+
+/**
+ * Push (dev) mode: the whole distribution-spec API over the store. Reads are served from the store
+ * itself; uploads land in the store (each in its own session, published by rename once verified) and
+ * every accepted manifest rebuilds the static tree before the client hears 201.
+ */
+export class PushRegistry {
+  readonly uploads: UploadSessions
+  private readonly view: StoreView
+  private readonly cache: SmallFileCache = new Map()
+
+  constructor(
+    private readonly store: LayoutStore,
+    private readonly options: PushRegistryOptions = {},
+  ) {
+    this.uploads = new UploadSessions(store)
+    this.view = new StoreView(store, { defaultPlatform: options.defaultPlatform ?? defaultPlatform })
+  }
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0')
+    this.route(req, res).catch((error: unknown) => {
+      // A refused request may leave its body unread; drop it rather than read it for nothing.
+      if (!req.complete) res.setHeader('Connection', 'close')
+      toOciResponse(res, error)
+    })
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = requestPath(req.url)
+    if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
+    const upload = uploadPattern.exec(path)
+    if (upload) return this.routeUpload(req, res, checkRepository(upload[1]!), upload[2]!)
+    const write = writePattern.exec(path)
+    if (write && (req.method === 'PUT' || req.method === 'DELETE')) {
+      const [, name, kind, reference] = write as unknown as [string, string, string, string]
+      checkRepository(name)
+      if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(res, name, reference)
+      if (req.method === 'DELETE') return this.deleteBlob(res, name, reference)
+    }
+    if (await serveRead(req, res, await this.view.refresh(), this.cache)) return
+    res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
+    throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
+  }
+
+  private async routeUpload(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
+    if (id === '') {
+      if (req.method !== 'POST') throw new ZregError('UNSUPPORTED', 'start an upload with POST')
+      return this.startUpload(req, res, name)
+    }
+    const session = await this.uploads.get(id, name)
+    switch (req.method) {
+      case 'PATCH': {
+        const size = await this.uploads.append(session, req, chunkStart(req))
+        return empty(res, 202, this.sessionHeaders(session, size))
+      }
+      case 'PUT': {
+        const digest = parseDigestParameter(requestQuery(req.url).get('digest'))
+        if (hasBody(req)) await this.uploads.append(session, req, chunkStart(req))
+        else req.resume()
+        return this.finished(res, name, (await this.uploads.finish(session, digest)).digest)
+      }
+      case 'GET':
+        return empty(res, 204, this.sessionHeaders(session, await this.uploads.offset(session)))
+      case 'DELETE':
+        await this.uploads.cancel(session)
+        return empty(res, 204, {})
+      default:
+        throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} is not an upload operation`)
+    }
+  }
+
+  private sessionHeaders(session: UploadSession, size: number): Record<string, string> {
+    return {
+      Location: `/v2/${session.repository}/blobs/uploads/${session.id}`,
+      Range: `0-${Math.max(size - 1, 0)}`,
+      'Docker-Upload-UUID': session.id,
+    }
+  }
+
+  private finished(res: ServerResponse, name: string, digest: Digest): void {
+    empty(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest })
+  }
+
+  private async startUpload(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const query = requestQuery(req.url)
+    const mount = query.get('mount')
+    // A cross-repository mount succeeds when the blob is stored; otherwise it is an ordinary upload.
+    if (mount !== null && isDigest(mount) && (await this.store.blobStat(mount)) !== undefined) {
+      req.resume()
+      return this.finished(res, name, mount)
+    }
+    const session = await this.uploads.create(name)
+    const digest = query.get('digest')
+    if (digest !== null) {
+      // Monolithic upload: the whole blob in the POST.
+      await this.uploads.append(session, req)
+      return this.finished(res, name, (await this.uploads.finish(session, parseDigestParameter(digest))).digest)
+    }
+    req.resume()
+    empty(res, 202, this.sessionHeaders(session, 0))
+  }
+
+  private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
+    const bytes = await readBody(req, maxManifestBytes)
+    const contentType = req.headers['content-type']?.split(';')[0]?.trim()
+    const parsed = parseManifest(bytes, contentType !== undefined && isManifest(contentType) ? contentType : undefined)
+    const digest = digestOf(bytes)
+    const byDigest = isDigest(reference)
+    if (byDigest && reference !== digest) throw new ZregError('DIGEST_INVALID', `the manifest hashes to ${digest}, not ${reference}`, { detail: { digest: reference } })
+    if (!byDigest) checkTag(reference)
+    for (const descriptor of referencedDescriptors(parsed)) {
+      const size = await this.store.blobStat(descriptor.digest)
+      if (size === undefined) {
+        if (parsed.kind === 'image' && !isDistributable(descriptor.mediaType) && descriptor.urls?.length) continue
+        throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${descriptor.digest} is not in the registry; push it first`, { detail: { digest: descriptor.digest } })
+      }
+      if (size !== descriptor.size) throw new ZregError('SIZE_INVALID', `${descriptor.digest} is ${size} bytes, but the manifest says ${descriptor.size}`)
+    }
+    const descriptor = { mediaType: parsed.mediaType, digest, size: bytes.length }
+    const staging = await this.store.stage()
+    try {
+      await staging.blobPut(Readable.from([bytes]), { digest, size: bytes.length })
+      await staging.commit([byDigest ? { repository: name, descriptor } : { repository: name, tag: reference, descriptor }])
+    } finally {
+      await staging.abort()
+    }
+    await this.options.rebuilder?.rebuild()
+    const subject = subjectOf(parsed)
+    empty(res, 201, {
+      Location: `/v2/${name}/manifests/${digest}`,
+      'Docker-Content-Digest': digest,
+      ...(subject ? { 'OCI-Subject': subject.digest } : {}),
+    })
+  }
+
+  private async deleteManifest(res: ServerResponse, name: string, reference: string): Promise<void> {
+    const refs = (await this.store.refList()).filter((ref) => ref.repository === name)
+    const doomed = isDigest(reference) ? refs.filter((ref) => ref.descriptor.digest === reference) : refs.filter((ref) => ref.tag === checkTag(reference))
+    if (doomed.length === 0) throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
+    await this.store.refDelete(doomed.map((ref) => (ref.tag !== undefined ? { repository: name, tag: ref.tag } : { repository: name, digest: ref.descriptor.digest })))
+    await this.options.rebuilder?.rebuild()
+    empty(res, 202, {})
+  }
+
+  private async deleteBlob(res: ServerResponse, name: string, reference: string): Promise<void> {
+    if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
+    const view = await this.view.refresh()
+    if (!view.hasRepository(name) || (await this.store.blobStat(reference)) === undefined) {
+      throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
+    }
+    // Blobs are shared by digest across repositories: one a manifest still names stays.
+    if (!(await view.blobReferenced(reference))) await this.store.blobDelete(reference)
+    empty(res, 202, {})
+  }
+}
