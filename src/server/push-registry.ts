@@ -109,6 +109,18 @@ export class PushRegistry {
       return this.startUpload(req, res, name)
     }
     const session = await this.uploads.get(id, name)
+    try {
+      await this.routeSession(req, res, name, session)
+    } catch (error) {
+      // A client resumes from the Range a refused chunk is answered with.
+      if (error instanceof ZregError && error.code === 'RANGE_INVALID') {
+        for (const [header, value] of Object.entries(this.sessionHeaders(session, await this.uploads.offset(session)))) res.setHeader(header, value)
+      }
+      throw error
+    }
+  }
+
+  private async routeSession(req: IncomingMessage, res: ServerResponse, name: string, session: UploadSession): Promise<void> {
     switch (req.method) {
       case 'PATCH': {
         const size = await this.uploads.append(session, req, chunkStart(req))

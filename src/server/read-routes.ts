@@ -137,7 +137,9 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
       await sendList(req, res, await view.file(name, 'tags/list'), 'tags', path, cache)
       return true
     case 'blobs': {
-      const file = known && isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
+      // Asked of the view even for a repository it does not list: push mode holds blobs uploaded to a
+      // repository before any manifest names it.
+      const file = isRepository(name) && isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
       if (!file) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
       await send(req, res, file, cache)
       return true

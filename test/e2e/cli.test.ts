@@ -12,7 +12,7 @@ import { sharedSite } from '../helpers/shared-site.js'
 
 describe('the zreg command line', () => {
   test('--help works for every command', async () => {
-    for (const command of [[], ['add'], ['build'], ['serve'], ['ls'], ['inspect']]) {
+    for (const command of [[], ['add'], ['build'], ['serve'], ['push'], ['ls'], ['inspect']]) {
       const result = await zregOk([...command, '--help'])
       assert.match(result.stdout, /USAGE/, command.join(' '))
     }

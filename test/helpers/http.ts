@@ -8,7 +8,7 @@ export interface RawResponse {
 }
 
 /** A request with the path sent exactly as written (fetch would normalise `..`). */
-export async function rawRequest(base: string, method: string, path: string, headers: Record<string, string> = {}, options: { ca?: Buffer } = {}): Promise<RawResponse> {
+export async function rawRequest(base: string, method: string, path: string, headers: Record<string, string> = {}, options: { ca?: Buffer; body?: Buffer | string } = {}): Promise<RawResponse> {
   const url = new URL(base)
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise((resolve, reject) => {
@@ -19,6 +19,6 @@ export async function rawRequest(base: string, method: string, path: string, hea
       res.on('error', reject)
     })
     req.on('error', reject)
-    req.end()
+    req.end(options.body)
   })
 }

@@ -91,3 +91,22 @@ http {
     },
   }
 }
+
+/** `zreg push` as a process, on a free port it reports itself. */
+export async function startZregPush(store: string, out: string, extra: string[] = []): Promise<TestServer & { process: ResultPromise; log: () => string }> {
+  const child = execa('node', [cliPath, 'push', '--store', store, '--out', out, '--port', '0', ...extra], { reject: false, stdin: 'ignore', all: true, buffer: false })
+  let output = ''
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  await waitFor(async () => /\(port \d+\)/.test(output), `zreg push to start:\n${output}`)
+  const port = Number(/\(port (\d+)\)/.exec(output)![1])
+  return {
+    url: `http://127.0.0.1:${port}`,
+    authority: `127.0.0.1:${port}`,
+    process: child,
+    log: () => output,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await child
+    },
+  }
+}

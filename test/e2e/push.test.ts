@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { execa } from 'execa'
+import { rawRequest, type RawResponse } from '../helpers/http.js'
+import { absoluteSource, loadFixtures, tempDir, type Fixtures } from '../helpers/paths.js'
+import { startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
+import { skopeoPull } from '../helpers/skopeo.js'
+
+const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+const code = (response: RawResponse) => (JSON.parse(response.body.toString()) as { errors: { code: string }[] }).errors[0]?.code
+
+describe('push mode', () => {
+  let fixtures: Fixtures
+  let dir: string
+  let push: TestServer
+  before(async () => {
+    fixtures = await loadFixtures()
+    dir = await tempDir('push')
+    push = await startZregPush(join(dir, 'store'), join(dir, 'site'))
+  })
+  after(async () => push?.stop())
+
+  const ociImages = () => fixtures.images.filter((image) => image.id.startsWith('oci/') && image.id !== 'oci/docker-v2')
+
+  test('skopeo copy pushes every fixture, and pulls from push mode, zreg serve and nginx give the source digests', async () => {
+    for (const image of ociImages()) {
+      const all = image.mediaType === 'application/vnd.oci.image.index.v1+json' ? ['--all'] : []
+      await execa('skopeo', ['copy', '--retry-times', '0', '--dest-tls-verify=false', ...all, absoluteSource(image.source), `docker://${push.authority}/${image.name}`])
+    }
+    await execa('skopeo', ['copy', '--dest-tls-verify=false', absoluteSource('docker-archive:docker-old.tar:dockerold/app:1.0'), `docker://${push.authority}/pushed/docker:1.0`])
+    const pulls = await tempDir('push-pull')
+    const serve = await startZregServe(join(dir, 'site'))
+    const nginx = await startNginx(join(dir, 'site'))
+    try {
+      for (const server of [push, serve, nginx]) {
+        for (const image of ociImages()) {
+          const all = image.mediaType === 'application/vnd.oci.image.index.v1+json'
+          const digest = await skopeoPull(`docker://${server.authority}/${image.name}`, join(pulls, `${server.authority}-${image.id.replace('/', '_')}`), { all })
+          assert.equal(digest, image.digest, `${image.name} from ${server.url}`)
+        }
+      }
+      const referrers = await rawRequest(serve.url, 'GET', `/v2/fixtures/single/referrers/${fixtures.images.find((i) => i.id === 'oci/single')!.digest}`)
+      assert.equal((JSON.parse(referrers.body.toString()) as { manifests: unknown[] }).manifests.length, 1)
+    } finally {
+      await serve.stop()
+      await nginx.stop()
+    }
+  })
+
+  test('monolithic and chunked uploads, status, out-of-order chunks, cancel, mount', async () => {
+    const blob = randomBytes(40_000)
+    const digest = sha256(blob)
+    const repo = '/v2/protocol/test'
+    const mono = await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${digest}`, { 'Content-Type': 'application/octet-stream' }, { body: blob })
+    assert.equal(mono.status, 201)
+    assert.equal(mono.headers['docker-content-digest'], digest)
+    assert.equal(mono.headers.location, `${repo}/blobs/${digest}`)
+
+    const other = randomBytes(30_000)
+    const started = await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/`)
+    assert.equal(started.status, 202)
+    const location = String(started.headers.location)
+    assert.match(location, /^\/v2\/protocol\/test\/blobs\/uploads\/[a-f0-9-]{36}$/)
+    assert.equal(started.headers.range, '0-0')
+    const first = await rawRequest(push.url, 'PATCH', location, { 'Content-Range': '0-9999', 'Content-Type': 'application/octet-stream' }, { body: other.subarray(0, 10_000) })
+    assert.equal(first.status, 202)
+    assert.equal(first.headers.range, '0-9999')
+    const outOfOrder = await rawRequest(push.url, 'PATCH', location, { 'Content-Range': '20000-29999' }, { body: other.subarray(20_000) })
+    assert.equal(outOfOrder.status, 416)
+    assert.equal(outOfOrder.headers.range, '0-9999')
+    const repeated = await rawRequest(push.url, 'PATCH', location, { 'Content-Range': '0-9999' }, { body: other.subarray(0, 10_000) })
+    assert.equal(repeated.status, 416)
+    const status = await rawRequest(push.url, 'GET', location)
+    assert.equal(status.status, 204)
+    assert.equal(status.headers.range, '0-9999')
+    const streamed = await rawRequest(push.url, 'PATCH', location, {}, { body: other.subarray(10_000, 20_000) })
+    assert.equal(streamed.headers.range, '0-19999', 'a chunk without Content-Range is appended')
+    const wrong = await rawRequest(push.url, 'PUT', `${location}?digest=${sha256('nope')}`, {}, { body: other.subarray(20_000) })
+    assert.equal(wrong.status, 400)
+    assert.equal(code(wrong), 'DIGEST_INVALID')
+    assert.equal((await rawRequest(push.url, 'GET', location)).status, 404, 'a refused upload ends its session')
+
+    const again = String((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/`)).headers.location)
+    await rawRequest(push.url, 'PATCH', again, { 'Content-Range': '0-19999' }, { body: other.subarray(0, 20_000) })
+    const done = await rawRequest(push.url, 'PUT', `${again}?digest=${sha256(other)}`, { 'Content-Range': '20000-29999' }, { body: other.subarray(20_000) })
+    assert.equal(done.status, 201)
+    const head = await rawRequest(push.url, 'HEAD', `${repo}/blobs/${sha256(other)}`)
+    assert.equal(head.status, 200)
+    assert.equal(Number(head.headers['content-length']), other.length)
+
+    const cancelled = String((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/`)).headers.location)
+    assert.equal((await rawRequest(push.url, 'DELETE', cancelled)).status, 204)
+    const gone = await rawRequest(push.url, 'GET', cancelled)
+    assert.equal(gone.status, 404)
+    assert.equal(code(gone), 'BLOB_UPLOAD_UNKNOWN')
+
+    const mounted = await rawRequest(push.url, 'POST', `/v2/protocol/other/blobs/uploads/?mount=${digest}&from=protocol/test`)
+    assert.equal(mounted.status, 201)
+    assert.equal(mounted.headers.location, `/v2/protocol/other/blobs/${digest}`)
+    const notMounted = await rawRequest(push.url, 'POST', `/v2/protocol/other/blobs/uploads/?mount=${sha256('absent')}&from=protocol/test`)
+    assert.equal(notMounted.status, 202)
+  })
+
+  test('manifest PUT is validated, and tags and manifests can be deleted', async () => {
+    const repo = '/v2/protocol/manifests'
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+    const layer = Buffer.from('layer bytes')
+    for (const blob of [config, layer]) {
+      assert.equal((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${sha256(blob)}`, {}, { body: blob })).status, 201)
+    }
+    const layers = [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }]
+    const manifest = (configSize: number) =>
+      JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: configSize }, layers })
+    const type = { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }
+    const good = manifest(config.length)
+    const cases: [string, string, string, number, string][] = [
+      ['not JSON', `${repo}/manifests/bad`, '{', 400, 'MANIFEST_INVALID'],
+      ['fails its schema', `${repo}/manifests/bad`, '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}', 400, 'MANIFEST_INVALID'],
+      ['a wrong size', `${repo}/manifests/bad`, manifest(config.length + 1), 400, 'SIZE_INVALID'],
+      ['a digest that is not the body', `${repo}/manifests/${sha256('other')}`, good, 400, 'DIGEST_INVALID'],
+      ['an invalid tag', `${repo}/manifests/bad!tag`, good, 400, 'TAG_INVALID'],
+      ['an invalid name', '/v2/Bad/Name/manifests/1', good, 400, 'NAME_INVALID'],
+    ]
+    for (const [name, path, body, status, expected] of cases) {
+      const response = await rawRequest(push.url, 'PUT', path, type, { body })
+      assert.equal(response.status, status, name)
+      assert.equal(code(response), expected, name)
+    }
+    const missing = JSON.stringify({ ...(JSON.parse(good) as object), layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256('missing'), size: 7 }] })
+    const unknown = await rawRequest(push.url, 'PUT', `${repo}/manifests/missing`, type, { body: missing })
+    assert.equal(unknown.status, 400)
+    assert.equal(code(unknown), 'MANIFEST_BLOB_UNKNOWN')
+
+    const put = await rawRequest(push.url, 'PUT', `${repo}/manifests/v1`, type, { body: good })
+    assert.equal(put.status, 201)
+    assert.equal(put.headers['docker-content-digest'], sha256(good))
+    assert.equal((await rawRequest(push.url, 'GET', `${repo}/manifests/v1`, { Accept: type['Content-Type'] })).body.toString(), good)
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/v1`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'GET', `${repo}/manifests/v1`)).status, 404)
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/v1`)).status, 404)
+  })
+
+  test('20 concurrent uploads of one 50 MiB blob (monolithic and chunked) all succeed; each HEAD right after sees it whole', async () => {
+    const blob = randomBytes(50 * 1024 * 1024)
+    const digest = sha256(blob)
+    const sessionsBefore = await readdir(join(dir, 'store', '.zreg', 'uploads'))
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const repo = `/v2/race/r${i % 4}`
+        let finished: RawResponse
+        if (i % 2 === 0) {
+          finished = await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${digest}`, {}, { body: blob })
+        } else {
+          const location = String((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/`)).headers.location)
+          const half = blob.length / 2
+          await rawRequest(push.url, 'PATCH', location, { 'Content-Range': `0-${half - 1}` }, { body: blob.subarray(0, half) })
+          finished = await rawRequest(push.url, 'PUT', `${location}?digest=${digest}`, { 'Content-Range': `${half}-${blob.length - 1}` }, { body: blob.subarray(half) })
+        }
+        const head = await rawRequest(push.url, 'HEAD', `${repo}/blobs/${digest}`)
+        return [finished.status, head.status, Number(head.headers['content-length'])]
+      }),
+    )
+    for (const [put, head, length] of results) {
+      assert.equal(put, 201)
+      assert.equal(head, 200)
+      assert.equal(length, blob.length)
+    }
+    const blobs = await readdir(join(dir, 'store', 'blobs', 'sha256'))
+    assert.ok(blobs.every((name) => /^[a-f0-9]{64}$/.test(name)), 'no temp files among the blobs')
+    assert.deepEqual(await readdir(join(dir, 'store', '.zreg', 'uploads')), sessionsBefore, 'no upload session left behind')
+  })
+})
+
+describe('push mode across a restart and a kill', () => {
+  test('an upload resumes after a restart, and a kill -9 mid-upload leaves a store whose blobs all verify', async () => {
+    const dir = await tempDir('resume')
+    const store = join(dir, 'store')
+    const blob = randomBytes(200_000)
+    let server = await startZregPush(store, join(dir, 'site'))
+    const location = String((await rawRequest(server.url, 'POST', '/v2/resume/me/blobs/uploads/')).headers.location)
+    await rawRequest(server.url, 'PATCH', location, { 'Content-Range': '0-99999' }, { body: blob.subarray(0, 100_000) })
+    server.process.kill('SIGKILL')
+    await server.process
+    server = await startZregPush(store, join(dir, 'site'))
+    try {
+      const status = await rawRequest(server.url, 'GET', location)
+      assert.equal(status.status, 204)
+      assert.equal(status.headers.range, '0-99999')
+      const done = await rawRequest(server.url, 'PUT', `${location}?digest=${sha256(blob)}`, { 'Content-Range': '100000-199999' }, { body: blob.subarray(100_000) })
+      assert.equal(done.status, 201)
+      const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8')) as { manifests: unknown[] }
+      assert.ok(Array.isArray(index.manifests))
+      for (const name of await readdir(join(store, 'blobs', 'sha256'))) {
+        assert.equal(sha256(await readFile(join(store, 'blobs', 'sha256', name))), `sha256:${name}`)
+      }
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
