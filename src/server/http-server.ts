@@ -132,6 +132,10 @@ export interface PushServeOptions extends ListenOptions {
   defaultPlatform?: Platform
   /** Upload sessions untouched this long are purged (default 24 h). */
   uploadExpiryMs?: number
+  /** Upload requests that may run at once before 503 (default 64). */
+  maxUploads?: number
+  /** The first path component names the upstream registry; namespaces are separate. */
+  namespaced?: boolean
 }
 
 export interface RunningPushServer {
@@ -144,7 +148,12 @@ export interface RunningPushServer {
 /** Push (dev) mode: the full registry API over the store, keeping the static tree current. */
 export async function startPushServer(options: PushServeOptions): Promise<RunningPushServer> {
   const rebuilder = options.out === undefined ? undefined : new TreeRebuilder(options.store, options.out, options.defaultPlatform)
-  const registry = new PushRegistry(options.store, { ...(rebuilder ? { rebuilder } : {}), ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}) })
+  const registry = new PushRegistry(options.store, {
+    ...(rebuilder ? { rebuilder } : {}),
+    ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}),
+    ...(options.maxUploads ? { maxUploads: options.maxUploads } : {}),
+    ...(options.namespaced ? { namespaced: true } : {}),
+  })
   // The tree exists from the start, so `zreg serve` and nginx can be pointed at it at once.
   await rebuilder?.rebuild()
   const expiry = options.uploadExpiryMs ?? 24 * 60 * 60 * 1000

@@ -8,7 +8,7 @@ import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { checkRepository, checkTag } from '../oci/reference.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import { toOciResponse } from './oci-error-response.js'
-import { requestPath, requestQuery, serveRead } from './read-routes.js'
+import { requestPath, requestQuery, serveRead, type SiteView } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView } from './store-view.js'
 import type { TreeRebuilder } from './tree-rebuilder.js'
@@ -21,7 +21,27 @@ export interface PushRegistryOptions {
   /** Rebuilds the static tree after each accepted manifest (absent: the store only). */
   rebuilder?: TreeRebuilder
   defaultPlatform?: Platform
+  /** Upload requests (POST, PATCH, PUT) that may run at once; more get 503 with Retry-After (default 64). */
+  maxUploads?: number
+  /**
+   * The first path component names the upstream registry (`/v2/docker.io/library/alpine`), and each
+   * namespace is separate: no mounts across namespaces, and a blob uploaded into one is not seen in another.
+   */
+  namespaced?: boolean
 }
+
+/** The namespace of a repository in namespaced mode: its first component, which must look like a registry host. */
+export function namespaceOf(name: string): string {
+  const slash = name.indexOf('/')
+  const first = slash < 0 ? '' : name.slice(0, slash)
+  if (first === '' || !(first.includes('.') || first === 'localhost')) {
+    throw new ZregError('NAME_INVALID', `"${name}" names no upstream registry: in namespaced mode repositories look like docker.io/library/alpine`)
+  }
+  return first
+}
+
+/** Seconds a client told to wait (503) should wait before retrying. */
+const retryAfterSeconds = 1
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -68,6 +88,9 @@ export class PushRegistry {
   readonly uploads: UploadSessions
   private readonly view: StoreView
   private readonly cache: SmallFileCache = new Map()
+  private uploadsRunning = 0
+  /** Namespaced mode: digest -> namespaces it was uploaded (or mounted) into by this process. */
+  private readonly uploadedInto = new Map<string, Set<string>>()
 
   constructor(
     private readonly store: LayoutStore,
@@ -86,21 +109,47 @@ export class PushRegistry {
     })
   }
 
+  /** A valid repository name (with its namespace, in namespaced mode). */
+  private checkName(name: string): string {
+    checkRepository(name)
+    if (this.options.namespaced) namespaceOf(name)
+    return name
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = requestPath(req.url)
     if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
     const upload = uploadPattern.exec(path)
-    if (upload) return this.routeUpload(req, res, checkRepository(upload[1]!), upload[2]!)
+    if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
     const write = writePattern.exec(path)
-    if (write && (req.method === 'PUT' || req.method === 'DELETE')) {
+    if (write) {
       const [, name, kind, reference] = write as unknown as [string, string, string, string]
-      checkRepository(name)
-      if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(res, name, reference)
-      if (req.method === 'DELETE') return this.deleteBlob(res, name, reference)
+      if (req.method === 'PUT' || req.method === 'DELETE') {
+        this.checkName(name)
+        if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(res, name, reference)
+        if (req.method === 'DELETE') return this.deleteBlob(res, name, reference)
+      } else if (this.options.namespaced) {
+        namespaceOf(name)
+      }
     }
-    if (await serveRead(req, res, await this.view.refresh(), this.cache)) return
+    if (await serveRead(req, res, this.visibleView(await this.view.refresh()), this.cache)) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
+  }
+
+  /** Refuses an upload request past the limit with 503 and Retry-After, rather than falling over. */
+  private async limitUploads(req: IncomingMessage, res: ServerResponse, work: () => Promise<void>): Promise<void> {
+    if (req.method === 'GET' || req.method === 'DELETE') return work()
+    if (this.uploadsRunning >= (this.options.maxUploads ?? 64)) {
+      res.setHeader('Retry-After', String(retryAfterSeconds))
+      throw new ZregError('TOO_MANY_UPLOADS', `${this.uploadsRunning} uploads are running; retry in ${retryAfterSeconds} s`)
+    }
+    this.uploadsRunning++
+    try {
+      await work()
+    } finally {
+      this.uploadsRunning--
+    }
   }
 
   private async routeUpload(req: IncomingMessage, res: ServerResponse, name: string, id: string): Promise<void> {
@@ -151,14 +200,37 @@ export class PushRegistry {
   }
 
   private finished(res: ServerResponse, name: string, digest: Digest): void {
+    if (this.options.namespaced) {
+      const namespaces = this.uploadedInto.get(digest) ?? new Set<string>()
+      namespaces.add(namespaceOf(name))
+      this.uploadedInto.set(digest, namespaces)
+    }
     empty(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest })
+  }
+
+  /** In namespaced mode a blob no manifest of the namespace names is seen only where it was uploaded. */
+  private visibleView(view: StoreView): SiteView {
+    if (!this.options.namespaced) return view
+    return {
+      hasRepository: (name) => view.hasRepository(name),
+      rootFile: (path) => view.rootFile(path),
+      file: async (repository, path) => {
+        const file = await view.file(repository, path)
+        if (!file || !path.startsWith('blobs/') || (await view.repositoryReferences(repository, path))) return file
+        const namespace = namespaceOf(repository)
+        const digest = path.slice('blobs/'.length)
+        return this.uploadedInto.get(digest)?.has(namespace) || (await view.blobReferenced(digest, `${namespace}/`)) ? file : undefined
+      },
+    }
   }
 
   private async startUpload(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const query = requestQuery(req.url)
     const mount = query.get('mount')
     // A cross-repository mount succeeds when the blob is stored; otherwise it is an ordinary upload.
-    if (mount !== null && isDigest(mount) && (await this.store.blobStat(mount)) !== undefined) {
+    const from = query.get('from')
+    const sameNamespace = !this.options.namespaced || (from !== null && from.split('/')[0] === namespaceOf(name))
+    if (mount !== null && isDigest(mount) && sameNamespace && (await this.store.blobStat(mount)) !== undefined) {
       req.resume()
       return this.finished(res, name, mount)
     }

@@ -88,10 +88,15 @@ export class StoreView implements SiteView {
     return size === undefined ? undefined : { path: this.store.blobPath(digest), headers: { contentType: MediaTypes.OctetStream, digest, length: size } }
   }
 
-  /** True when any manifest of any repository references the blob. */
-  async blobReferenced(digest: string): Promise<boolean> {
+  /** True when a manifest of `repository` references `path` (a manifest wrote it, not only an upload). */
+  async repositoryReferences(repository: string, path: string): Promise<boolean> {
+    return (await this.filesOf(repository))?.has(path) ?? false
+  }
+
+  /** True when any manifest of a repository (whose name starts with `prefix`) references the blob. */
+  async blobReferenced(digest: string, prefix = ''): Promise<boolean> {
     for (const name of this.groups.keys()) {
-      if ((await this.filesOf(name))?.has(`blobs/${digest}`)) return true
+      if (name.startsWith(prefix) && (await this.filesOf(name))?.has(`blobs/${digest}`)) return true
     }
     return false
   }

@@ -202,3 +202,55 @@ describe('push mode across a restart and a kill', () => {
   })
 })
 
+
+describe('push mode limits and namespaces', () => {
+  test('past --max-uploads a client is told 503 with Retry-After, and served again once uploads finish', async () => {
+    const dir = await tempDir('limit')
+    const server = await startZregPush(join(dir, 'store'), join(dir, 'site'), ['--max-uploads', '1'])
+    try {
+      const location = String((await rawRequest(server.url, 'POST', '/v2/limit/me/blobs/uploads/')).headers.location)
+      const url = new URL(server.url)
+      const { request } = await import('node:http')
+      // One chunk left open: the upload is running until it ends.
+      const open = request({ host: url.hostname, port: url.port, method: 'PATCH', path: location, headers: { 'Transfer-Encoding': 'chunked' } })
+      const answered = new Promise<number>((resolve) => open.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0))))
+      open.write(Buffer.alloc(1000))
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const refused = await rawRequest(server.url, 'POST', '/v2/limit/me/blobs/uploads/')
+      assert.equal(refused.status, 503)
+      assert.equal(refused.headers['retry-after'], '1')
+      assert.equal(code(refused), 'TOOMANYREQUESTS')
+      open.end()
+      assert.equal(await answered, 202)
+      assert.equal((await rawRequest(server.url, 'POST', '/v2/limit/me/blobs/uploads/')).status, 202)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('--namespaced: the first component names the upstream registry and namespaces stay apart', async () => {
+    const dir = await tempDir('namespaced')
+    const server = await startZregPush(join(dir, 'store'), join(dir, 'site'), ['--namespaced'])
+    try {
+      const source = absoluteSource('oci:oci-layout:fixtures/single:1.0')
+      await execa('skopeo', ['copy', '--dest-tls-verify=false', source, `docker://${server.authority}/docker.io/library/single:1.0`])
+      const pulled = await skopeoPull(`docker://${server.authority}/docker.io/library/single:1.0`, join(dir, 'pulled'))
+      assert.equal(pulled, (await loadFixtures()).images.find((image) => image.id === 'oci/single')!.digest)
+      const noNamespace = await rawRequest(server.url, 'POST', '/v2/library/single/blobs/uploads/')
+      assert.equal(noNamespace.status, 400)
+      assert.equal(code(noNamespace), 'NAME_INVALID')
+
+      const blob = randomBytes(1000)
+      const digest = sha256(blob)
+      assert.equal((await rawRequest(server.url, 'POST', `/v2/quay.io/a/x/blobs/uploads/?digest=${digest}`, {}, { body: blob })).status, 201)
+      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/quay.io/b/y/blobs/${digest}`)).status, 200, 'seen in its own namespace')
+      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/docker.io/c/z/blobs/${digest}`)).status, 404, 'not seen in another')
+      const crossMount = await rawRequest(server.url, 'POST', `/v2/docker.io/c/z/blobs/uploads/?mount=${digest}&from=quay.io/a/x`)
+      assert.equal(crossMount.status, 202, 'no mount across namespaces: an ordinary upload instead')
+      const sameMount = await rawRequest(server.url, 'POST', `/v2/quay.io/d/w/blobs/uploads/?mount=${digest}&from=quay.io/a/x`)
+      assert.equal(sameMount.status, 201)
+    } finally {
+      await server.stop()
+    }
+  })
+})
