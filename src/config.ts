@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { ZregError } from './errors.js'
 import { validateAgainstSchema } from './oci/validate.js'
+import type { NotificationEndpoint } from './server/notifier.js'
 
 /** zreg.json: defaults for every command; flags and ZREG_* variables override it. */
 export interface ZregConfig {
@@ -8,6 +9,7 @@ export interface ZregConfig {
   out?: string
   defaultPlatform?: string
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
+  notifications?: NotificationEndpoint[]
 }
 
 export const defaultConfigFile = 'zreg.json'

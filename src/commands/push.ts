@@ -19,6 +19,7 @@ Uploads resume after a broken connection and after a restart; abandoned ones are
     out: outFlag,
     'default-platform': Flags.string({ description: 'Manifest a tag naming an index serves to clients that accept no index [default: linux/amd64]' }),
     'upload-expiry': Flags.integer({ description: 'Hours after which an untouched upload session is purged', default: 24, min: 1 }),
+    notify: Flags.string({ description: 'Webhook URL told of pushes, tags and deletes (repeatable; more options in the config file)', multiple: true }),
     namespaced: Flags.boolean({ description: 'The first path component names the upstream registry (/v2/docker.io/library/alpine); namespaces are kept apart' }),
     'max-uploads': Flags.integer({ description: 'Upload requests running at once before clients are told 503 with Retry-After', default: 64, min: 1 }),
   }
@@ -36,6 +37,7 @@ Uploads resume after a broken connection and after a restart; abandoned ones are
       uploadExpiryMs: flags['upload-expiry'] * 60 * 60 * 1000,
       maxUploads: flags['max-uploads'],
       ...(flags.namespaced ? { namespaced: true } : {}),
+      notifications: [...(config.notifications ?? []), ...(flags.notify ?? []).map((url) => ({ url }))],
       ...listenOptions(flags, config),
     })
     if (this.jsonEnabled()) {

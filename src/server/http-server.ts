@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import type { Platform } from '../oci/platform.js'
 import type { LayoutStore } from '../store/layout-store.js'
+import { Notifier, type NotificationEndpoint } from './notifier.js'
 import { PushRegistry } from './push-registry.js'
 import { StaticRegistry } from './static-registry.js'
 import { TreeRebuilder } from './tree-rebuilder.js'
@@ -136,6 +137,8 @@ export interface PushServeOptions extends ListenOptions {
   maxUploads?: number
   /** The first path component names the upstream registry; namespaces are separate. */
   namespaced?: boolean
+  /** Webhook endpoints told of pushes, tags and deletes. */
+  notifications?: NotificationEndpoint[]
 }
 
 export interface RunningPushServer {
@@ -161,5 +164,7 @@ export async function startPushServer(options: PushServeOptions): Promise<Runnin
   const timer = setInterval(() => void registry.uploads.purge(expiry).catch(() => undefined), Math.min(expiry, 10 * 60 * 1000))
   timer.unref()
   const running = await startHttpServer(registry.handle, options, () => clearInterval(timer))
+  // Events name the registry's address, known only once it listens (and before any request arrives).
+  if (options.notifications?.length) registry.notifier = new Notifier(options.notifications, { addr: running.url.replace(/^https?:\/\//, '') }, running.log ?? console.error)
   return { url: running.url, port: running.port, registry, close: running.close }
 }

@@ -11,6 +11,7 @@ import { toOciResponse } from './oci-error-response.js'
 import { requestPath, requestQuery, serveRead, type SiteView } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView } from './store-view.js'
+import type { Notifier } from './notifier.js'
 import type { TreeRebuilder } from './tree-rebuilder.js'
 import { UploadSessions, type UploadSession } from './upload-sessions.js'
 
@@ -86,6 +87,8 @@ function empty(res: ServerResponse, status: number, headers: Record<string, stri
  */
 export class PushRegistry {
   readonly uploads: UploadSessions
+  /** Told of pushes, tags and deletes (webhooks). */
+  notifier: Notifier | undefined
   private readonly view: StoreView
   private readonly cache: SmallFileCache = new Map()
   private uploadsRunning = 0
@@ -126,8 +129,8 @@ export class PushRegistry {
       const [, name, kind, reference] = write as unknown as [string, string, string, string]
       if (req.method === 'PUT' || req.method === 'DELETE') {
         this.checkName(name)
-        if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(res, name, reference)
-        if (req.method === 'DELETE') return this.deleteBlob(res, name, reference)
+        if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(req, res, name, reference)
+        if (req.method === 'DELETE') return this.deleteBlob(req, res, name, reference)
       } else if (this.options.namespaced) {
         namespaceOf(name)
       }
@@ -270,6 +273,9 @@ export class PushRegistry {
       await staging.abort()
     }
     await this.options.rebuilder?.rebuild()
+    const target = { mediaType: parsed.mediaType, digest, size: bytes.length, repository: name }
+    this.notifier?.emit('push', byDigest ? target : { ...target, tag: reference }, req)
+    if (!byDigest) this.notifier?.emit('tag', { ...target, tag: reference }, req)
     const subject = subjectOf(parsed)
     empty(res, 201, {
       Location: `/v2/${name}/manifests/${digest}`,
@@ -278,16 +284,18 @@ export class PushRegistry {
     })
   }
 
-  private async deleteManifest(res: ServerResponse, name: string, reference: string): Promise<void> {
+  private async deleteManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
     const refs = (await this.store.refList()).filter((ref) => ref.repository === name)
     const doomed = isDigest(reference) ? refs.filter((ref) => ref.descriptor.digest === reference) : refs.filter((ref) => ref.tag === checkTag(reference))
     if (doomed.length === 0) throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
     await this.store.refDelete(doomed.map((ref) => (ref.tag !== undefined ? { repository: name, tag: ref.tag } : { repository: name, digest: ref.descriptor.digest })))
     await this.options.rebuilder?.rebuild()
+    const { mediaType, digest, size } = doomed[0]!.descriptor
+    this.notifier?.emit('delete', { mediaType, digest, size, repository: name, ...(isDigest(reference) ? {} : { tag: reference }) }, req)
     empty(res, 202, {})
   }
 
-  private async deleteBlob(res: ServerResponse, name: string, reference: string): Promise<void> {
+  private async deleteBlob(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
     if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
     const view = await this.view.refresh()
     if (!view.hasRepository(name) || (await this.store.blobStat(reference)) === undefined) {
@@ -295,6 +303,7 @@ export class PushRegistry {
     }
     // Blobs are shared by digest across repositories: one a manifest still names stays.
     if (!(await view.blobReferenced(reference))) await this.store.blobDelete(reference)
+    this.notifier?.emit('delete', { digest: reference, repository: name }, req)
     empty(res, 202, {})
   }
 }

@@ -254,3 +254,60 @@ describe('push mode limits and namespaces', () => {
     }
   })
 })
+
+describe('push mode notifications', () => {
+  test('pushes, tags and deletes are posted to webhooks, retried after a failure, without holding up the request', async () => {
+    const events: { action: string; target: { repository: string; tag?: string; digest?: string } }[] = []
+    let calls = 0
+    const { createServer } = await import('node:http')
+    const receiver = createServer((req, res) => {
+      let body = ''
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()))
+      req.on('end', () => {
+        calls++
+        assert.equal(req.headers['content-type'], 'application/vnd.docker.distribution.events.v1+json')
+        // The first delivery fails: the event must come again.
+        if (calls === 1) {
+          res.statusCode = 500
+          res.end()
+          return
+        }
+        events.push(...(JSON.parse(body) as { events: typeof events }).events)
+        res.end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const address = receiver.address() as { port: number }
+    const dir = await tempDir('notify')
+    const server = await startZregPush(join(dir, 'store'), join(dir, 'site'), ['--notify', `http://127.0.0.1:${address.port}/events`])
+    try {
+      const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+      const layer = Buffer.from('notified layer')
+      for (const blob of [config, layer]) await rawRequest(server.url, 'POST', `/v2/hooks/app/blobs/uploads/?digest=${sha256(blob)}`, {}, { body: blob })
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+      })
+      const started = Date.now()
+      const put = await rawRequest(server.url, 'PUT', '/v2/hooks/app/manifests/v1', { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }, { body: manifest })
+      assert.equal(put.status, 201)
+      assert.ok(Date.now() - started < 1000, 'the push did not wait for the webhook')
+      assert.equal((await rawRequest(server.url, 'DELETE', '/v2/hooks/app/manifests/v1')).status, 202)
+      const deadline = Date.now() + 10_000
+      while (events.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.deepEqual(
+        events.map((event) => [event.action, event.target.repository, event.target.tag, event.target.digest]),
+        [
+          ['push', 'hooks/app', 'v1', sha256(manifest)],
+          ['tag', 'hooks/app', 'v1', sha256(manifest)],
+          ['delete', 'hooks/app', 'v1', sha256(manifest)],
+        ],
+      )
+    } finally {
+      await server.stop()
+      receiver.close()
+    }
+  })
+})
