@@ -10,6 +10,8 @@ export interface ZregConfig {
   defaultPlatform?: string
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
   notifications?: NotificationEndpoint[]
+  /** Push mode access control. */
+  auth?: { htpasswd?: string; read?: 'anonymous' | 'authenticated'; writers?: Record<string, string[]>; tokenSecret?: string }
 }
 
 export const defaultConfigFile = 'zreg.json'

@@ -18,6 +18,7 @@ export const errorTable = {
   UNSUPPORTED: { oci: 'UNSUPPORTED', status: 405, exit: 2, hint: 'This server is read-only: it answers GET and HEAD.' },
   BLOB_UPLOAD_UNKNOWN: { oci: 'BLOB_UPLOAD_UNKNOWN', status: 404, exit: 3, hint: 'The upload session does not exist (finished, cancelled or expired); start a new upload.' },
   BLOB_UPLOAD_INVALID: { oci: 'BLOB_UPLOAD_INVALID', status: 400, exit: 4, hint: 'The upload request is malformed; see the distribution-spec for the upload protocol.' },
+  UNAUTHORIZED: { oci: 'UNAUTHORIZED', status: 401, exit: 5, hint: 'Log in (docker login, podman login, skopeo --creds) with a user of the htpasswd file that may do this.' },
   TOO_MANY_UPLOADS: { oci: 'TOOMANYREQUESTS', status: 503, exit: 5, hint: 'The registry is at its limit of uploads running at once; retry after the Retry-After delay.' },
   RANGE_INVALID: { oci: 'BLOB_UPLOAD_INVALID', status: 416, exit: 4, hint: 'The chunk does not start where the upload stands; GET the upload for its Range and resume from there.' },
   SOURCE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF|@N].' },

@@ -1,5 +1,8 @@
 import { Flags } from '@oclif/core'
 import { parsePlatform } from '../oci/platform.js'
+import { ZregError } from '../errors.js'
+import { AccessControl } from '../server/auth/access-control.js'
+import { Htpasswd } from '../server/auth/htpasswd.js'
 import { startPushServer } from '../server/http-server.js'
 import { listenFlags, listenOptions, outFlag, serveUntilSignal, storeFlag, ZregCommand } from '../cli/base-command.js'
 
@@ -19,6 +22,8 @@ Uploads resume after a broken connection and after a restart; abandoned ones are
     out: outFlag,
     'default-platform': Flags.string({ description: 'Manifest a tag naming an index serves to clients that accept no index [default: linux/amd64]' }),
     'upload-expiry': Flags.integer({ description: 'Hours after which an untouched upload session is purged', default: 24, min: 1 }),
+    auth: Flags.string({ description: 'Access control: htpasswd:FILE (bcrypt entries, as htpasswd -B writes); Basic auth and Docker tokens' }),
+    read: Flags.string({ description: 'With --auth: who may pull [default: anonymous]', options: ['anonymous', 'authenticated'] }),
     notify: Flags.string({ description: 'Webhook URL told of pushes, tags and deletes (repeatable; more options in the config file)', multiple: true }),
     namespaced: Flags.boolean({ description: 'The first path component names the upstream registry (/v2/docker.io/library/alpine); namespaces are kept apart' }),
     'max-uploads': Flags.integer({ description: 'Upload requests running at once before clients are told 503 with Retry-After', default: 64, min: 1 }),
@@ -30,7 +35,18 @@ Uploads resume after a broken connection and after a restart; abandoned ones are
     const store = await this.openStore(flags.store, config)
     const out = flags.out ?? config.out ?? './zreg-site'
     const platform = flags['default-platform'] ?? config.defaultPlatform
+    const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
+    if (auth !== undefined && !auth.startsWith('htpasswd:')) throw new ZregError('USAGE', `--auth takes htpasswd:FILE, not "${auth}"`)
+    const access = auth === undefined
+      ? undefined
+      : new AccessControl({
+          users: await Htpasswd.load(auth.slice('htpasswd:'.length)),
+          read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
+          ...(config.auth?.writers ? { writers: config.auth.writers } : {}),
+          ...(config.auth?.tokenSecret ? { tokenSecret: config.auth.tokenSecret } : {}),
+        })
     const server = await startPushServer({
+      ...(access ? { access } : {}),
       store,
       out,
       ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),

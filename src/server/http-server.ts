@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import type { Platform } from '../oci/platform.js'
 import type { LayoutStore } from '../store/layout-store.js'
+import type { AccessControl } from './auth/access-control.js'
 import { Notifier, type NotificationEndpoint } from './notifier.js'
 import { PushRegistry } from './push-registry.js'
 import { StaticRegistry } from './static-registry.js'
@@ -139,6 +140,8 @@ export interface PushServeOptions extends ListenOptions {
   namespaced?: boolean
   /** Webhook endpoints told of pushes, tags and deletes. */
   notifications?: NotificationEndpoint[]
+  /** Who may pull and push; absent: anyone (a dev registry). */
+  access?: AccessControl
 }
 
 export interface RunningPushServer {
@@ -156,6 +159,7 @@ export async function startPushServer(options: PushServeOptions): Promise<Runnin
     ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}),
     ...(options.maxUploads ? { maxUploads: options.maxUploads } : {}),
     ...(options.namespaced ? { namespaced: true } : {}),
+    ...(options.access ? { access: options.access } : {}),
   })
   // The tree exists from the start, so `zreg serve` and nginx can be pointed at it at once.
   await rebuilder?.rebuild()

@@ -8,7 +8,8 @@ import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { checkRepository, checkTag } from '../oci/reference.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import { toOciResponse } from './oci-error-response.js'
-import { requestPath, requestQuery, serveRead, type SiteView } from './read-routes.js'
+import type { AccessControl } from './auth/access-control.js'
+import { requestPath, requestQuery, routePattern, serveRead, type SiteView } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView } from './store-view.js'
 import type { Notifier } from './notifier.js'
@@ -29,6 +30,8 @@ export interface PushRegistryOptions {
    * namespace is separate: no mounts across namespaces, and a blob uploaded into one is not seen in another.
    */
   namespaced?: boolean
+  /** Who may pull and push (absent: anyone may do anything, as a dev registry). */
+  access?: AccessControl
 }
 
 /** The namespace of a repository in namespaced mode: its first component, which must look like a registry host. */
@@ -119,9 +122,25 @@ export class PushRegistry {
     return name
   }
 
+  /** Checks the request against the access control (when there is one) before it does anything. */
+  private async authorize(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const access = this.options.access
+    if (access === undefined) return
+    const upload = uploadPattern.exec(path)
+    const named = upload ?? routePattern.exec(path)
+    const reading = req.method === 'GET' || req.method === 'HEAD'
+    const action = upload || !reading ? 'push' : 'pull'
+    await access.check(req, res, path === '/v2/' || path === '/v2' ? '' : named?.[1], action)
+  }
+
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = requestPath(req.url)
     if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
+    if (path === '/token' && this.options.access) {
+      if (req.method !== 'GET') throw new ZregError('UNSUPPORTED', 'the token endpoint answers GET')
+      return this.options.access.issueToken(req, res, requestQuery(req.url))
+    }
+    await this.authorize(req, res, path)
     const upload = uploadPattern.exec(path)
     if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
     const write = writePattern.exec(path)

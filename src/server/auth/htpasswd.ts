@@ -1,0 +1,32 @@
+import { readFile } from 'node:fs/promises'
+import bcrypt from 'bcryptjs'
+import { ZregError } from '../../errors.js'
+
+/** Users and their bcrypt hashes, as `htpasswd -B` writes them (`user:$2y$...`). */
+export class Htpasswd {
+  private constructor(private readonly users: Map<string, string>) {}
+
+  static async load(path: string): Promise<Htpasswd> {
+    const text = await readFile(path, 'utf8').catch((error: Error) => {
+      throw new ZregError('CONFIG_FILE_INVALID', `cannot read the htpasswd file ${path}: ${error.message}`)
+    })
+    const users = new Map<string, string>()
+    for (const [i, line] of text.split('\n').entries()) {
+      const trimmed = line.trim()
+      if (trimmed === '' || trimmed.startsWith('#')) continue
+      const colon = trimmed.indexOf(':')
+      const hash = trimmed.slice(colon + 1)
+      if (colon <= 0 || !/^\$2[aby]\$\d\d\$/.test(hash)) {
+        throw new ZregError('CONFIG_FILE_INVALID', `${path}:${i + 1} is not a bcrypt entry; write the file with htpasswd -B`)
+      }
+      users.set(trimmed.slice(0, colon), hash)
+    }
+    return new Htpasswd(users)
+  }
+
+  /** True when `user` exists and `password` matches its hash. */
+  async verify(user: string, password: string): Promise<boolean> {
+    const hash = this.users.get(user)
+    return hash !== undefined && bcrypt.compare(password, hash)
+  }
+}
