@@ -3,12 +3,13 @@
 //
 //   node bench/run.mjs                 full run (several minutes)
 //   node bench/run.mjs --quick         tiny durations and sizes, to check the suite works
-//   node bench/run.mjs --only a,d      run some of: a (server-bound), b (pulls), c (memory), d (build scale)
+//   node bench/run.mjs --only a,d      run some of: a (server-bound), b (pulls), c (memory), d (build scale),
+//                                      e (push: uploads into zreg push mode and distribution)
 //
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -23,19 +24,21 @@ const ZREG = join(REPO, 'bin', 'run.js')
 // ---------------------------------------------------------------------------------------------
 // Options
 
+const PHASES = ['a', 'b', 'c', 'd', 'e']
+
 function parseOptions(argv) {
-  const options = { quick: false, only: new Set(['a', 'b', 'c', 'd']) }
+  const options = { quick: false, only: new Set(PHASES) }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     if (arg === '--quick') options.quick = true
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg === '--only' ? argv[++i] : arg.slice('--only='.length)
       const parts = (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
-      const bad = parts.filter((p) => !['a', 'b', 'c', 'd'].includes(p))
-      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes a comma-separated list of a,b,c,d (got ${value})`)
+      const bad = parts.filter((p) => !PHASES.includes(p))
+      if (parts.length === 0 || bad.length > 0) throw new Error(`--only takes a comma-separated list of ${PHASES.join(',')} (got ${value})`)
       options.only = new Set(parts)
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('usage: node bench/run.mjs [--quick] [--only a,b,c,d]\n')
+      process.stdout.write(`usage: node bench/run.mjs [--quick] [--only ${PHASES.join(',')}]\n`)
       process.exit(0)
     } else throw new Error(`unknown argument ${arg}`)
   }
@@ -60,6 +63,10 @@ const settings = {
   scaleSmallLayerBytes: 1024,
   fullBuildRuns: Q ? 2 : 3,
   rebuildRuns: Q ? 3 : 5,
+  // (e) push: a fresh, empty server for every push and upload.
+  pushRounds: Q ? 1 : 3,
+  uploadRounds: Q ? 1 : 3,
+  uploadChunks: 4,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,7 +348,7 @@ async function ensureZregSite(images) {
 
 /** `npm run build` starts with rm -rf dist: wait for a rebuild in progress rather than fail. */
 async function waitForDist() {
-  const needed = ['index.js', 'commands/serve.js', 'commands/build.js', 'commands/add.js'].map((f) => join(REPO, 'dist', 'src', f))
+  const needed = ['index.js', 'commands/serve.js', 'commands/build.js', 'commands/add.js', 'commands/push.js'].map((f) => join(REPO, 'dist', 'src', f))
   const deadline = performance.now() + 180000
   let warned = false
   while (!needed.every((f) => existsSync(f))) {
@@ -353,13 +360,23 @@ async function waitForDist() {
   if (warned) await sleep(2000)
 }
 
-async function startZreg(site = ZREG_SITE) {
+function startZreg(site = ZREG_SITE) {
+  return startZregProcess('zreg serve', ['serve', site, '--port', '0', '--no-access-log'])
+}
+
+/** zreg push mode (dev registry) on a store and tree of its own. */
+function startZregPush(store, out) {
+  return startZregProcess('zreg push', ['push', '--store', store, '--out', out, '--port', '0', '--no-access-log'])
+}
+
+/** Starts `node bin/run.js ARGS...` (serve or push), which reports `(port N)` on stderr; waits until /v2/ answers. */
+async function startZregProcess(name, args) {
   await waitForDist()
-  const child = spawn('node', [ZREG, 'serve', site, '--port', '0', '--no-access-log'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
-  const server = new Server('zreg serve', child)
+  const child = spawn('node', [ZREG, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = new Server(name, child)
   const port = await new Promise((resolvePort, reject) => {
     let text = ''
-    const timer = setTimeout(() => reject(new Error(`zreg serve did not report its port:\n${text}`)), 20000)
+    const timer = setTimeout(() => reject(new Error(`${name} did not report its port:\n${text}`)), 20000)
     const onData = (d) => {
       text += d
       const m = /\(port (\d+)\)/.exec(text)
@@ -372,7 +389,7 @@ async function startZreg(site = ZREG_SITE) {
     child.stderr.on('data', onData)
     server.exited.then(() => {
       clearTimeout(timer)
-      reject(new Error(`zreg serve exited while starting:\n${text}`))
+      reject(new Error(`${name} exited while starting:\n${text}`))
     })
   })
   server.port = port
@@ -424,10 +441,9 @@ http {
 const DIST_ROOT = join(DATA, 'distribution')
 const DIST_MARKER = join(DATA, 'distribution-loaded.json')
 
-async function startDistribution() {
+async function startDistribution(root = DIST_ROOT, cfg = join(DATA, 'distribution.yml')) {
   const port = await freePort()
-  mkdirSync(DIST_ROOT, { recursive: true })
-  const cfg = join(DATA, 'distribution.yml')
+  mkdirSync(root, { recursive: true })
   // As the packaged default config (/etc/docker/registry/config.yml), minus auth: in-memory blob descriptor cache.
   writeFileSync(
     cfg,
@@ -440,7 +456,7 @@ storage:
   cache:
     blobdescriptor: inmemory
   filesystem:
-    rootdirectory: ${DIST_ROOT}
+    rootdirectory: ${root}
 http:
   addr: 127.0.0.1:${port}
 `,
@@ -950,6 +966,311 @@ function calibrateMetadataOps(dir) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (e) push: uploads into zreg push mode and distribution
+
+const PUSH_DIR = join(DATA, 'push')
+const UPLOAD_REPOSITORY = 'bench/up'
+
+/** The two push targets; each `start()` gives a fresh server on an empty store of its own, and `stop()` removes it. */
+function pushTargets() {
+  let n = 0
+  const fresh = (name) => {
+    const dir = join(PUSH_DIR, `${name.replace(/\W+/g, '-')}-${process.pid}-${n++}`)
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    return dir
+  }
+  const started = (server, dir) => {
+    const stop = server.stop.bind(server)
+    server.stop = async () => {
+      await stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    return server
+  }
+  return [
+    {
+      name: 'zreg push',
+      start: async () => {
+        const dir = fresh('zreg')
+        return started(await startZregPush(join(dir, 'store'), join(dir, 'site')), dir)
+      },
+    },
+    {
+      name: 'distribution',
+      start: async () => {
+        const dir = fresh('distribution')
+        return started(await startDistribution(join(dir, 'root'), join(dir, 'distribution.yml')), dir)
+      },
+    },
+  ]
+}
+
+/** Starts a fresh server, runs `work(server)`, stops it (its store removed) whatever happens. */
+async function withFreshServer(target, work) {
+  const server = await target.start()
+  try {
+    return await work(server)
+  } finally {
+    await server.stop()
+  }
+}
+
+/** Flushes write-back left by earlier work (a previous upload, a removed store), so it is not charged to the next one. */
+function flushDisk() {
+  spawnSync('sync')
+}
+
+/** Reads files once so that the first timed round does not pay for the disk. */
+async function warmPageCache(files) {
+  await run('sh', ['-c', 'cat "$@" > /dev/null', 'sh', ...files], { timeoutMs: 600000 })
+}
+
+const blobFile = (digest) => join(IMAGES_DIR, 'blobs', 'sha256', digest.slice('sha256:'.length))
+
+/** Checks the pushed manifest comes back byte-identical and every layer's HEAD has its full Content-Length. */
+async function verifyPushed(server, image) {
+  const base = `http://127.0.0.1:${server.port}`
+  const problems = []
+  const response = await fetch(`${base}/v2/${image.repository}/manifests/${image.tag}`, { headers: { Accept: MT.manifest } })
+  const body = Buffer.from(await response.arrayBuffer())
+  if (response.status !== 200) problems.push(`manifest GET status ${response.status}`)
+  else if (`sha256:${sha256hex(body)}` !== image.manifest.digest) problems.push(`manifest is sha256:${sha256hex(body)}, expected ${image.manifest.digest}`)
+  for (const blob of [image.config, ...image.layers]) {
+    const head = await fetch(`${base}/v2/${image.repository}/blobs/${blob.digest}`, { method: 'HEAD' })
+    if (head.status !== 200 || Number(head.headers.get('content-length')) !== blob.size)
+      problems.push(`blob ${blob.digest.slice(0, 19)} HEAD ${head.status}, Content-Length ${head.headers.get('content-length')} (expected ${blob.size})`)
+  }
+  return problems
+}
+
+async function skopeoPush(server, image) {
+  // --preserve-digests: without it skopeo gzips the uncompressed layers on the way (as when loading distribution for (a)/(b)).
+  const r = await run(
+    'skopeo',
+    ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${IMAGES_DIR}:${image.ref}`, `docker://127.0.0.1:${server.port}/${image.ref}`],
+    { timeoutMs: 600000, allowFail: true },
+  )
+  const problems = r.code === 0 ? await verifyPushed(server, image) : [`skopeo failed (${r.code ?? r.signal}): ${r.stderr.trim().slice(-500)}`]
+  return { seconds: r.ms / 1000, problems }
+}
+
+/** One curl request; returns the status and the Location header, resolved against the server (distribution's is absolute). */
+async function curlRequest(base, method, url, extraArgs = []) {
+  const r = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %header{location}', '-X', method, ...extraArgs, url], {
+    allowFail: true,
+    timeoutMs: 600000,
+  })
+  const [status, location] = r.stdout.trim().split(' ')
+  return { status: Number(status), location: location ? new URL(location, base).href : undefined, ms: r.ms, curlCode: r.code, stderr: r.stderr.trim() }
+}
+
+const withDigest = (location, digest) => `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`
+const octetStream = ['-H', 'Content-Type: application/octet-stream']
+const emptyBody = ['-H', 'Content-Length: 0']
+
+/**
+ * Uploads `file` (`digest`, `size` bytes) to `repository`. Modes: 'monolithic' (one POST ?digest= with the
+ * body), 'post-put' (POST, then PUT ?digest= with the whole body), 'chunked' (POST, PATCH each chunk with
+ * Content-Range, PUT ?digest=). Returns the wall time and every answer's status.
+ */
+async function curlUpload(server, { mode, file, digest, size, chunks }) {
+  const base = `http://127.0.0.1:${server.port}`
+  const start = `${base}/v2/${UPLOAD_REPOSITORY}/blobs/uploads/`
+  const steps = []
+  const step = (name, response, expected) => {
+    steps.push({ step: name, status: response.status, expected, ms: Math.round(response.ms), ...(response.curlCode ? { curlCode: response.curlCode, stderr: response.stderr } : {}) })
+    if (response.status !== expected) throw new Error(`${name}: ${response.status} (expected ${expected})`)
+    if (expected === 202 && !response.location) throw new Error(`${name}: 202 without a Location`)
+    return response
+  }
+  const started = performance.now()
+  let error
+  try {
+    if (mode === 'monolithic') {
+      step('POST ?digest=', await curlRequest(base, 'POST', `${start}?digest=${encodeURIComponent(digest)}`, ['--data-binary', `@${file}`, ...octetStream]), 201)
+    } else {
+      let { location } = step('POST', await curlRequest(base, 'POST', start, emptyBody), 202)
+      if (mode === 'post-put') {
+        step('PUT ?digest= (whole body)', await curlRequest(base, 'PUT', withDigest(location, digest), ['--data-binary', `@${file}`, ...octetStream]), 201)
+      } else {
+        let offset = 0
+        for (const [i, chunk] of chunks.entries()) {
+          const range = `${offset}-${offset + chunk.size - 1}`
+          ;({ location } = step(`PATCH ${i + 1}/${chunks.length}`, await curlRequest(base, 'PATCH', location, ['--data-binary', `@${chunk.file}`, ...octetStream, '-H', `Content-Range: ${range}`]), 202))
+          offset += chunk.size
+        }
+        step('PUT ?digest=', await curlRequest(base, 'PUT', withDigest(location, digest), emptyBody), 201)
+      }
+    }
+  } catch (e) {
+    error = e.message
+  }
+  const seconds = (performance.now() - started) / 1000
+  let headOk = false
+  if (!error) {
+    const head = await fetch(`${base}/v2/${UPLOAD_REPOSITORY}/blobs/${digest}`, { method: 'HEAD' })
+    headOk = head.status === 200 && Number(head.headers.get('content-length')) === size
+    if (!headOk) error = `HEAD after the upload: ${head.status}, Content-Length ${head.headers.get('content-length')} (expected ${size})`
+  }
+  return { seconds, MBps: size / seconds / 1e6, ok: !error, error, steps }
+}
+
+/** Splits `file` into `n` equal chunk files under bench/.data/push-chunks (made once, reused). */
+async function ensureChunks(file, digest, size, n) {
+  const dir = join(DATA, 'push-chunks')
+  const marker = join(dir, 'chunks.json')
+  const chunkSize = size / n
+  if (!Number.isInteger(chunkSize)) throw new Error(`${size} bytes do not split into ${n} equal chunks`)
+  const chunks = Array.from({ length: n }, (_, i) => ({ file: join(dir, `chunk${i}`), size: chunkSize }))
+  const wanted = JSON.stringify({ digest, size, n })
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted && chunks.every((c) => existsSync(c.file) && statSync(c.file).size === c.size)) return chunks
+  log(`(e) splitting the ${(size / MiB).toFixed(0)} MiB blob into ${n} chunks of ${(chunkSize / MiB).toFixed(0)} MiB in ${dir}`)
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  await run('split', ['-b', String(chunkSize), '-d', '-a', '1', file, join(dir, 'chunk')], { timeoutMs: 600000 })
+  writeFileSync(marker, wanted)
+  return chunks
+}
+
+/** Whether a server takes a whole blob in one POST ?digest= (201), or only opens a session (202); probed on a fresh server. */
+async function probeMonolithic(target) {
+  const bytes = Buffer.from(createHash('sha256').update('zreg-bench-probe').digest('hex').repeat(64))
+  const digest = `sha256:${sha256hex(bytes)}`
+  const file = join(PUSH_DIR, `probe-${process.pid}`)
+  writeFileSync(file, bytes)
+  try {
+    return await withFreshServer(target, async (server) => {
+      const r = await curlRequest(`http://127.0.0.1:${server.port}`, 'POST', `http://127.0.0.1:${server.port}/v2/${UPLOAD_REPOSITORY}/blobs/uploads/?digest=${digest}`, [
+        '--data-binary',
+        `@${file}`,
+        ...octetStream,
+      ])
+      return r.status
+    })
+  } finally {
+    rmSync(file, { force: true })
+  }
+}
+
+async function benchPush(images, results, rows, issues) {
+  mkdirSync(PUSH_DIR, { recursive: true })
+  const targets = pushTargets()
+  const blob = images.blob300.layers[0]
+  const file = blobFile(blob.digest)
+  const chunks = await ensureChunks(file, blob.digest, blob.size, settings.uploadChunks)
+  const pushKeys = ['img50', 'img300']
+  await warmPageCache([...pushKeys.flatMap((k) => [images[k].config, images[k].manifest, ...images[k].layers].map((b) => blobFile(b.digest))), file, ...chunks.map((c) => c.file)])
+  const e = { skopeo: {}, upload: {}, monolithic: {} }
+  const rotated = (round) => targets.map((_, i) => targets[(i + round) % targets.length])
+
+  // 1. skopeo copy oci: -> docker://, a fresh server for every push.
+  for (const key of pushKeys) {
+    const image = images[key]
+    e.skopeo[key] = Object.fromEntries(targets.map((t) => [t.name, { times: [], problems: [] }]))
+    for (let round = 0; round < settings.pushRounds; round++) {
+      for (const target of rotated(round)) {
+        await withFreshServer(target, async (server) => {
+          flushDisk()
+          const p = await skopeoPush(server, image)
+          const entry = e.skopeo[key][target.name]
+          entry.times.push(p.seconds)
+          entry.problems.push(...p.problems)
+          for (const problem of p.problems) issues.push(`(e) ${target.name}: skopeo push of ${image.ref}: ${problem}`)
+          log(`(e) ${target.name}: skopeo push ${image.ref} ${p.seconds.toFixed(2)} s${p.problems.length ? ` (PROBLEMS: ${p.problems.join('; ')})` : ''}`)
+        })
+      }
+    }
+    for (const entry of Object.values(e.skopeo[key])) entry.median = median(entry.times)
+  }
+
+  // 2. curl uploads of the 300 MiB blob: monolithic (or POST + PUT where unsupported) and chunked.
+  for (const target of targets) {
+    const status = await probeMonolithic(target)
+    e.monolithic[target.name] = { probeStatus: status, mode: status === 201 ? 'monolithic' : 'post-put' }
+    if (status !== 201 && status !== 202) issues.push(`(e) ${target.name}: POST ?digest= with a body answered ${status} (expected 201, or 202 where monolithic uploads are unsupported)`)
+    log(`(e) ${target.name}: POST ?digest= with the blob as body -> ${status}${status === 201 ? '' : '; its monolithic figures use POST then PUT ?digest= with the whole body'}`)
+  }
+  for (const kind of ['monolithic', 'chunked']) {
+    e.upload[kind] = Object.fromEntries(targets.map((t) => [t.name, { mode: kind === 'chunked' ? 'chunked' : e.monolithic[t.name].mode, runs: [] }]))
+    for (let round = 0; round < settings.uploadRounds; round++) {
+      for (const target of rotated(round)) {
+        const entry = e.upload[kind][target.name]
+        await withFreshServer(target, async (server) => {
+          flushDisk()
+          const idleMB = rssNowMB(server.pid)
+          const sampler = rssSampler(server.pid)
+          const u = await curlUpload(server, { mode: entry.mode, file, digest: blob.digest, size: blob.size, chunks })
+          u.rssMaxMB = sampler.stop().maxMB
+          u.rssIdleMB = idleMB
+          entry.runs.push(u)
+          if (!u.ok) issues.push(`(e) ${target.name}: ${kind} upload (${entry.mode}) of the 300 MiB blob: ${u.error}`)
+          const steps = u.steps.map((s) => `${s.step} ${s.status} ${s.ms} ms`).join(', ')
+          log(`(e) ${target.name}: ${kind} upload (${entry.mode}) ${u.seconds.toFixed(2)} s, ${u.MBps.toFixed(0)} MB/s, RSS idle ${idleMB.toFixed(1)} MB, max ${u.rssMaxMB.toFixed(1)} MB [${steps}]${u.ok ? '' : ` (FAILED: ${u.error})`}`)
+        })
+      }
+    }
+    for (const entry of Object.values(e.upload[kind])) {
+      const ok = entry.runs.filter((r) => r.ok)
+      entry.ok = ok.length === entry.runs.length
+      entry.medianSeconds = ok.length ? median(ok.map((r) => r.seconds)) : undefined
+      entry.medianMBps = ok.length ? median(ok.map((r) => r.MBps)) : undefined
+      entry.rssMaxMB = Math.max(...entry.runs.map((r) => r.rssMaxMB))
+      entry.rssIdleMB = Math.max(...entry.runs.map((r) => r.rssIdleMB))
+    }
+  }
+  results.push = { blobBytes: blob.size, chunkBytes: chunks[0].size, chunks: chunks.length, ...e }
+
+  const z = 'zreg push'
+  const d = 'distribution'
+  for (const key of pushKeys) {
+    const med = (name) => e.skopeo[key][name].median
+    const label = key === 'img50' ? '50 MiB (5 x 10 MiB)' : '300 MiB (6 x 50 MiB)'
+    rows.push(
+      row(`(e) skopeo push ${label}, s (median of ${settings.pushRounds})`, {
+        zreg: med(z),
+        distribution: med(d),
+        ratio: ratioOf(med(d), med(z)),
+        ratioNote: 'dist/zreg',
+        target: '>= 1.0 (dist time / zreg time)',
+        pass: (r) => r >= 1.0,
+        valid: targets.every((t) => e.skopeo[key][t.name].problems.length === 0),
+        unit: 's',
+        digits: 2,
+      }),
+    )
+  }
+  for (const kind of ['monolithic', 'chunked']) {
+    const u = e.upload[kind]
+    const label = kind === 'monolithic' ? 'monolithic POST ?digest=' : `chunked POST + ${chunks.length} x ${(chunks[0].size / MiB).toFixed(0)} MiB PATCH + PUT`
+    rows.push(
+      row(`(e) upload 300 MiB blob, ${label}, MB/s (median of ${settings.uploadRounds})`, {
+        zreg: u[z].medianMBps,
+        distribution: u[d].medianMBps,
+        ratio: ratioOf(u[z].medianMBps, u[d].medianMBps),
+        target: '>= 2x distribution',
+        pass: (r) => r >= 2,
+        valid: u[z].ok && u[d].ok,
+        unit: 'MB/s',
+        note: kind === 'monolithic' && u[d].mode !== 'monolithic' ? `distribution answers 202 to POST ?digest= with a body (no monolithic upload): its figure is POST then PUT ?digest= with the whole body` : undefined,
+      }),
+    )
+  }
+  const mono = e.upload.monolithic
+  rows.push(
+    row(`(e) max RSS during the 300 MiB monolithic upload (MB)`, {
+      zreg: mono[z].rssMaxMB,
+      distribution: mono[d].rssMaxMB,
+      target: 'info',
+      valid: true,
+      unit: 'MB',
+      digits: 1,
+      note: `idle before it: zreg push ${mono[z].rssIdleMB.toFixed(1)} MB, distribution ${mono[d].rssIdleMB.toFixed(1)} MB; chunked upload max: zreg push ${e.upload.chunked[z].rssMaxMB.toFixed(1)} MB, distribution ${e.upload.chunked[d].rssMaxMB.toFixed(1)} MB (VmRSS sampled every 100 ms)`,
+    }),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results table
 
 function ratioOf(a, b) {
@@ -1022,6 +1343,7 @@ async function main() {
       'wrk runs with one thread (-t1) on the same machine as the server under test.',
       'nginx runs with worker_processes auto (one worker per core); zreg serve is one Node process; distribution uses all cores (Go).',
       'distribution config: filesystem storage, in-memory blob descriptor cache (as the packaged default), access log off.',
+      '(e) push: zreg push and distribution each get a fresh server on an empty store for every push and upload; both stores on the same disk.',
     ],
   }
   const rows = []
@@ -1029,8 +1351,8 @@ async function main() {
   log(`mode ${results.mode}, phases ${results.only.join(',')}, ${results.host.cpus} cpus, load ${results.host.loadavgStart.join(' ')}`)
   const servers = []
   try {
+    const images = ['a', 'b', 'c', 'e'].some((p) => options.only.has(p)) ? await ensureImages() : undefined
     if (options.only.has('a') || options.only.has('b') || options.only.has('c')) {
-      const images = await ensureImages()
       await ensureZregSite(images)
       writeWrkScript()
       if (options.only.has('a') || options.only.has('b')) {
@@ -1052,6 +1374,7 @@ async function main() {
       if (options.only.has('c')) await benchMemory(images, results, rows, issues)
     }
     if (options.only.has('d')) await benchBuildScale(results, rows, issues)
+    if (options.only.has('e')) await benchPush(images, results, rows, issues)
   } finally {
     for (const server of servers) await server.stop().catch(() => {})
   }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { digestOf, isDigest, type Digest } from '../oci/digest.js'
-import { maxManifestBytes, parseManifest, referencedDescriptors, subjectOf } from '../oci/manifest.js'
+import { isImageConfig, maxManifestBytes, parseImageConfig, parseManifest, referencedDescriptors, subjectOf } from '../oci/manifest.js'
 import { isDistributable, isManifest } from '../oci/media-types.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { checkRepository, checkTag } from '../oci/reference.js'
@@ -282,6 +282,10 @@ export class PushRegistry {
         throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${descriptor.digest} is not in the registry; push it first`, { detail: { digest: descriptor.digest } })
       }
       if (size !== descriptor.size) throw new ZregError('SIZE_INVALID', `${descriptor.digest} is ${size} bytes, but the manifest says ${descriptor.size}`)
+    }
+    // As `zreg add` does: an image's config must satisfy the config schema too.
+    if (parsed.kind === 'image' && isImageConfig(parsed.manifest.config.mediaType)) {
+      parseImageConfig(await this.store.blobBytes(parsed.manifest.config.digest, maxManifestBytes))
     }
     const descriptor = { mediaType: parsed.mediaType, digest, size: bytes.length }
     const staging = await this.store.stage()

@@ -129,6 +129,12 @@ describe('push mode', () => {
       assert.equal(response.status, status, name)
       assert.equal(code(response), expected, name)
     }
+    const badConfig = Buffer.from('{"architecture": 5}')
+    await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${sha256(badConfig)}`, {}, { body: badConfig })
+    const withBadConfig = JSON.stringify({ ...(JSON.parse(good) as object), config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(badConfig), size: badConfig.length } })
+    const refusedConfig = await rawRequest(push.url, 'PUT', `${repo}/manifests/badconfig`, type, { body: withBadConfig })
+    assert.equal(refusedConfig.status, 400)
+    assert.equal(code(refusedConfig), 'MANIFEST_INVALID')
     const missing = JSON.stringify({ ...(JSON.parse(good) as object), layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256('missing'), size: 7 }] })
     const unknown = await rawRequest(push.url, 'PUT', `${repo}/manifests/missing`, type, { body: missing })
     assert.equal(unknown.status, 400)

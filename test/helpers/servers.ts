@@ -31,14 +31,13 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`)
 }
 
-/** `zreg serve` as a process, on a free port it reports itself. */
-export async function startZregServe(site: string, extra: string[] = []): Promise<TestServer & { process: ResultPromise; log: () => string }> {
-  const child = execa('node', [cliPath, 'serve', site, '--port', '0', ...extra], { reject: false, stdin: 'ignore', all: true, buffer: false })
+/** A zreg server command as a process, on a free port it reports itself (`(port N)`). */
+async function startCliServer(args: string[], scheme: 'http' | 'https'): Promise<TestServer & { process: ResultPromise; log: () => string }> {
+  const child = execa('node', [cliPath, ...args, '--port', '0'], { reject: false, stdin: 'ignore', all: true, buffer: false })
   let output = ''
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  await waitFor(async () => /\(port \d+\)/.test(output), `zreg serve to start:\n${output}`)
+  await waitFor(async () => /\(port \d+\)/.test(output), `zreg ${args[0]} to start:\n${output}`)
   const port = Number(/\(port (\d+)\)/.exec(output)![1])
-  const scheme = extra.includes('--tls-cert') ? 'https' : 'http'
   return {
     url: `${scheme}://127.0.0.1:${port}`,
     authority: `127.0.0.1:${port}`,
@@ -49,6 +48,16 @@ export async function startZregServe(site: string, extra: string[] = []): Promis
       await child
     },
   }
+}
+
+/** `zreg serve` of a built tree. */
+export async function startZregServe(site: string, extra: string[] = []) {
+  return startCliServer(['serve', site, ...extra], extra.includes('--tls-cert') ? 'https' : 'http')
+}
+
+/** `zreg push` writing `store` and keeping `out` built. */
+export async function startZregPush(store: string, out: string, extra: string[] = []) {
+  return startCliServer(['push', '--store', store, '--out', out, ...extra], 'http')
 }
 
 /** Plain nginx serving `site` with the configuration `zreg build` generated for it. */
@@ -92,21 +101,3 @@ http {
   }
 }
 
-/** `zreg push` as a process, on a free port it reports itself. */
-export async function startZregPush(store: string, out: string, extra: string[] = []): Promise<TestServer & { process: ResultPromise; log: () => string }> {
-  const child = execa('node', [cliPath, 'push', '--store', store, '--out', out, '--port', '0', ...extra], { reject: false, stdin: 'ignore', all: true, buffer: false })
-  let output = ''
-  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  await waitFor(async () => /\(port \d+\)/.test(output), `zreg push to start:\n${output}`)
-  const port = Number(/\(port (\d+)\)/.exec(output)![1])
-  return {
-    url: `http://127.0.0.1:${port}`,
-    authority: `127.0.0.1:${port}`,
-    process: child,
-    log: () => output,
-    stop: async () => {
-      child.kill('SIGTERM')
-      await child
-    },
-  }
-}
