@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { ZregError } from '../errors.js'
 import { DigestCounter, digestAlgorithm, type Digest } from '../oci/digest.js'
 import type { LayoutStore } from '../store/layout-store.js'
@@ -14,6 +13,10 @@ export interface UploadSession {
 }
 
 const sessionIdPattern = /^[a-f0-9-]{36}$/
+/** Bytes written between two background flushes of an upload's file. */
+const flushEvery = 32 * 1024 * 1024
+/** Chunk writes under way at once per upload (chunks are socket reads, about 64 KiB). */
+const writeWindow = 16
 
 /**
  * Blob uploads in progress, each in its own directory under the store (`.zreg/uploads/<id>/`), so
@@ -84,16 +87,36 @@ export class UploadSessions {
       if (counter !== undefined && counter.size !== offset) counter = undefined
       this.hashes.delete(session.id)
       const running = counter
-      await pipeline(
-        body,
-        async function* hash(chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            running?.update(chunk)
-            yield chunk
+      const handle = await open(this.dataPath(session.id), 'r+')
+      // Writes go out while the next chunks arrive (a bounded window: memory stays flat), and the file is
+      // flushed to disk as it grows, so the fsync that makes a finished upload durable has little left.
+      const writing: Promise<unknown>[] = []
+      let flushing: Promise<void> | undefined
+      let unflushed = 0
+      try {
+        let position = offset
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          running?.update(chunk)
+          const written = handle.write(chunk, 0, chunk.length, position)
+          // Awaited below; until then its failure must not count as unhandled.
+          written.catch(() => undefined)
+          writing.push(written)
+          if (writing.length >= writeWindow) await writing.shift()
+          position += chunk.length
+          unflushed += chunk.length
+          if (unflushed >= flushEvery) {
+            await flushing
+            flushing = handle.datasync()
+            flushing.catch(() => undefined)
+            unflushed = 0
           }
-        },
-        createWriteStream(this.dataPath(session.id), { flags: 'r+', start: offset }),
-      )
+        }
+        await Promise.all(writing)
+      } finally {
+        await Promise.allSettled(writing)
+        await flushing?.catch(() => undefined)
+        await handle.close()
+      }
       const size = await this.offset(session)
       // A chunk cut off half way leaves a file the running hash no longer describes; hash it again later.
       if (running !== undefined && running.size === size) this.hashes.set(session.id, running)
