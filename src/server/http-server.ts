@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import type { Platform } from '../oci/platform.js'
+import { compileSchemas } from '../oci/validate.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import type { AccessControl } from './auth/access-control.js'
 import { Notifier, type NotificationEndpoint } from './notifier.js'
@@ -153,6 +154,7 @@ export interface RunningPushServer {
 
 /** Push (dev) mode: the full registry API over the store, keeping the static tree current. */
 export async function startPushServer(options: PushServeOptions): Promise<RunningPushServer> {
+  compileSchemas()
   const rebuilder = options.out === undefined ? undefined : new TreeRebuilder(options.store, options.out, options.defaultPlatform)
   const registry = new PushRegistry(options.store, {
     ...(rebuilder ? { rebuilder } : {}),
