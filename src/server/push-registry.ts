@@ -252,7 +252,9 @@ export class PushRegistry {
     // A cross-repository mount succeeds when the blob is stored; otherwise it is an ordinary upload.
     const from = query.get('from')
     const sameNamespace = !this.options.namespaced || (from !== null && from.split('/')[0] === namespaceOf(name))
-    if (mount !== null && isDigest(mount) && sameNamespace && (await this.store.blobStat(mount)) !== undefined) {
+    // The caller must be allowed to read what it mounts from; otherwise it uploads like anyone else.
+    const mayRead = from === null || this.options.access === undefined || (await this.options.access.allows(req, from, 'pull'))
+    if (mount !== null && isDigest(mount) && sameNamespace && mayRead && (await this.store.blobStat(mount)) !== undefined) {
       req.resume()
       return this.finished(res, name, mount)
     }
@@ -321,7 +323,7 @@ export class PushRegistry {
   private async deleteBlob(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
     if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
     const view = await this.view.refresh()
-    if (!view.hasRepository(name) || (await this.store.blobStat(reference)) === undefined) {
+    if ((await this.store.blobStat(reference)) === undefined) {
       throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
     }
     // Blobs are shared by digest across repositories: one a manifest still names stays.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
@@ -147,6 +147,33 @@ describe('push mode', () => {
     assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/v1`)).status, 202)
     assert.equal((await rawRequest(push.url, 'GET', `${repo}/manifests/v1`)).status, 404)
     assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/v1`)).status, 404)
+
+    // An artifact naming the manifest as its subject, pushed by digest: OCI-Subject, and the referrers API.
+    assert.equal((await rawRequest(push.url, 'PUT', `${repo}/manifests/v2`, type, { body: good })).status, 201)
+    const empty = Buffer.from('{}')
+    await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${sha256(empty)}`, {}, { body: empty })
+    const artifact = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/vnd.example.sig',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 },
+      layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 }],
+      subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(good), size: good.length },
+    })
+    const signed = await rawRequest(push.url, 'PUT', `${repo}/manifests/${sha256(artifact)}`, type, { body: artifact })
+    assert.equal(signed.status, 201)
+    assert.equal(signed.headers['oci-subject'], sha256(good))
+    const referrers = JSON.parse((await rawRequest(push.url, 'GET', `${repo}/referrers/${sha256(good)}`)).body.toString()) as { manifests: { digest: string; artifactType: string }[] }
+    assert.deepEqual(referrers.manifests.map((m) => [m.digest, m.artifactType]), [[sha256(artifact), 'application/vnd.example.sig']])
+
+    // Deleting by digest removes every name of the manifest; a blob goes once no manifest names it.
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/${sha256(artifact)}`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'GET', `${repo}/manifests/${sha256(artifact)}`)).status, 404)
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/blobs/${sha256(layer)}`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/blobs/${sha256(layer)}`)).status, 200, 'still named by v2')
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/${sha256(good)}`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/blobs/${sha256(layer)}`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/blobs/${sha256(layer)}`)).status, 404, 'gone once nothing names it')
   })
 
   test('20 concurrent uploads of one 50 MiB blob (monolithic and chunked) all succeed; each HEAD right after sees it whole', async () => {
@@ -208,6 +235,26 @@ describe('push mode across a restart and a kill', () => {
   })
 })
 
+
+describe('push mode upload expiry', () => {
+  test('an abandoned upload session is purged when it is older than --upload-expiry', async () => {
+    const dir = await tempDir('expiry')
+    const store = join(dir, 'store')
+    let server = await startZregPush(store, join(dir, 'site'))
+    const location = String((await rawRequest(server.url, 'POST', '/v2/expire/me/blobs/uploads/')).headers.location)
+    const fresh = String((await rawRequest(server.url, 'POST', '/v2/expire/me/blobs/uploads/')).headers.location)
+    await server.stop()
+    const old = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000)
+    await utimes(join(store, '.zreg', 'uploads', location.split('/').pop()!, 'data'), old, old)
+    server = await startZregPush(store, join(dir, 'site'), ['--upload-expiry', '24'])
+    try {
+      assert.equal((await rawRequest(server.url, 'GET', location)).status, 404, 'purged')
+      assert.equal((await rawRequest(server.url, 'GET', fresh)).status, 204, 'kept')
+    } finally {
+      await server.stop()
+    }
+  })
+})
 
 describe('push mode limits and namespaces', () => {
   test('past --max-uploads a client is told 503 with Retry-After, and served again once uploads finish', async () => {

@@ -120,10 +120,19 @@ export class AccessControl {
       if (identity.user === undefined && identity.grants === undefined) throw this.challenge(req, res)
       return
     }
-    const allowed = identity.grants
+    if (!this.grants(identity, name, action)) throw this.challenge(req, res, scope)
+  }
+
+  private grants(identity: Identity, name: string, action: Action): boolean {
+    return identity.grants
       ? identity.grants.some((grant) => grant.name === name && grant.actions.includes(action))
       : this.permits(identity.user, name, action)
-    if (!allowed) throw this.challenge(req, res, scope)
+  }
+
+  /** Whether the request may do `action` on `name`, without answering it (a mount's `from`). */
+  async allows(req: IncomingMessage, name: string, action: Action): Promise<boolean> {
+    const identity = await this.identify(req)
+    return identity !== undefined && this.grants(identity, name, action)
   }
 
   /** GET /token: a JWT for the scopes asked, cut down to what the (Basic-authenticated) user may do. */
