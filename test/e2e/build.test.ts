@@ -4,11 +4,13 @@ import { cp, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
 import { zreg, zregOk } from '../helpers/cli.js'
-import { absoluteSource, repoRoot, tempDir } from '../helpers/paths.js'
+import { absoluteSource, cliPath, repoRoot, tempDir } from '../helpers/paths.js'
 import { rawRequest } from '../helpers/http.js'
 import { startZregServe } from '../helpers/servers.js'
 import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
 import { treeDigest } from '../helpers/tree.js'
+import { makeScaleStore } from '../helpers/scale-store.js'
+import { execa } from 'execa'
 import { repositoryHeadersPath, treePaths } from '../../src/build/tree-paths.js'
 
 interface SiteJson {
@@ -101,6 +103,37 @@ describe('zreg build', () => {
       await server.stop()
     }
     assert.equal((await stat(unchangedFile)).ino, before.ino, 'the unchanged repository was not rewritten')
+  })
+
+  test('a kill -9 in the middle of a rebuild leaves the last good tree, and the next build completes it', async () => {
+    const dir = await tempDir('killed-build')
+    const store = join(dir, 'store')
+    const out = join(dir, 'site')
+    await makeScaleStore(store, 400, 2)
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--name', 'first/image:1', '--store', store])
+    await zregOk(['build', '--store', store, '--out', out, '--default-platform', 'linux/arm64'])
+    const before = await readlink(out)
+    // A different default platform changes every repository: the next build rewrites them all.
+    for (const delay of [150, 400, 800]) {
+      const child = execa('node', [cliPath, 'build', '--store', store, '--out', out], { reject: false })
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      child.kill('SIGKILL')
+      await child
+      const live = await readlink(out)
+      assert.ok(live === before || (await stat(join(out, '.zreg', 'site.json')).then(() => true)), `a whole generation is live after a kill at ${delay} ms`)
+      const server = await startZregServe(out)
+      try {
+        assert.equal((await rawRequest(server.url, 'GET', '/v2/first/image/tags/list')).status, 200)
+        assert.equal((await rawRequest(server.url, 'GET', '/v2/scale/r399/manifests/t1', { Accept: 'application/vnd.oci.image.manifest.v1+json' })).status, 200)
+      } finally {
+        await server.stop()
+      }
+    }
+    await zregOk(['build', '--store', store, '--out', out])
+    const final = JSON.parse(await readFile(join(out, '.zreg', 'site.json'), 'utf8')) as { defaultPlatform: string; repositories: Record<string, string> }
+    assert.equal(final.defaultPlatform, 'linux/amd64')
+    assert.equal(Object.keys(final.repositories).length, 401)
+    assert.ok(!existsSync(join(treePaths(out).root, 'v2.updating')), 'the literal tree was brought up to date')
   })
 
   test('refuses an --out it did not make, and colliding repository names', async () => {
