@@ -67,10 +67,6 @@ export class ZregError extends Error {
   }
 }
 
-export function isZregError(error: unknown): error is ZregError {
-  return error instanceof ZregError
-}
-
 /** Any thrown value as a ZregError; unknown failures become INTERNAL so callers map one type. */
 export function asZregError(error: unknown): ZregError {
   if (error instanceof ZregError) return error

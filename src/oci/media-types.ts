@@ -20,14 +20,6 @@ export const MediaTypes = {
 
 export type MediaType = (typeof MediaTypes)[keyof typeof MediaTypes]
 
-/** The manifest media types a registry stores under /manifests/. */
-export const manifestMediaTypes: readonly string[] = [
-  MediaTypes.OciManifest,
-  MediaTypes.OciIndex,
-  MediaTypes.DockerManifest,
-  MediaTypes.DockerManifestList,
-]
-
 export function isIndex(mediaType: string | undefined): boolean {
   return mediaType === MediaTypes.OciIndex || mediaType === MediaTypes.DockerManifestList
 }

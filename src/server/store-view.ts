@@ -56,11 +56,6 @@ export class StoreView implements SiteView {
     return this.groups.has(name)
   }
 
-  /** Every repository's references, for checks that span the store (is a blob still referenced?). */
-  repositories(): string[] {
-    return [...this.groups.keys()]
-  }
-
   private async filesOf(name: string): Promise<Map<string, SiteFile> | undefined> {
     const refs = this.groups.get(name)
     const input = this.inputs.get(name)
