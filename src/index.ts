@@ -21,3 +21,4 @@ export { startStaticServer, type ServeOptions, type RunningServer } from './serv
 export { StaticRegistry } from './server/static-registry.js'
 export { listRepositories, type ListedRepository } from './query/list-images.js'
 export { inspectImage, type InspectResult } from './query/inspect-image.js'
+export { verifyStore, type VerifyResult, type VerifyProblem } from './query/verify-store.js'

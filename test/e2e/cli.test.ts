@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { cp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { execa } from 'execa'
@@ -12,7 +12,7 @@ import { sharedSite } from '../helpers/shared-site.js'
 
 describe('the zreg command line', () => {
   test('--help works for every command', async () => {
-    for (const command of [[], ['add'], ['build'], ['serve'], ['push'], ['ls'], ['inspect']]) {
+    for (const command of [[], ['add'], ['build'], ['serve'], ['push'], ['ls'], ['inspect'], ['verify']]) {
       const result = await zregOk([...command, '--help'])
       assert.match(result.stdout, /USAGE/, command.join(' '))
     }
@@ -62,6 +62,25 @@ describe('the zreg command line', () => {
     assert.match(server.log(), /"GET \/v2\/fixtures\/single\/tags\/list HTTP\/1\.1" 200/)
     await server.stop()
     assert.equal((await server.process).exitCode, 0)
+  })
+
+  test('zreg verify passes a good store and names each problem of a damaged one', async () => {
+    const { store } = await sharedSite()
+    const good = await zregOk(['verify', '--store', store])
+    assert.match(good.stdout, /^ok: \d+ references, \d+ blobs/m)
+    const damaged = join(await tempDir('damaged'), 'store')
+    await cp(store, damaged, { recursive: true })
+    const single = JSON.parse((await zregOk(['inspect', 'fixtures/single:1.0', '--store', damaged, '--json'])).stdout) as { images: { layers: { digest: string; size: number }[] }[] }
+    const layer = single.images[0]!.layers[0]!
+    await writeFile(join(damaged, 'blobs', 'sha256', layer.digest.slice(7)), Buffer.alloc(layer.size, 1))
+    const multi = JSON.parse((await zregOk(['inspect', 'fixtures/multi-layer:1.0', '--store', damaged, '--json'])).stdout) as { images: { layers: { digest: string }[] }[] }
+    const gone = multi.images[0]!.layers.at(-1)!.digest
+    await rm(join(damaged, 'blobs', 'sha256', gone.slice(7)))
+    const result = await zreg(['verify', '--store', damaged, '--json'])
+    assert.equal(result.exitCode, 4)
+    const problems = (JSON.parse(result.stdout) as { problems: { kind: string; digest: string }[] }).problems
+    assert.ok(problems.some((problem) => problem.kind === 'digest' && problem.digest === layer.digest))
+    assert.ok(problems.some((problem) => problem.kind === 'missing' && problem.digest === gone))
   })
 
   test('zreg serve explains a port in use', async () => {
