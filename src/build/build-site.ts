@@ -1,11 +1,11 @@
-import { mkdir, readdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { withLock } from '../store/lock.js'
 import type { Store, StoredRef } from '../store/store.js'
 import { planRepository, planSite, treeFormatVersion, type RepositoryEntry, type RepositoryPlan } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
-import { liveRepositories, writeTree, type WriteResult } from './write-tree.js'
+import { liveState, writeTree, type WriteResult } from './write-tree.js'
 
 export interface BuildOptions {
   out: string
@@ -30,8 +30,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
   await mkdir(paths.generations, { recursive: true })
   return withLock(paths.lock, async () => {
     const groups = groupByRepository(await store.refList())
-    const live = await liveRepositories(paths)
-    const existing = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
+    const live = await liveState(paths)
     const salt = [treeFormatVersion, platform]
     const entries: RepositoryEntry[] = []
     const changed: { name: string; input: string; refs: StoredRef[] }[] = []
@@ -39,8 +38,8 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
     for (const [name, refs] of groups) {
       tags += refs.filter((ref) => ref.tag !== undefined).length
       const input = repositoryInput(name, refs, salt)
-      const before = live.get(name)
-      if (before && before.input === input && existing.has(before.key)) entries.push({ name, input, key: before.key })
+      const before = live.repositories.get(name)
+      if (before && before.input === input && live.objects.has(before.key)) entries.push({ name, input, key: before.key })
       else changed.push({ name, input, refs })
     }
     const cache: ManifestCache = new Map()
@@ -51,7 +50,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
       plans.push(plan)
     }
     const site = planSite(entries, { defaultPlatform: platform })
-    const written = await writeTree(store, site, plans, paths)
+    const written = await writeTree(store, site, plans, paths, live)
     return { ...written, tags, durationMs: Math.round(performance.now() - started) }
   })
 }

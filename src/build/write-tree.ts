@@ -107,16 +107,26 @@ async function readSiteManifest(paths: TreePaths, generation: string): Promise<S
   }
 }
 
-/** The repositories of the live generation, with their inputs and directories; empty before the first build. */
-export async function liveRepositories(paths: TreePaths): Promise<Map<string, { input: string; key: string }>> {
+/** What a build starts from: the live generation, its repositories, and the repository directories on disk. */
+export interface LiveState {
+  generation: string | undefined
+  /** Repository name -> its input hash and directory in the live generation. */
+  repositories: Map<string, { input: string; key: string }>
+  /** Repository directories under objects/ (written whole: a directory's existence is its commit). */
+  objects: Set<string>
+}
+
+/** Reads the live state once per build; empty before the first build. */
+export async function liveState(paths: TreePaths): Promise<LiveState> {
   const generation = await currentGeneration(paths)
   const site = generation === undefined ? undefined : await readSiteManifest(paths, generation)
-  const live = new Map<string, { input: string; key: string }>()
+  const repositories = new Map<string, { input: string; key: string }>()
   for (const [name, key] of Object.entries(site?.repositories ?? {})) {
     const input = site?.inputs[name]
-    if (input !== undefined) live.set(name, { input, key })
+    if (input !== undefined) repositories.set(name, { input, key })
   }
-  return live
+  const objects = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
+  return { generation, repositories, objects }
 }
 
 /** Points `out` at the generation with one atomic rename of a fresh symlink. */
@@ -158,21 +168,20 @@ async function removeOldGenerations(paths: TreePaths, live: string): Promise<voi
  * and are reused as they are), brings the shared literal tree up to date, writes the generation and
  * swaps it in with one rename. The caller holds the build lock.
  */
-export async function writeTree(store: Store, site: SitePlan, plans: RepositoryPlan[], paths: TreePaths): Promise<WriteResult> {
-  const previous = await currentGeneration(paths)
+export async function writeTree(store: Store, site: SitePlan, plans: RepositoryPlan[], paths: TreePaths, live: LiveState): Promise<WriteResult> {
+  const previous = live.generation
   const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
   if (previous === site.key && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
     return { ...result, changed: false, repositoriesWritten: 0 }
   }
-  const existing = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
   let repositoriesWritten = 0
   for (const repository of plans) {
-    if (existing.has(repository.key)) continue
+    if (live.objects.has(repository.key)) continue
     await writeRepository(store, paths, repository)
     repositoriesWritten++
   }
-  const before = previous === undefined ? undefined : await readSiteManifest(paths, previous)
-  await updateLiveTree(paths, site.repositories, new Map(Object.entries(before?.repositories ?? {})), site.rootFiles)
+  const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
+  await updateLiveTree(paths, site.repositories, before, site.rootFiles)
   writeGeneration(paths, site)
   await swapIn(paths, site.key)
   await rm(liveTreeMarker(paths), { force: true })

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { digestOf, type Digest } from '../oci/digest.js'
-import { isImageConfig, maxManifestBytes, parseImageConfig, parseManifest, type Descriptor } from '../oci/manifest.js'
+import { isImageConfig, parseImageConfig, parseManifest, readManifestBytes, type Descriptor } from '../oci/manifest.js'
 import { isDistributable } from '../oci/media-types.js'
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
 import type { StoreStaging } from '../store/store.js'
@@ -27,20 +27,6 @@ export interface CopyOptions {
   onProgress?: (progress: IngestProgress) => void
 }
 
-async function readSmall(stream: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) {
-      stream.destroy()
-      throw new ZregError('MANIFEST_INVALID', `${what} is over the ${limit}-byte limit`)
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
-}
-
 /** Copies one manifest, index or image (and everything it references) from a source into staging. */
 export class ImageCopier {
   private readonly progress: IngestProgress = { bytes: 0, blobs: 0 }
@@ -61,7 +47,8 @@ export class ImageCopier {
 
   /** Reads a small JSON blob from the source and checks it against its descriptor. */
   private async readVerified(descriptor: Descriptor, what: string): Promise<Buffer> {
-    const bytes = await readSmall(await this.openBlob(descriptor, what), maxManifestBytes, `${what} ${descriptor.digest}`)
+    const stream = await this.openBlob(descriptor, what)
+    const bytes = await readManifestBytes(stream as AsyncIterable<Buffer>, `${what} ${descriptor.digest}`).finally(() => stream.destroy())
     if (bytes.length !== descriptor.size) {
       throw new ZregError('SIZE_INVALID', `${what} ${descriptor.digest} is ${bytes.length} bytes, but its descriptor declares ${descriptor.size}`)
     }

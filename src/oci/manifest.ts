@@ -7,6 +7,18 @@ import { validateAgainstSchema, type SchemaName } from './validate.js'
 /** The registry limit for a manifest body, as distribution enforces it. */
 export const maxManifestBytes = 4 * 1024 * 1024
 
+/** Collects a manifest (or config) body, refusing one over the manifest limit before it is all read. */
+export async function readManifestBytes(body: AsyncIterable<Buffer>, what: string, limit = maxManifestBytes): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.length
+    if (size > limit) throw new ZregError('MANIFEST_INVALID', `${what} is over the ${limit}-byte limit`)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
+
 export interface Descriptor {
   mediaType: string
   digest: Digest

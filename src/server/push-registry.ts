@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { digestOf, isDigest, type Digest } from '../oci/digest.js'
-import { isImageConfig, maxManifestBytes, parseImageConfig, parseManifest, referencedDescriptors, subjectOf } from '../oci/manifest.js'
+import { isImageConfig, maxManifestBytes, parseImageConfig, parseManifest, readManifestBytes, referencedDescriptors, subjectOf } from '../oci/manifest.js'
 import { isDistributable, isManifest } from '../oci/media-types.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { checkRepository, checkTag } from '../oci/reference.js'
@@ -46,17 +46,6 @@ export function namespaceOf(name: string): string {
 
 /** Seconds a client told to wait (503) should wait before retrying. */
 const retryAfterSeconds = 1
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > limit) throw new ZregError('MANIFEST_INVALID', `the manifest is over the ${limit}-byte limit`)
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
-}
 
 function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
@@ -270,7 +259,7 @@ export class PushRegistry {
   }
 
   private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
-    const bytes = await readBody(req, maxManifestBytes)
+    const bytes = await readManifestBytes(req as AsyncIterable<Buffer>, 'the manifest')
     const contentType = req.headers['content-type']?.split(';')[0]?.trim()
     const parsed = parseManifest(bytes, contentType !== undefined && isManifest(contentType) ? contentType : undefined)
     const digest = digestOf(bytes)
