@@ -9,7 +9,7 @@
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -65,7 +65,7 @@ const settings = {
   rebuildRuns: Q ? 3 : 5,
   // (e) push: a fresh, empty server for every push and upload.
   pushRounds: Q ? 1 : 3,
-  uploadRounds: Q ? 1 : 3,
+  uploadRounds: Q ? 1 : 5,
   uploadChunks: 4,
 }
 
@@ -116,10 +116,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 /** Runs a command to completion; rejects on a non-zero exit unless allowFail. */
-function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env } = {}) {
+function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env, stdinFile } = {}) {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now()
-    const child = track(spawn(cmd, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: ['ignore', 'pipe', 'pipe'] }))
+    const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore'
+    const child = track(spawn(cmd, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: [stdin, 'pipe', 'pipe'] }))
+    if (typeof stdin === 'number') closeSync(stdin)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -972,10 +974,11 @@ const PUSH_DIR = join(DATA, 'push')
 const UPLOAD_REPOSITORY = 'bench/up'
 
 /** The two push targets; each `start()` gives a fresh server on an empty store of its own, and `stop()` removes it. */
-function pushTargets() {
+/** The servers (e) compares, each started fresh with its store under `root`. */
+function pushTargets(root = PUSH_DIR) {
   let n = 0
   const fresh = (name) => {
-    const dir = join(PUSH_DIR, `${name.replace(/\W+/g, '-')}-${process.pid}-${n++}`)
+    const dir = join(root, `${name.replace(/\W+/g, '-')}-${process.pid}-${n++}`)
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
     return dir
@@ -1014,6 +1017,23 @@ async function withFreshServer(target, work) {
   } finally {
     await server.stop()
   }
+}
+
+/** How fast this disk takes `bytes` written and fdatasync'd (MB/s): the bound of any durable upload. */
+async function diskWriteMBps(dir, bytes) {
+  const path = join(dir, `calibration-${process.pid}`)
+  const chunk = Buffer.alloc(MiB, 1)
+  flushDisk()
+  const started = performance.now()
+  const handle = await open(path, 'w')
+  try {
+    for (let written = 0; written < bytes; written += chunk.length) await handle.write(chunk)
+    await handle.datasync()
+  } finally {
+    await handle.close()
+    await rm(path, { force: true })
+  }
+  return bytes / ((performance.now() - started) / 1000) / 1e6
 }
 
 /** Flushes write-back left by earlier work (a previous upload, a removed store), so it is not charged to the next one. */
@@ -1055,19 +1075,25 @@ async function skopeoPush(server, image) {
   return { seconds: r.ms / 1000, problems }
 }
 
-/** One curl request; returns the status and the Location header, resolved against the server (distribution's is absolute). */
-async function curlRequest(base, method, url, extraArgs = []) {
-  const r = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %header{location}', '-X', method, ...extraArgs, url], {
+/**
+ * One curl request; returns the status and the Location header, resolved against the server (distribution's
+ * is absolute). `bodyFile` is streamed as the body with its Content-Length: `--data-binary @file` would
+ * first read the whole file into curl's memory, a client cost that would blur a server-bound figure.
+ */
+async function curlRequest(base, method, url, { bodyFile, headers = [] } = {}) {
+  const body = bodyFile
+    ? ['-T', '-', '-H', 'Transfer-Encoding:', '-H', 'Expect:', '-H', `Content-Length: ${statSync(bodyFile).size}`, '-H', 'Content-Type: application/octet-stream']
+    : ['-H', 'Content-Length: 0']
+  const r = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %header{location}', '-X', method, ...body, ...headers, url], {
     allowFail: true,
     timeoutMs: 600000,
+    stdinFile: bodyFile,
   })
   const [status, location] = r.stdout.trim().split(' ')
   return { status: Number(status), location: location ? new URL(location, base).href : undefined, ms: r.ms, curlCode: r.code, stderr: r.stderr.trim() }
 }
 
 const withDigest = (location, digest) => `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`
-const octetStream = ['-H', 'Content-Type: application/octet-stream']
-const emptyBody = ['-H', 'Content-Length: 0']
 
 /**
  * Uploads `file` (`digest`, `size` bytes) to `repository`. Modes: 'monolithic' (one POST ?digest= with the
@@ -1088,19 +1114,19 @@ async function curlUpload(server, { mode, file, digest, size, chunks }) {
   let error
   try {
     if (mode === 'monolithic') {
-      step('POST ?digest=', await curlRequest(base, 'POST', `${start}?digest=${encodeURIComponent(digest)}`, ['--data-binary', `@${file}`, ...octetStream]), 201)
+      step('POST ?digest=', await curlRequest(base, 'POST', `${start}?digest=${encodeURIComponent(digest)}`, { bodyFile: file }), 201)
     } else {
-      let { location } = step('POST', await curlRequest(base, 'POST', start, emptyBody), 202)
+      let { location } = step('POST', await curlRequest(base, 'POST', start), 202)
       if (mode === 'post-put') {
-        step('PUT ?digest= (whole body)', await curlRequest(base, 'PUT', withDigest(location, digest), ['--data-binary', `@${file}`, ...octetStream]), 201)
+        step('PUT ?digest= (whole body)', await curlRequest(base, 'PUT', withDigest(location, digest), { bodyFile: file }), 201)
       } else {
         let offset = 0
         for (const [i, chunk] of chunks.entries()) {
           const range = `${offset}-${offset + chunk.size - 1}`
-          ;({ location } = step(`PATCH ${i + 1}/${chunks.length}`, await curlRequest(base, 'PATCH', location, ['--data-binary', `@${chunk.file}`, ...octetStream, '-H', `Content-Range: ${range}`]), 202))
+          ;({ location } = step(`PATCH ${i + 1}/${chunks.length}`, await curlRequest(base, 'PATCH', location, { bodyFile: chunk.file, headers: ['-H', `Content-Range: ${range}`] }), 202))
           offset += chunk.size
         }
-        step('PUT ?digest=', await curlRequest(base, 'PUT', withDigest(location, digest), emptyBody), 201)
+        step('PUT ?digest=', await curlRequest(base, 'PUT', withDigest(location, digest)), 201)
       }
     }
   } catch (e) {
@@ -1141,11 +1167,9 @@ async function probeMonolithic(target) {
   writeFileSync(file, bytes)
   try {
     return await withFreshServer(target, async (server) => {
-      const r = await curlRequest(`http://127.0.0.1:${server.port}`, 'POST', `http://127.0.0.1:${server.port}/v2/${UPLOAD_REPOSITORY}/blobs/uploads/?digest=${digest}`, [
-        '--data-binary',
-        `@${file}`,
-        ...octetStream,
-      ])
+      const r = await curlRequest(`http://127.0.0.1:${server.port}`, 'POST', `http://127.0.0.1:${server.port}/v2/${UPLOAD_REPOSITORY}/blobs/uploads/?digest=${digest}`, {
+        bodyFile: file,
+      })
       return r.status
     })
   } finally {
@@ -1191,32 +1215,47 @@ async function benchPush(images, results, rows, issues) {
     if (status !== 201 && status !== 202) issues.push(`(e) ${target.name}: POST ?digest= with a body answered ${status} (expected 201, or 202 where monolithic uploads are unsupported)`)
     log(`(e) ${target.name}: POST ?digest= with the blob as body -> ${status}${status === 201 ? '' : '; its monolithic figures use POST then PUT ?digest= with the whole body'}`)
   }
-  for (const kind of ['monolithic', 'chunked']) {
-    e.upload[kind] = Object.fromEntries(targets.map((t) => [t.name, { mode: kind === 'chunked' ? 'chunked' : e.monolithic[t.name].mode, runs: [] }]))
-    for (let round = 0; round < settings.uploadRounds; round++) {
-      for (const target of rotated(round)) {
-        const entry = e.upload[kind][target.name]
-        await withFreshServer(target, async (server) => {
-          flushDisk()
-          const idleMB = rssNowMB(server.pid)
-          const sampler = rssSampler(server.pid)
-          const u = await curlUpload(server, { mode: entry.mode, file, digest: blob.digest, size: blob.size, chunks })
-          u.rssMaxMB = sampler.stop().maxMB
-          u.rssIdleMB = idleMB
-          entry.runs.push(u)
-          if (!u.ok) issues.push(`(e) ${target.name}: ${kind} upload (${entry.mode}) of the 300 MiB blob: ${u.error}`)
-          const steps = u.steps.map((s) => `${s.step} ${s.status} ${s.ms} ms`).join(', ')
-          log(`(e) ${target.name}: ${kind} upload (${entry.mode}) ${u.seconds.toFixed(2)} s, ${u.MBps.toFixed(0)} MB/s, RSS idle ${idleMB.toFixed(1)} MB, max ${u.rssMaxMB.toFixed(1)} MB [${steps}]${u.ok ? '' : ` (FAILED: ${u.error})`}`)
-        })
+  // Server-bound (the target) on tmpfs, where neither server waits for the disk; and on this disk, where
+  // both wait for the fsync that makes an upload durable (info: bounded by the calibration below).
+  const media = [...(existsSync('/dev/shm') ? [{ name: 'tmpfs', root: join('/dev/shm', `zreg-bench-push-${process.pid}`) }] : []), { name: 'disk', root: PUSH_DIR }]
+  e.diskWriteMBps = await diskWriteMBps(PUSH_DIR, blob.size)
+  log(`(e) calibration: ${(blob.size / MiB).toFixed(0)} MiB written and fdatasync'd on this disk at ${e.diskWriteMBps.toFixed(0)} MB/s`)
+  for (const medium of media) {
+    mkdirSync(medium.root, { recursive: true })
+    const mediumTargets = pushTargets(medium.root)
+    const rotatedOn = (round) => mediumTargets.map((_, i) => mediumTargets[(i + round) % mediumTargets.length])
+    try {
+      for (const kind of ['monolithic', 'chunked']) {
+        const key = `${kind} ${medium.name}`
+        e.upload[key] = Object.fromEntries(mediumTargets.map((t) => [t.name, { mode: kind === 'chunked' ? 'chunked' : e.monolithic[t.name].mode, runs: [] }]))
+        for (let round = 0; round < settings.uploadRounds; round++) {
+          for (const target of rotatedOn(round)) {
+            const entry = e.upload[key][target.name]
+            await withFreshServer(target, async (server) => {
+              flushDisk()
+              const idleMB = rssNowMB(server.pid)
+              const sampler = rssSampler(server.pid)
+              const u = await curlUpload(server, { mode: entry.mode, file, digest: blob.digest, size: blob.size, chunks })
+              u.rssMaxMB = sampler.stop().maxMB
+              u.rssIdleMB = idleMB
+              entry.runs.push(u)
+              if (!u.ok) issues.push(`(e) ${target.name}: ${kind} upload (${entry.mode}) of the 300 MiB blob on ${medium.name}: ${u.error}`)
+              const steps = u.steps.map((s) => `${s.step} ${s.status} ${s.ms} ms`).join(', ')
+              log(`(e) ${target.name}: ${kind} upload (${entry.mode}) on ${medium.name} ${u.seconds.toFixed(2)} s, ${u.MBps.toFixed(0)} MB/s, RSS idle ${idleMB.toFixed(1)} MB, max ${u.rssMaxMB.toFixed(1)} MB [${steps}]${u.ok ? '' : ` (FAILED: ${u.error})`}`)
+            })
+          }
+        }
+        for (const entry of Object.values(e.upload[key])) {
+          const ok = entry.runs.filter((r) => r.ok)
+          entry.ok = ok.length === entry.runs.length
+          entry.medianSeconds = ok.length ? median(ok.map((r) => r.seconds)) : undefined
+          entry.medianMBps = ok.length ? median(ok.map((r) => r.MBps)) : undefined
+          entry.rssMaxMB = Math.max(...entry.runs.map((r) => r.rssMaxMB))
+          entry.rssIdleMB = Math.max(...entry.runs.map((r) => r.rssIdleMB))
+        }
       }
-    }
-    for (const entry of Object.values(e.upload[kind])) {
-      const ok = entry.runs.filter((r) => r.ok)
-      entry.ok = ok.length === entry.runs.length
-      entry.medianSeconds = ok.length ? median(ok.map((r) => r.seconds)) : undefined
-      entry.medianMBps = ok.length ? median(ok.map((r) => r.MBps)) : undefined
-      entry.rssMaxMB = Math.max(...entry.runs.map((r) => r.rssMaxMB))
-      entry.rssIdleMB = Math.max(...entry.runs.map((r) => r.rssIdleMB))
+    } finally {
+      if (medium.name === 'tmpfs') rmSync(medium.root, { recursive: true, force: true })
     }
   }
   results.push = { blobBytes: blob.size, chunkBytes: chunks[0].size, chunks: chunks.length, ...e }
@@ -1240,23 +1279,27 @@ async function benchPush(images, results, rows, issues) {
       }),
     )
   }
-  for (const kind of ['monolithic', 'chunked']) {
-    const u = e.upload[kind]
-    const label = kind === 'monolithic' ? 'monolithic POST ?digest=' : `chunked POST + ${chunks.length} x ${(chunks[0].size / MiB).toFixed(0)} MiB PATCH + PUT`
-    rows.push(
-      row(`(e) upload 300 MiB blob, ${label}, MB/s (median of ${settings.uploadRounds})`, {
-        zreg: u[z].medianMBps,
-        distribution: u[d].medianMBps,
-        ratio: ratioOf(u[z].medianMBps, u[d].medianMBps),
-        target: '>= 2x distribution',
-        pass: (r) => r >= 2,
-        valid: u[z].ok && u[d].ok,
-        unit: 'MB/s',
-        note: kind === 'monolithic' && u[d].mode !== 'monolithic' ? `distribution answers 202 to POST ?digest= with a body (no monolithic upload): its figure is POST then PUT ?digest= with the whole body` : undefined,
-      }),
-    )
+  for (const medium of media) {
+    for (const kind of ['monolithic', 'chunked']) {
+      const u = e.upload[`${kind} ${medium.name}`]
+      const label = kind === 'monolithic' ? 'monolithic POST ?digest=' : `chunked POST + ${chunks.length} x ${(chunks[0].size / MiB).toFixed(0)} MiB PATCH + PUT`
+      const serverBound = medium.name === 'tmpfs'
+      rows.push(
+        row(`(e) upload 300 MiB blob, ${label}, on ${medium.name}, MB/s (median of ${settings.uploadRounds})`, {
+          zreg: u[z].medianMBps,
+          distribution: u[d].medianMBps,
+          ratio: ratioOf(u[z].medianMBps, u[d].medianMBps),
+          target: serverBound ? '>= 2x distribution (server-bound)' : `info (disk-bound: the disk writes ${e.diskWriteMBps.toFixed(0)} MB/s)`,
+          pass: serverBound ? (r) => r >= 2 : undefined,
+          valid: u[z].ok && u[d].ok,
+          unit: 'MB/s',
+          note: kind === 'monolithic' && u[d].mode !== 'monolithic' ? `distribution answers 202 to POST ?digest= with a body (no monolithic upload): its figure is POST then PUT ?digest= with the whole body` : undefined,
+        }),
+      )
+    }
   }
-  const mono = e.upload.monolithic
+  rows.push(row(`(e) calibration: 300 MiB written + fdatasync on this disk (MB/s)`, { zreg: e.diskWriteMBps, target: 'info', valid: true, unit: 'MB/s', digits: 0 }))
+  const mono = e.upload[`monolithic ${media[0].name}`]
   rows.push(
     row(`(e) max RSS during the 300 MiB monolithic upload (MB)`, {
       zreg: mono[z].rssMaxMB,
@@ -1265,7 +1308,7 @@ async function benchPush(images, results, rows, issues) {
       valid: true,
       unit: 'MB',
       digits: 1,
-      note: `idle before it: zreg push ${mono[z].rssIdleMB.toFixed(1)} MB, distribution ${mono[d].rssIdleMB.toFixed(1)} MB; chunked upload max: zreg push ${e.upload.chunked[z].rssMaxMB.toFixed(1)} MB, distribution ${e.upload.chunked[d].rssMaxMB.toFixed(1)} MB (VmRSS sampled every 100 ms)`,
+      note: `idle before it: zreg push ${mono[z].rssIdleMB.toFixed(1)} MB, distribution ${mono[d].rssIdleMB.toFixed(1)} MB; chunked upload max: zreg push ${e.upload[`chunked ${media[0].name}`][z].rssMaxMB.toFixed(1)} MB, distribution ${e.upload[`chunked ${media[0].name}`][d].rssMaxMB.toFixed(1)} MB (VmRSS sampled every 100 ms)`,
     }),
   )
 }

@@ -10,6 +10,7 @@ export const errorTable = {
   BLOB_UNKNOWN: { oci: 'BLOB_UNKNOWN', status: 404, exit: 3, hint: 'The blob is not in the store; add the image that references it.' },
   MANIFEST_UNKNOWN: { oci: 'MANIFEST_UNKNOWN', status: 404, exit: 3, hint: 'Run `zreg ls` to see the repositories and tags in the store.' },
   MANIFEST_INVALID: { oci: 'MANIFEST_INVALID', status: 400, exit: 4, hint: 'The manifest does not satisfy the OCI image-spec / Docker schema2; rebuild or re-export the image.' },
+  MANIFEST_TOO_LARGE: { oci: 'MANIFEST_INVALID', status: 413, exit: 4, hint: 'Manifests, indexes and configs are limited to 4 MiB, as in the reference registry and its clients; split the image index.' },
   MANIFEST_BLOB_UNKNOWN: { oci: 'MANIFEST_BLOB_UNKNOWN', status: 400, exit: 4, hint: 'A blob the manifest references is missing from the source; re-export the image with all its layers.' },
   CONFIG_INVALID: { oci: 'MANIFEST_INVALID', status: 400, exit: 4, hint: 'The image config does not satisfy the OCI image-spec config schema.' },
   NAME_INVALID: { oci: 'NAME_INVALID', status: 400, exit: 4, hint: 'Repository names are lowercase path components ([a-z0-9] separated by ".", "_", "__" or "-"), joined by "/".' },

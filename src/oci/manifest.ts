@@ -13,7 +13,7 @@ export async function readManifestBytes(body: AsyncIterable<Buffer>, what: strin
   let size = 0
   for await (const chunk of body) {
     size += chunk.length
-    if (size > limit) throw new ZregError('MANIFEST_INVALID', `${what} is over the ${limit}-byte limit`)
+    if (size > limit) throw new ZregError('MANIFEST_TOO_LARGE', `${what} is over the ${limit}-byte limit`)
     chunks.push(chunk)
   }
   return Buffer.concat(chunks)

@@ -45,10 +45,12 @@ function bufferedLog(write: (text: string) => void): (line: string) => void {
 function logRequests(handler: (req: IncomingMessage, res: ServerResponse) => void, log: (line: string) => void) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now()
+    // Read now: by 'close' the socket may be gone (a connection the server cut), and req.socket null.
+    const remote = req.socket.remoteAddress ?? '-'
     res.once('close', () => {
       const length = res.getHeader('Content-Length') ?? '-'
       const ms = (performance.now() - started).toFixed(1)
-      log(`${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length} ${ms}ms "${req.headers['user-agent'] ?? ''}"`)
+      log(`${remote} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length} ${ms}ms "${req.headers['user-agent'] ?? ''}"`)
     })
     handler(req, res)
   }

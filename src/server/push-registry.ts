@@ -5,11 +5,12 @@ import { digestOf, isDigest, type Digest } from '../oci/digest.js'
 import { isImageConfig, maxManifestBytes, parseImageConfig, parseManifest, readManifestBytes, referencedDescriptors, subjectOf } from '../oci/manifest.js'
 import { isDistributable, isManifest } from '../oci/media-types.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
-import { checkRepository, checkTag } from '../oci/reference.js'
+import { checkRepository, checkTag, isRepository } from '../oci/reference.js'
+import { BlobLinks } from '../store/blob-links.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import { toOciResponse } from './oci-error-response.js'
 import type { AccessControl } from './auth/access-control.js'
-import { requestPath, requestQuery, routePattern, serveRead, type SiteView } from './read-routes.js'
+import { requestPath, requestQuery, routePattern, serveRead } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView } from './store-view.js'
 import type { Notifier } from './notifier.js'
@@ -84,15 +85,15 @@ export class PushRegistry {
   private readonly view: StoreView
   private readonly cache: SmallFileCache = new Map()
   private uploadsRunning = 0
-  /** Namespaced mode: digest -> namespaces it was uploaded (or mounted) into by this process. */
-  private readonly uploadedInto = new Map<string, Set<string>>()
+  private readonly links: BlobLinks
 
   constructor(
     private readonly store: LayoutStore,
     private readonly options: PushRegistryOptions = {},
   ) {
     this.uploads = new UploadSessions(store)
-    this.view = new StoreView(store, { defaultPlatform: options.defaultPlatform ?? defaultPlatform })
+    this.links = new BlobLinks(store.location)
+    this.view = new StoreView(store, { defaultPlatform: options.defaultPlatform ?? defaultPlatform }, this.links)
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -143,7 +144,7 @@ export class PushRegistry {
         namespaceOf(name)
       }
     }
-    if (await serveRead(req, res, this.visibleView(await this.view.refresh()), this.cache)) return
+    if (await serveRead(req, res, await this.view.refresh(), this.cache)) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }
@@ -210,40 +211,36 @@ export class PushRegistry {
     }
   }
 
-  private finished(res: ServerResponse, name: string, digest: Digest): void {
-    if (this.options.namespaced) {
-      const namespaces = this.uploadedInto.get(digest) ?? new Set<string>()
-      namespaces.add(namespaceOf(name))
-      this.uploadedInto.set(digest, namespaces)
-    }
+  /** A blob is in: the repository holds it from now on (readable, mountable, referable there). */
+  private async finished(res: ServerResponse, name: string, digest: Digest): Promise<void> {
+    await this.links.add(name, digest, this.options.namespaced ? namespaceOf(name) : undefined)
     empty(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest })
   }
 
-  /** In namespaced mode a blob no manifest of the namespace names is seen only where it was uploaded. */
-  private visibleView(view: StoreView): SiteView {
-    if (!this.options.namespaced) return view
-    return {
-      hasRepository: (name) => view.hasRepository(name),
-      rootFile: (path) => view.rootFile(path),
-      file: async (repository, path) => {
-        const file = await view.file(repository, path)
-        if (!file || !path.startsWith('blobs/') || (await view.repositoryReferences(repository, path))) return file
-        const namespace = namespaceOf(repository)
-        const digest = path.slice('blobs/'.length)
-        return this.uploadedInto.get(digest)?.has(namespace) || (await view.blobReferenced(digest, `${namespace}/`)) ? file : undefined
-      },
+  /**
+   * Whether a mount of `digest` into `name` succeeds. From `from`: the blob must be held there, in the
+   * same namespace, and the caller must be allowed to read it. Without `from`: any stored blob (of the
+   * namespace, in namespaced mode), but only with no access control, where knowing a digest grants nothing.
+   */
+  private async mountable(req: IncomingMessage, name: string, digest: Digest, from: string | null): Promise<boolean> {
+    const view = await this.view.refresh()
+    if (from !== null) {
+      if (!isRepository(from)) return false
+      if (this.options.namespaced && from.split('/')[0] !== namespaceOf(name)) return false
+      if (this.options.access && !(await this.options.access.allows(req, from, 'pull'))) return false
+      return view.holds(from, digest)
     }
+    if (this.options.access !== undefined || (await this.store.blobStat(digest)) === undefined) return false
+    if (!this.options.namespaced) return true
+    const namespace = namespaceOf(name)
+    return (await this.links.inNamespace(namespace, digest)) || (await view.blobReferenced(digest, `${namespace}/`))
   }
 
   private async startUpload(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const query = requestQuery(req.url)
     const mount = query.get('mount')
-    // A cross-repository mount succeeds when the blob is stored; otherwise it is an ordinary upload.
-    const from = query.get('from')
-    const sameNamespace = !this.options.namespaced || (from !== null && from.split('/')[0] === namespaceOf(name))
-    // The caller must be allowed to read what it mounts from; otherwise it uploads like anyone else.
-    const mayRead = from === null || this.options.access === undefined || (await this.options.access.allows(req, from, 'pull'))
-    if (mount !== null && isDigest(mount) && sameNamespace && mayRead && (await this.store.blobStat(mount)) !== undefined) {
+    // A mount that cannot be made is an ordinary upload, as in the reference registry.
+    if (mount !== null && isDigest(mount) && (await this.mountable(req, name, mount, query.get('from')))) {
       req.resume()
       return this.finished(res, name, mount)
     }
@@ -259,6 +256,8 @@ export class PushRegistry {
   }
 
   private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
+    // Refused before a byte is read when the client says it is too large.
+    if (Number(req.headers['content-length'] ?? 0) > maxManifestBytes) throw new ZregError('MANIFEST_TOO_LARGE', `the manifest is over the ${maxManifestBytes}-byte limit`)
     const bytes = await readManifestBytes(req as AsyncIterable<Buffer>, 'the manifest')
     const contentType = req.headers['content-type']?.split(';')[0]?.trim()
     const parsed = parseManifest(bytes, contentType !== undefined && isManifest(contentType) ? contentType : undefined)
@@ -266,11 +265,13 @@ export class PushRegistry {
     const byDigest = isDigest(reference)
     if (byDigest && reference !== digest) throw new ZregError('DIGEST_INVALID', `the manifest hashes to ${digest}, not ${reference}`, { detail: { digest: reference } })
     if (!byDigest) checkTag(reference)
+    const view = await this.view.refresh()
     for (const descriptor of referencedDescriptors(parsed)) {
-      const size = await this.store.blobStat(descriptor.digest)
+      // Only what this repository holds counts: a digest pushed elsewhere is no way into its bytes.
+      const size = (await view.holds(name, descriptor.digest)) ? await this.store.blobStat(descriptor.digest) : undefined
       if (size === undefined) {
         if (parsed.kind === 'image' && !isDistributable(descriptor.mediaType) && descriptor.urls?.length) continue
-        throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${descriptor.digest} is not in the registry; push it first`, { detail: { digest: descriptor.digest } })
+        throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${descriptor.digest} is not in ${name}; push (or mount) it there first`, { detail: { digest: descriptor.digest } })
       }
       if (size !== descriptor.size) throw new ZregError('SIZE_INVALID', `${descriptor.digest} is ${size} bytes, but the manifest says ${descriptor.size}`)
     }
@@ -309,14 +310,21 @@ export class PushRegistry {
     empty(res, 202, {})
   }
 
+  /**
+   * Takes the blob out of the repository. Its bytes go when nothing else holds them: no manifest names
+   * it and no other repository has it.
+   */
   private async deleteBlob(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
     if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
     const view = await this.view.refresh()
-    if ((await this.store.blobStat(reference)) === undefined) {
-      throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
+    if (!(await view.holds(name, reference))) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
+    await this.links.remove(name, reference)
+    if (this.options.namespaced) {
+      const namespace = `${namespaceOf(name)}/`
+      const held = (await view.blobReferenced(reference, namespace)) || (await this.links.anywhere(reference, namespace))
+      if (!held) await this.links.removeFromNamespace(namespaceOf(name), reference)
     }
-    // Blobs are shared by digest across repositories: one a manifest still names stays.
-    if (!(await view.blobReferenced(reference))) await this.store.blobDelete(reference)
+    if (!(await view.blobReferenced(reference)) && !(await this.links.anywhere(reference))) await this.store.blobDelete(reference)
     this.notifier?.emit('delete', { digest: reference, repository: name }, req)
     empty(res, 202, {})
   }

@@ -2,8 +2,9 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { planRepository, treeFormatVersion, type PlanOptions } from '../build/plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from '../build/site-model.js'
-import { isDigest } from '../oci/digest.js'
+import { isDigest, type Digest } from '../oci/digest.js'
 import { MediaTypes } from '../oci/media-types.js'
+import type { BlobLinks } from '../store/blob-links.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import type { StoredRef } from '../store/store.js'
 import type { SiteView } from './read-routes.js'
@@ -31,6 +32,7 @@ export class StoreView implements SiteView {
   constructor(
     private readonly store: LayoutStore,
     private readonly options: PlanOptions,
+    private readonly links: BlobLinks,
   ) {
     this.salt = [treeFormatVersion, options.defaultPlatform]
   }
@@ -76,16 +78,21 @@ export class StoreView implements SiteView {
     const files = await this.filesOf(repository)
     const found = files?.get(path)
     if (found || !path.startsWith('blobs/')) return found
-    // A blob uploaded to (or mounted into) a repository is readable there before a manifest names it.
+    // A blob pushed (or mounted) into a repository is readable there before a manifest names it.
     const digest = path.slice('blobs/'.length)
-    if (!isDigest(digest)) return undefined
+    if (!isDigest(digest) || !(await this.links.has(repository, digest))) return undefined
     const size = await this.store.blobStat(digest)
     return size === undefined ? undefined : { path: this.store.blobPath(digest), headers: { contentType: MediaTypes.OctetStream, digest, length: size } }
   }
 
-  /** True when a manifest of `repository` references `path` (a manifest wrote it, not only an upload). */
-  async repositoryReferences(repository: string, path: string): Promise<boolean> {
-    return (await this.filesOf(repository))?.has(path) ?? false
+  /**
+   * Whether `repository` holds the blob or manifest: a manifest of it names the digest, or it was pushed
+   * or mounted there. Only then may the repository serve it, mount it elsewhere or refer to it.
+   */
+  async holds(repository: string, digest: Digest): Promise<boolean> {
+    const files = await this.filesOf(repository)
+    if (files?.has(`blobs/${digest}`) || files?.has(`manifests/${digest}`)) return true
+    return (await this.links.has(repository, digest)) && (await this.store.blobStat(digest)) !== undefined
   }
 
   /** True when any manifest of a repository (whose name starts with `prefix`) references the blob. */

@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { DigestCounter, digestAlgorithm, type Digest } from '../oci/digest.js'
 import type { LayoutStore } from '../store/layout-store.js'
+import { BatchedFileWriter } from './batched-file-writer.js'
 
 export interface UploadSession {
   id: string
@@ -13,10 +14,6 @@ export interface UploadSession {
 }
 
 const sessionIdPattern = /^[a-f0-9-]{36}$/
-/** Bytes written between two background flushes of an upload's file. */
-const flushEvery = 32 * 1024 * 1024
-/** Chunk writes under way at once per upload (chunks are socket reads, about 64 KiB). */
-const writeWindow = 16
 
 /**
  * Blob uploads in progress, each in its own directory under the store (`.zreg/uploads/<id>/`), so
@@ -88,33 +85,15 @@ export class UploadSessions {
       this.hashes.delete(session.id)
       const running = counter
       const handle = await open(this.dataPath(session.id), 'r+')
-      // Writes go out while the next chunks arrive (a bounded window: memory stays flat), and the file is
-      // flushed to disk as it grows, so the fsync that makes a finished upload durable has little left.
-      const writing: Promise<unknown>[] = []
-      let flushing: Promise<void> | undefined
-      let unflushed = 0
+      const writer = new BatchedFileWriter(handle, offset)
       try {
-        let position = offset
         for await (const chunk of body as AsyncIterable<Buffer>) {
           running?.update(chunk)
-          const written = handle.write(chunk, 0, chunk.length, position)
-          // Awaited below; until then its failure must not count as unhandled.
-          written.catch(() => undefined)
-          writing.push(written)
-          if (writing.length >= writeWindow) await writing.shift()
-          position += chunk.length
-          unflushed += chunk.length
-          if (unflushed >= flushEvery) {
-            await flushing
-            flushing = handle.datasync()
-            flushing.catch(() => undefined)
-            unflushed = 0
-          }
+          await writer.write(chunk)
         }
-        await Promise.all(writing)
+        await writer.end()
       } finally {
-        await Promise.allSettled(writing)
-        await flushing?.catch(() => undefined)
+        await writer.settle()
         await handle.close()
       }
       const size = await this.offset(session)

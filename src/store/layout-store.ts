@@ -177,7 +177,7 @@ export class LayoutStore implements Store, LocalBlobPaths {
     }
     try {
       const { size } = fstatSync(fd)
-      if (size > maxBytes) throw new ZregError('MANIFEST_INVALID', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`)
+      if (size > maxBytes) throw new ZregError('MANIFEST_TOO_LARGE', `blob ${digest} is ${size} bytes, over the ${maxBytes}-byte limit`)
       const bytes = Buffer.allocUnsafe(size)
       return bytes.subarray(0, readSync(fd, bytes, 0, size, 0))
     } finally {

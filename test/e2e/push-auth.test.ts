@@ -61,6 +61,15 @@ describe('push mode access control', () => {
     const token = (JSON.parse(issued.body.toString()) as { token: string }).token
     const bearer = { Authorization: `Bearer ${token}` }
     assert.equal((await rawRequest(server.url, 'POST', '/v2/team/one/blobs/uploads/', bearer)).status, 202)
+    const manifest = await rawRequest(server.url, 'GET', '/v2/team/app/manifests/1.0', { Accept: 'application/vnd.oci.image.manifest.v1+json' })
+    const layer = (JSON.parse(manifest.body.toString()) as { layers: { digest: string }[] }).layers[0]!.digest
+    const bareMount = await rawRequest(server.url, 'POST', `/v2/team/one/blobs/uploads/?mount=${layer}`, bearer)
+    assert.equal(bareMount.status, 202, 'under access control, knowing a digest mounts nothing: name a readable from')
+    assert.equal((await rawRequest(server.url, 'POST', `/v2/team/one/blobs/uploads/?mount=${layer}&from=team/app`, bearer)).status, 202, 'the token does not cover from')
+    // As docker does for a mount: one token for both repositories.
+    const both = await rawRequest(server.url, 'GET', '/token?service=zreg&scope=repository:team/one:pull,push&scope=repository:team/app:pull', { Authorization: basic })
+    const mountToken = { Authorization: `Bearer ${(JSON.parse(both.body.toString()) as { token: string }).token}` }
+    assert.equal((await rawRequest(server.url, 'POST', `/v2/team/one/blobs/uploads/?mount=${layer}&from=team/app`, mountToken)).status, 201)
     const other = await rawRequest(server.url, 'POST', '/v2/team/two/blobs/uploads/', bearer)
     assert.equal(other.status, 401)
     assert.match(String(other.headers['www-authenticate']), /scope="repository:team\/two:pull,push"/)

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, utimes } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { rawRequest, type RawResponse } from '../helpers/http.js'
@@ -10,6 +12,16 @@ import { startNginx, startZregPush, startZregServe, type TestServer } from '../h
 import { skopeoPull } from '../helpers/skopeo.js'
 
 const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+/** Sends a request's head only and returns what the server answers before the connection closes. */
+async function headersOnly(base: string, head: string): Promise<string> {
+  const socket = connect(Number(new URL(base).port), '127.0.0.1')
+  socket.write(head)
+  let answer = ''
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')))
+  await new Promise((resolve) => socket.once('close', resolve))
+  return answer
+}
+
 const code = (response: RawResponse) => (JSON.parse(response.body.toString()) as { errors: { code: string }[] }).errors[0]?.code
 
 describe('push mode', () => {
@@ -166,14 +178,97 @@ describe('push mode', () => {
     const referrers = JSON.parse((await rawRequest(push.url, 'GET', `${repo}/referrers/${sha256(good)}`)).body.toString()) as { manifests: { digest: string; artifactType: string }[] }
     assert.deepEqual(referrers.manifests.map((m) => [m.digest, m.artifactType]), [[sha256(artifact), 'application/vnd.example.sig']])
 
-    // Deleting by digest removes every name of the manifest; a blob goes once no manifest names it.
+    // Deleting by digest removes every name of the manifest; a deleted blob stays readable while a
+    // manifest of the repository names it, and is gone once none does.
     assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/${sha256(artifact)}`)).status, 202)
     assert.equal((await rawRequest(push.url, 'GET', `${repo}/manifests/${sha256(artifact)}`)).status, 404)
     assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/blobs/${sha256(layer)}`)).status, 202)
     assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/blobs/${sha256(layer)}`)).status, 200, 'still named by v2')
     assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/manifests/${sha256(good)}`)).status, 202)
-    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/blobs/${sha256(layer)}`)).status, 202)
     assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/blobs/${sha256(layer)}`)).status, 404, 'gone once nothing names it')
+    assert.equal((await rawRequest(push.url, 'DELETE', `${repo}/blobs/${sha256(layer)}`)).status, 404)
+  })
+
+  test('a blob belongs to the repositories it was pushed or mounted into, across a restart', async () => {
+    const blob = randomBytes(5_000)
+    const digest = sha256(blob)
+    assert.equal((await rawRequest(push.url, 'POST', `/v2/held/a/blobs/uploads/?digest=${digest}`, {}, { body: blob })).status, 201)
+    assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/a/blobs/${digest}`)).status, 200)
+    const elsewhere = await rawRequest(push.url, 'GET', `/v2/held/b/blobs/${digest}`)
+    assert.equal(elsewhere.status, 404, 'knowing a digest is no way into another repository')
+    assert.equal(code(elsewhere), 'BLOB_UNKNOWN')
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+    assert.equal((await rawRequest(push.url, 'POST', `/v2/held/b/blobs/uploads/?digest=${sha256(config)}`, {}, { body: config })).status, 201)
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size: blob.length }],
+    })
+    const type = { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }
+    const refused = await rawRequest(push.url, 'PUT', '/v2/held/b/manifests/1', type, { body: manifest })
+    assert.equal(code(refused), 'MANIFEST_BLOB_UNKNOWN', 'a manifest may only name what its repository holds')
+    const bareMount = await rawRequest(push.url, 'POST', `/v2/held/b/blobs/uploads/?mount=${digest}`)
+    assert.equal(bareMount.status, 201, 'with no access control, a stored blob mounts without from')
+    assert.equal((await rawRequest(push.url, 'DELETE', `/v2/held/b/blobs/${digest}`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/b/blobs/${digest}`)).status, 404)
+    assert.equal((await rawRequest(push.url, 'POST', `/v2/held/b/blobs/uploads/?mount=${digest}&from=held/nothing`)).status, 202, 'from must hold it')
+    assert.equal((await rawRequest(push.url, 'POST', `/v2/held/b/blobs/uploads/?mount=${digest}&from=held/a`)).status, 201)
+    assert.equal((await rawRequest(push.url, 'PUT', '/v2/held/b/manifests/1', type, { body: manifest })).status, 201)
+
+    await push.stop()
+    push = await startZregPush(join(dir, 'store'), join(dir, 'site'))
+    assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/a/blobs/${digest}`)).status, 200, 'held after a restart')
+    assert.equal((await rawRequest(push.url, 'DELETE', `/v2/held/a/blobs/${digest}`)).status, 202)
+    assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/a/blobs/${digest}`)).status, 404)
+    assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/b/blobs/${digest}`)).status, 200, 'b still holds it')
+  })
+
+  test('a manifest of 4 MiB is accepted and one byte more is refused with 413, whether or not the client says its length', async () => {
+    const repo = '/v2/protocol/limit'
+    const empty = Buffer.from('{}')
+    assert.equal((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${sha256(empty)}`, {}, { body: empty })).status, 201)
+    const manifestOf = (size: number) => {
+      const base = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example.big', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 }, layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: 2 }], annotations: { pad: '' } }
+      const padding = size - JSON.stringify(base).length
+      return JSON.stringify({ ...base, annotations: { pad: 'x'.repeat(padding) } })
+    }
+    const type = { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }
+    const limit = 4 * 1024 * 1024
+    const largest = manifestOf(limit)
+    assert.equal(largest.length, limit)
+    assert.equal((await rawRequest(push.url, 'PUT', `${repo}/manifests/largest`, type, { body: largest })).status, 201)
+    const chunked = await rawRequest(push.url, 'PUT', `${repo}/manifests/over`, { ...type, 'Transfer-Encoding': 'chunked' }, { body: manifestOf(limit + 1) })
+    assert.equal(chunked.status, 413)
+    assert.equal(code(chunked), 'MANIFEST_INVALID')
+    // Announced too large: refused on the headers, before the client sends a byte of the body.
+    const announced = await headersOnly(push.url, `PUT ${repo}/manifests/over HTTP/1.1\r\nHost: x\r\nContent-Type: ${type['Content-Type']}\r\nContent-Length: ${limit + 1}\r\n\r\n`)
+    assert.match(announced, /^HTTP\/1\.1 413 /)
+    assert.equal((await rawRequest(push.url, 'GET', `${repo}/manifests/over`)).status, 404)
+  })
+
+  test('an upload cut off mid-chunk keeps what arrived, and the client resumes from the Range it is told, without a restart', async () => {
+    const blob = randomBytes(6 * 1024 * 1024)
+    const location = String((await rawRequest(push.url, 'POST', '/v2/protocol/cut/blobs/uploads/')).headers.location)
+    // The whole blob announced in one PATCH, 3.5 MiB sent, then the connection dropped.
+    const sent = 3.5 * 1024 * 1024
+    const socket = connect(Number(new URL(push.url).port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write(`PATCH ${location} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Range: 0-${blob.length - 1}\r\nContent-Length: ${blob.length}\r\n\r\n`)
+    await new Promise((resolve) => socket.write(blob.subarray(0, sent), resolve))
+    await sleep(300)
+    socket.destroy()
+    let range: string | undefined
+    for (let tries = 0; tries < 50 && range !== `0-${sent - 1}`; tries++) {
+      await sleep(100)
+      range = String((await rawRequest(push.url, 'GET', location)).headers.range)
+    }
+    assert.equal(range, `0-${sent - 1}`, 'every byte that arrived is kept')
+    const rest = await rawRequest(push.url, 'PATCH', location, { 'Content-Range': `${sent}-${blob.length - 1}` }, { body: blob.subarray(sent) })
+    assert.equal(rest.status, 202)
+    const done = await rawRequest(push.url, 'PUT', `${location}?digest=${sha256(blob)}`)
+    assert.equal(done.status, 201)
+    assert.equal(sha256(await readFile(join(dir, 'store', 'blobs', 'sha256', sha256(blob).slice('sha256:'.length)))), sha256(blob))
   })
 
   test('20 concurrent uploads of one 50 MiB blob (monolithic and chunked) all succeed; each HEAD right after sees it whole', async () => {
@@ -296,12 +391,17 @@ describe('push mode limits and namespaces', () => {
       const blob = randomBytes(1000)
       const digest = sha256(blob)
       assert.equal((await rawRequest(server.url, 'POST', `/v2/quay.io/a/x/blobs/uploads/?digest=${digest}`, {}, { body: blob })).status, 201)
-      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/quay.io/b/y/blobs/${digest}`)).status, 200, 'seen in its own namespace')
-      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/docker.io/c/z/blobs/${digest}`)).status, 404, 'not seen in another')
+      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/quay.io/a/x/blobs/${digest}`)).status, 200)
+      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/quay.io/b/y/blobs/${digest}`)).status, 404, 'held only where it was pushed')
       const crossMount = await rawRequest(server.url, 'POST', `/v2/docker.io/c/z/blobs/uploads/?mount=${digest}&from=quay.io/a/x`)
       assert.equal(crossMount.status, 202, 'no mount across namespaces: an ordinary upload instead')
+      const bareCrossMount = await rawRequest(server.url, 'POST', `/v2/docker.io/c/z/blobs/uploads/?mount=${digest}`)
+      assert.equal(bareCrossMount.status, 202, 'a blob of another namespace is unknown here')
       const sameMount = await rawRequest(server.url, 'POST', `/v2/quay.io/d/w/blobs/uploads/?mount=${digest}&from=quay.io/a/x`)
       assert.equal(sameMount.status, 201)
+      const bareMount = await rawRequest(server.url, 'POST', `/v2/quay.io/b/y/blobs/uploads/?mount=${digest}`)
+      assert.equal(bareMount.status, 201, 'known in its namespace: mounted without from')
+      assert.equal((await rawRequest(server.url, 'HEAD', `/v2/quay.io/b/y/blobs/${digest}`)).status, 200)
     } finally {
       await server.stop()
     }
