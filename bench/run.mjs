@@ -143,6 +143,25 @@ function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env, stdinFi
   })
 }
 
+/** The machine's CPU time counters (/proc/stat, all CPUs), or undefined off Linux. */
+function cpuTimes() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The share of CPU time the hypervisor took between two readings: on a shared VM, a run with much
+ * stolen time measures the neighbours as much as the servers (ratios hold better than absolute figures).
+ */
+function stealPercent(start, end) {
+  if (!start || !end || end.total <= start.total) return undefined
+  return ((end.steal - start.steal) / (end.total - start.total)) * 100
+}
+
 function freePort() {
   return new Promise((resolvePort, reject) => {
     const server = createServer()
@@ -1381,6 +1400,7 @@ async function main() {
     only: [...options.only].sort(),
     settings,
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: +(totalmem() / 1e9).toFixed(1), loadavgStart: loadavg().map((x) => +x.toFixed(2)) },
+    cpuTimesStart: cpuTimes(),
     tools: toolVersions(),
     notes: [
       'wrk runs with one thread (-t1) on the same machine as the server under test.',
@@ -1422,11 +1442,14 @@ async function main() {
     for (const server of servers) await server.stop().catch(() => {})
   }
   results.host.loadavgEnd = loadavg().map((x) => +x.toFixed(2))
+  results.host.stealPercent = stealPercent(results.cpuTimesStart, cpuTimes())
+  delete results.cpuTimesStart
   results.rows = rows
   results.issues = issues
   writeFileSync(join(DATA, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
 
-  process.stdout.write(`\nzreg benchmark (${results.mode}; ${results.host.cpus} cpus; load ${results.host.loadavgStart.join(' ')} -> ${results.host.loadavgEnd.join(' ')})\n`)
+  const steal = results.host.stealPercent === undefined ? '' : `; CPU stolen by the hypervisor ${results.host.stealPercent.toFixed(0)}%`
+  process.stdout.write(`\nzreg benchmark (${results.mode}; ${results.host.cpus} cpus; load ${results.host.loadavgStart.join(' ')} -> ${results.host.loadavgEnd.join(' ')}${steal})\n`)
   process.stdout.write(table(rows))
   if (issues.length) process.stdout.write(`issues:\n${issues.map((i) => `  - ${i}`).join('\n')}\n`)
   process.stdout.write(`results: ${join(DATA, 'results.json')}\n`)

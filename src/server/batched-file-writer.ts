@@ -7,8 +7,11 @@ import type { FileHandle } from 'node:fs/promises'
 const batchBytes = 1024 * 1024
 /** Batch writes under way at once: memory per writer stays under (window + 1) batches. */
 const writeWindow = 3
-/** Bytes written between two background flushes, so the fsync that makes a file durable has little left. */
-const flushEvery = 32 * 1024 * 1024
+/**
+ * Bytes written between two background flushes, so the fsync that makes a finished upload durable has
+ * little left (measured: a 50 MiB blob's final PUT 4-10 ms instead of 16-33 ms with 32 MiB).
+ */
+const flushEvery = 8 * 1024 * 1024
 
 /**
  * Appends chunks to an open file from `position` on. Writes go out while the next chunks arrive (a
