@@ -359,11 +359,11 @@ async function ensureZregSite(images) {
   if (missing.length > 0) {
     await waitForDist()
     log(`zreg: add oci:${IMAGES_DIR} -> ${ZREG_STORE}`)
-    const r = await run('node', [ZREG, 'add', `oci:${IMAGES_DIR}`, '--store', ZREG_STORE], { timeoutMs: 600000 })
+    const r = await run(ZREG, ['add', `oci:${IMAGES_DIR}`, '--store', ZREG_STORE], { timeoutMs: 600000 })
     log(`zreg: add took ${(r.ms / 1000).toFixed(1)} s`)
   } else log(`zreg: reusing store ${ZREG_STORE}`)
   await waitForDist()
-  const r = await run('node', [ZREG, 'build', '--store', ZREG_STORE, '--out', ZREG_SITE], { timeoutMs: 600000 })
+  const r = await run(ZREG, ['build', '--store', ZREG_STORE, '--out', ZREG_SITE], { timeoutMs: 600000 })
   log(`zreg: ${r.stdout.trim() || r.stderr.trim()}`)
 }
 
@@ -390,10 +390,10 @@ function startZregPush(store, out) {
   return startZregProcess('zreg push', ['push', '--store', store, '--out', out, '--port', '0', '--no-access-log'])
 }
 
-/** Starts `node bin/run.js ARGS...` (serve or push), which reports `(port N)` on stderr; waits until /v2/ answers. */
+/** Starts `bin/run.js ARGS...` (serve or push) as a user would, which reports `(port N)` on stderr; waits until /v2/ answers. */
 async function startZregProcess(name, args) {
   await waitForDist()
-  const child = spawn('node', [ZREG, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(ZREG, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
   const server = new Server(name, child)
   const port = await new Promise((resolvePort, reject) => {
     let text = ''
@@ -910,7 +910,7 @@ async function benchBuildScale(results, rows, issues) {
     // The CLI, process start included.
     retagOne(small.dir, index, r++)
     await waitForDist()
-    const cli = await run('node', [ZREG, 'build', '--store', small.dir, '--out', smallOut], { timeoutMs: 600000 })
+    const cli = await run(ZREG, ['build', '--store', small.dir, '--out', smallOut], { timeoutMs: 600000 })
     const reported = /in (\d+) ms/.exec(cli.stdout)
     d.cli = { wallMs: cli.ms, reportedMs: reported ? Number(reported[1]) : undefined, output: cli.stdout.trim() }
     log(`(d) CLI one-tag rebuild: wall ${cli.ms.toFixed(0)} ms; ${cli.stdout.trim()}`)

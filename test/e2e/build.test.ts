@@ -115,7 +115,7 @@ describe('zreg build', () => {
     const before = await readlink(out)
     // A different default platform changes every repository: the next build rewrites them all.
     for (const delay of [150, 400, 800]) {
-      const child = execa('node', [cliPath, 'build', '--store', store, '--out', out], { reject: false })
+      const child = execa(cliPath, ['build', '--store', store, '--out', out], { reject: false })
       await new Promise((resolve) => setTimeout(resolve, delay))
       child.kill('SIGKILL')
       await child

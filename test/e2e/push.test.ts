@@ -323,7 +323,7 @@ describe('push mode across a restart and a kill', () => {
         assert.equal(sha256(await readFile(join(store, 'blobs', 'sha256', name))), `sha256:${name}`)
       }
       await execa('skopeo', ['copy', '--dest-tls-verify=false', absoluteSource('oci:oci-layout:fixtures/single:1.0'), `docker://${server.authority}/resume/image:1`])
-      assert.match((await execa('node', [cliPath, 'verify', '--store', store])).stdout, /^ok: 1 references/)
+      assert.match((await execa(cliPath, ['verify', '--store', store])).stdout, /^ok: 1 references/)
     } finally {
       await server.stop()
     }

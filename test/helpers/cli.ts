@@ -9,7 +9,7 @@ export interface CliResult {
 
 /** Runs the real CLI as a user would; never throws on a non-zero exit. */
 export async function zreg(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const result: Result = await execa('node', [cliPath, ...args], {
+  const result: Result = await execa(cliPath, args, {
     reject: false,
     cwd: options.cwd,
     env: { ...options.env, FORCE_COLOR: '0' },

@@ -33,7 +33,7 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 
 /** A zreg server command as a process, on a free port it reports itself (`(port N)`). */
 async function startCliServer(args: string[], scheme: 'http' | 'https'): Promise<TestServer & { process: ResultPromise; log: () => string }> {
-  const child = execa('node', [cliPath, ...args, '--port', '0'], { reject: false, stdin: 'ignore', all: true, buffer: false })
+  const child = execa(cliPath, [...args, '--port', '0'], { reject: false, stdin: 'ignore', all: true, buffer: false })
   let output = ''
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   await waitFor(async () => /\(port \d+\)/.test(output), `zreg ${args[0]} to start:\n${output}`)
