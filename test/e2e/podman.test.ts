@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
@@ -6,7 +8,10 @@ import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../hel
 import { startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoJson } from '../helpers/skopeo.js'
 
-/** podman with its own storage under `dir` (vfs: no kernel overlay support needed, as on a CI box). */
+/**
+ * podman with its own storage under `dir` (vfs: no kernel overlay support needed, as on a CI box);
+ * `dir` must be short, as podman refuses a run root of over 50 characters.
+ */
 function podman(dir: string) {
   const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs']
   return (args: string[]) => execa('podman', [...base, ...args], { reject: false, timeout: 120_000 })
@@ -14,19 +19,24 @@ function podman(dir: string) {
 
 describe('podman against push mode', () => {
   let dir: string
+  let storage: string
   let push: TestServer
   let image: FixtureImage
   before(async () => {
     dir = await tempDir('podman')
+    storage = await mkdtemp(join(tmpdir(), 'zreg-podman-'))
     const users = join(dir, 'users.htpasswd')
     await execa('htpasswd', ['-B', '-b', '-c', users, 'alice', 'alice-secret'])
     push = await startZregPush(join(dir, 'store'), join(dir, 'site'), ['--auth', `htpasswd:${users}`])
     image = (await loadFixtures()).images.find((candidate) => candidate.id === 'oci/multi-layer')!
   })
-  after(async () => push?.stop())
+  after(async () => {
+    await push?.stop()
+    await rm(storage, { recursive: true, force: true })
+  })
 
   test('podman pushes with its token login, and podman, skopeo via zreg serve read the same image back', async () => {
-    const local = podman(join(dir, 'pusher'))
+    const local = podman(join(storage, 'pusher'))
     const loaded = await local(['pull', absoluteSource(image.source)])
     assert.equal(loaded.exitCode, 0, loaded.stderr)
     const id = loaded.stdout.trim().split('\n').at(-1)!
@@ -38,7 +48,7 @@ describe('podman against push mode', () => {
     assert.equal(pushed.exitCode, 0, pushed.stderr)
 
     // podman compresses the layers on the way, so the manifest is its own; the config is the image's.
-    const puller = podman(join(dir, 'puller'))
+    const puller = podman(join(storage, 'puller'))
     const pulled = await puller(['pull', '--tls-verify=false', `${push.authority}/team/podman:1`])
     assert.equal(pulled.exitCode, 0, pulled.stderr)
     assert.equal(`sha256:${pulled.stdout.trim().split('\n').at(-1)}`, image.configDigest)
@@ -47,7 +57,7 @@ describe('podman against push mode', () => {
     try {
       const manifest = (await skopeoJson(['inspect', '--tls-verify=false', '--raw', `docker://${serve.authority}/team/podman:1`])) as { config: { digest: string } }
       assert.equal(manifest.config.digest, image.configDigest, 'the rebuilt static tree serves what podman pushed')
-      const fromTree = await podman(join(dir, 'tree-puller'))(['pull', '--tls-verify=false', `${serve.authority}/team/podman:1`])
+      const fromTree = await podman(join(storage, 'tree-puller'))(['pull', '--tls-verify=false', `${serve.authority}/team/podman:1`])
       assert.equal(fromTree.exitCode, 0, fromTree.stderr)
     } finally {
       await serve.stop()

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -40,6 +39,8 @@ export function absoluteSource(source: string): string {
   return `${source.slice(0, colon + 1)}${join(fixturesDir, source.slice(colon + 1))}`
 }
 
+/** A fresh directory under test/.work, which every test run clears first (nothing piles up in /tmp). */
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `zreg-${prefix}-`))
+  await mkdir(workDir, { recursive: true })
+  return mkdtemp(join(workDir, `${prefix}-`))
 }

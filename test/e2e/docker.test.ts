@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { execa, type ResultPromise } from 'execa'
+import { fixturesDir, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
+import { startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
+
+/**
+ * A private Docker engine for the test: its own data, socket and pid file under a short temporary
+ * directory (socket paths are limited to 108 bytes), no iptables and no bridge, vfs storage.
+ */
+async function startDockerd(dir: string): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+  const socket = join(dir, 'docker.sock')
+  const daemon: ResultPromise = execa(
+    'dockerd',
+    ['--storage-driver', 'vfs', '--iptables=false', '--bridge=none', '--data-root', join(dir, 'root'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${socket}`],
+    { reject: false, all: true, buffer: true },
+  )
+  const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'client') }
+  for (let tries = 0; ; tries++) {
+    if ((await execa('docker', ['version'], { env, reject: false })).exitCode === 0) break
+    if (tries === 150 || daemon.exitCode !== null) {
+      daemon.kill('SIGKILL')
+      throw new Error(`dockerd did not start:\n${String((await daemon).all).slice(-2000)}`)
+    }
+    await sleep(200)
+  }
+  return {
+    env,
+    stop: async () => {
+      daemon.kill('SIGTERM')
+      await daemon
+    },
+  }
+}
+
+describe('docker against push mode', { skip: process.getuid?.() !== 0 ? 'dockerd needs root' : false }, () => {
+  let dir: string
+  let engineDir: string
+  let engine: Awaited<ReturnType<typeof startDockerd>>
+  let push: TestServer
+  let image: FixtureImage
+  const docker = (args: string[]) => execa('docker', args, { env: engine.env, reject: false, timeout: 120_000 })
+
+  before(async () => {
+    dir = await tempDir('docker')
+    engineDir = await mkdtemp(join(tmpdir(), 'zreg-docker-'))
+    engine = await startDockerd(engineDir)
+    const users = join(dir, 'users.htpasswd')
+    await execa('htpasswd', ['-B', '-b', '-c', users, 'alice', 'alice-secret'])
+    push = await startZregPush(join(dir, 'store'), join(dir, 'site'), ['--auth', `htpasswd:${users}`])
+    image = (await loadFixtures()).images.find((candidate) => candidate.name === 'dockerold/app:1.0')!
+  })
+  after(async () => {
+    await push?.stop()
+    await engine?.stop()
+    await rm(engineDir, { recursive: true, force: true })
+  })
+
+  test('docker pushes after docker login, and docker pulls the same image back from push mode and from zreg serve', async () => {
+    const loaded = await docker(['load', '-i', join(fixturesDir, 'docker-old.tar')])
+    assert.equal(loaded.exitCode, 0, loaded.stderr)
+    const target = `${push.authority}/team/docker:1`
+    assert.equal((await docker(['tag', image.name, target])).exitCode, 0)
+    const anonymous = await docker(['push', target])
+    assert.notEqual(anonymous.exitCode, 0, 'an anonymous push is refused')
+    assert.match(anonymous.stderr, /unauthorized|authentication required/)
+    await writeFile(join(engineDir, 'password'), 'alice-secret')
+    const login = await execa('docker', ['login', '-u', 'alice', '--password-stdin', push.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'password') })
+    assert.equal(login.exitCode, 0, login.stderr)
+    const pushed = await docker(['push', target])
+    assert.equal(pushed.exitCode, 0, pushed.stderr)
+
+    // Nothing local is left, so the pulls below fetch every layer; the image ID is the config's digest.
+    assert.equal((await docker(['rmi', image.name, target])).exitCode, 0)
+    const pulled = await docker(['pull', target])
+    assert.equal(pulled.exitCode, 0, pulled.stderr)
+    assert.equal((await docker(['inspect', '--format', '{{.Id}}', target])).stdout.trim(), image.configDigest)
+
+    const serve = await startZregServe(join(dir, 'site'))
+    try {
+      const fromTree = `${serve.authority}/team/docker:1`
+      const pulledFromTree = await docker(['pull', fromTree])
+      assert.equal(pulledFromTree.exitCode, 0, pulledFromTree.stderr)
+      assert.equal((await docker(['inspect', '--format', '{{.Id}}', fromTree])).stdout.trim(), image.configDigest)
+    } finally {
+      await serve.stop()
+    }
+  })
+})
