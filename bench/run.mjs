@@ -992,8 +992,7 @@ function calibrateMetadataOps(dir) {
 const PUSH_DIR = join(DATA, 'push')
 const UPLOAD_REPOSITORY = 'bench/up'
 
-/** The two push targets; each `start()` gives a fresh server on an empty store of its own, and `stop()` removes it. */
-/** The servers (e) compares, each started fresh with its store under `root`. */
+/** The two push targets; each `start()` gives a fresh server on an empty store of its own under `root`, and `stop()` removes it. */
 function pushTargets(root = PUSH_DIR) {
   let n = 0
   const fresh = (name) => {
