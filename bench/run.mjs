@@ -1204,14 +1204,15 @@ async function benchPush(images, results, rows, issues) {
   const pushKeys = ['img50', 'img300']
   await warmPageCache([...pushKeys.flatMap((k) => [images[k].config, images[k].manifest, ...images[k].layers].map((b) => blobFile(b.digest))), file, ...chunks.map((c) => c.file)])
   const e = { skopeo: {}, upload: {}, monolithic: {} }
-  const rotated = (round) => targets.map((_, i) => targets[(i + round) % targets.length])
+  // The order of the servers turns each round, so neither always goes first.
+  const rotated = (list, round) => list.map((_, i) => list[(i + round) % list.length])
 
   // 1. skopeo copy oci: -> docker://, a fresh server for every push.
   for (const key of pushKeys) {
     const image = images[key]
     e.skopeo[key] = Object.fromEntries(targets.map((t) => [t.name, { times: [], problems: [] }]))
     for (let round = 0; round < settings.pushRounds; round++) {
-      for (const target of rotated(round)) {
+      for (const target of rotated(targets, round)) {
         await withFreshServer(target, async (server) => {
           flushDisk()
           const p = await skopeoPush(server, image)
@@ -1241,13 +1242,12 @@ async function benchPush(images, results, rows, issues) {
   for (const medium of media) {
     mkdirSync(medium.root, { recursive: true })
     const mediumTargets = pushTargets(medium.root)
-    const rotatedOn = (round) => mediumTargets.map((_, i) => mediumTargets[(i + round) % mediumTargets.length])
     try {
       for (const kind of ['monolithic', 'chunked']) {
         const key = `${kind} ${medium.name}`
         e.upload[key] = Object.fromEntries(mediumTargets.map((t) => [t.name, { mode: kind === 'chunked' ? 'chunked' : e.monolithic[t.name].mode, runs: [] }]))
         for (let round = 0; round < settings.uploadRounds; round++) {
-          for (const target of rotatedOn(round)) {
+          for (const target of rotated(mediumTargets, round)) {
             const entry = e.upload[key][target.name]
             await withFreshServer(target, async (server) => {
               flushDisk()

@@ -319,12 +319,13 @@ export class PushRegistry {
     const view = await this.view.refresh()
     if (!(await view.holds(name, reference))) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
     await this.links.remove(name, reference)
+    const holders = await this.links.holders(reference)
     if (this.options.namespaced) {
       const namespace = `${namespaceOf(name)}/`
-      const held = (await view.blobReferenced(reference, namespace)) || (await this.links.anywhere(reference, namespace))
+      const held = holders.some((holder) => holder.startsWith(namespace)) || (await view.blobReferenced(reference, namespace))
       if (!held) await this.links.removeFromNamespace(namespaceOf(name), reference)
     }
-    if (!(await view.blobReferenced(reference)) && !(await this.links.anywhere(reference))) await this.store.blobDelete(reference)
+    if (holders.length === 0 && !(await view.blobReferenced(reference))) await this.store.blobDelete(reference)
     this.notifier?.emit('delete', { digest: reference, repository: name }, req)
     empty(res, 202, {})
   }

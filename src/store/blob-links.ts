@@ -61,13 +61,10 @@ export class BlobLinks {
     await rm(this.path(BlobLinks.namespaceScope(namespace), digest), { force: true })
   }
 
-  /**
-   * Whether any repository whose name starts with `prefix` still holds the blob (a walk of every link:
-   * only blob deletes ask).
-   */
-  async anywhere(digest: Digest, prefix = ''): Promise<boolean> {
-    const tail = join('_blobs', digestAlgorithm(digest), digestHex(digest))
+  /** The repositories that hold the blob (a walk of every link: only blob deletes ask). */
+  async holders(digest: Digest): Promise<string[]> {
+    const tail = `/${join('_blobs', digestAlgorithm(digest), digestHex(digest))}`
     const entries = await readdir(this.root, { recursive: true }).catch(() => [] as string[])
-    return entries.some((entry) => entry.endsWith(tail) && entry.startsWith(prefix) && !entry.startsWith('_namespaces'))
+    return entries.filter((entry) => entry.endsWith(tail) && !entry.startsWith('_namespaces')).map((entry) => entry.slice(0, -tail.length))
   }
 }
