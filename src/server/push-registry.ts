@@ -10,6 +10,7 @@ import { BlobLinks } from '../store/blob-links.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import { toOciResponse } from './oci-error-response.js'
 import type { AccessControl } from './auth/access-control.js'
+import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, routePattern, serveRead } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView } from './store-view.js'
@@ -142,21 +143,28 @@ export class PushRegistry {
       if (req.method !== 'GET') throw new ZregError('UNSUPPORTED', 'the token endpoint answers GET')
       return this.options.access.issueToken(req, res, requestQuery(req.url))
     }
-    await this.authorize(req, res, path)
-    const upload = uploadPattern.exec(path)
+    // A containerd mirror request (`?ns=`) reads the repository it resolves to, and is authorized for that one.
+    let mirrored: string | undefined
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const view = await this.view.refresh()
+      mirrored = mirrorPath(path, requestQuery(req.url), (name) => view.hasRepository(name))
+    }
+    const target = mirrored ?? path
+    await this.authorize(req, res, target)
+    const upload = uploadPattern.exec(target)
     if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
-    const write = writePattern.exec(path)
+    const write = writePattern.exec(target)
     if (write) {
       const [, name, kind, reference] = write as unknown as [string, string, string, string]
       if (req.method === 'PUT' || req.method === 'DELETE') {
         this.checkName(name)
         if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(req, res, name, reference)
         if (req.method === 'DELETE') return this.deleteBlob(req, res, name, reference)
-      } else if (this.options.namespaced) {
+      } else if (this.options.namespaced && mirrored === undefined) {
         namespaceOf(name)
       }
     }
-    if (await serveRead(req, res, await this.view.refresh(), this.cache)) return
+    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target })) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }
