@@ -242,6 +242,7 @@ describe('push mode', () => {
       ['PATCH: chunked body longer than its Content-Range', (at) => socketRequest(push.url, head('PATCH', at, { 'Content-Range': '100-199', 'Transfer-Encoding': 'chunked' }), chunkedBody(blob.subarray(100))), 400, 'SIZE_INVALID'],
       ['PATCH: Content-Range that ends before it starts', (at) => rawRequest(push.url, 'PATCH', at, { 'Content-Range': '199-100' }, { body: blob.subarray(100, 200) }), 416, 'BLOB_UPLOAD_INVALID'],
       ['PATCH: Content-Range that starts where the upload does not stand', (at) => rawRequest(push.url, 'PATCH', at, { 'Content-Range': '0-99' }, { body: blob.subarray(0, 100) }), 416, 'BLOB_UPLOAD_INVALID'],
+      ['PUT: final chunk that starts where the upload does not stand', (at) => rawRequest(push.url, 'PUT', `${at}?digest=${sha256(blob)}`, { 'Content-Range': '0-899' }, { body: blob.subarray(100) }), 416, 'BLOB_UPLOAD_INVALID'],
       ['PUT: final chunk whose Content-Range disagrees with Content-Length', (at) => socketRequest(push.url, head('PUT', `${at}?digest=${sha256(blob)}`, { 'Content-Range': '100-999', 'Content-Length': 800 }), blob.subarray(100, 900)), 400, 'SIZE_INVALID'],
       ['PUT: final chunk whose chunked body is shorter than its Content-Range', (at) => socketRequest(push.url, head('PUT', `${at}?digest=${sha256(blob)}`, { 'Content-Range': '100-999', 'Transfer-Encoding': 'chunked' }), chunkedBody(blob.subarray(100, 900))), 400, 'SIZE_INVALID'],
     ]
@@ -324,6 +325,10 @@ describe('push mode', () => {
     assert.equal(code(truncated), 'SIZE_INVALID')
     assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/cut`)).status, 404)
     assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/${sha256(cut)}`)).status, 404)
+    const overlong = await socketRequest(push.url, head('PUT', `${repo}/manifests/overlong`, { 'Content-Type': types.ociManifest, 'Content-Length': cut.length - 10 }), cut)
+    assert.equal(overlong.status, 400, 'the bytes past the Content-Length are no request')
+    assert.equal(code(overlong), 'UNSUPPORTED')
+    assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/overlong`)).status, 404)
   })
 
   test('a manifest of 4 MiB is accepted and one byte more is refused with 413, whether or not the client says its length', async () => {
