@@ -145,9 +145,10 @@ export class PushRegistry {
     }
     // A containerd mirror request (`?ns=`) reads the repository it resolves to, and is authorized for that one.
     let mirrored: string | undefined
-    if (req.method === 'GET' || req.method === 'HEAD') {
+    const query = requestQuery(req.url)
+    if ((req.method === 'GET' || req.method === 'HEAD') && query.has('ns')) {
       const view = await this.view.refresh()
-      mirrored = mirrorPath(path, requestQuery(req.url), (name) => view.hasRepository(name))
+      mirrored = mirrorPath(path, query, (name) => view.hasRepository(name))
     }
     const target = mirrored ?? path
     await this.authorize(req, res, target)
