@@ -76,6 +76,18 @@ map "$zreg_kind|$zreg_accepts_index|$zreg_fallback" $zreg_target {
     "~^(oci-index|docker-list)\\|0\\|none$" /_zreg/none;
     "~^(oci-index|docker-list)\\|0\\|(?<zreg_child>/.+)$" $zreg_child;
 }
+map $zreg_target $zreg_target_info {
+    default "";
+    include ${maps}/manifests.map;
+}
+map $zreg_target_info $zreg_target_kind {
+    default missing;
+    "~^(?<zreg_k2>[^|]+)\\|" $zreg_k2;
+}
+map $zreg_target_info $zreg_target_digest {
+    default "";
+    "~^[^|]*\\|(?<zreg_d2>[^|]+)" $zreg_d2;
+}
 # containerd's hosts.toml mirrors ask /v2/<name>/...?ns=<registry>: the repository that answers is the
 # first of <ns>/<name>, docker.io/<name without library/> and <name> the tree has, else <ns>/<name> (a
 # missing image is a 404, never a 400), as zreg serve does. nginx-locations.conf rewrites to it.
@@ -120,18 +132,6 @@ map "$zreg_mirror_c1|$zreg_mirror_k1|$zreg_mirror_k2|$zreg_mirror_k3" $zreg_mirr
     "~^[^|]+\\|\\|[^|]+\\|" $zreg_mirror_c2;
     "~^[^|]+\\|\\|\\|[^|]+$" $zreg_mirror_name;
     "~^[^|]+\\|\\|\\|$" $zreg_mirror_c1;
-}
-map $zreg_target $zreg_target_info {
-    default "";
-    include ${maps}/manifests.map;
-}
-map $zreg_target_info $zreg_target_kind {
-    default missing;
-    "~^(?<zreg_k2>[^|]+)\\|" $zreg_k2;
-}
-map $zreg_target_info $zreg_target_digest {
-    default "";
-    "~^[^|]*\\|(?<zreg_d2>[^|]+)" $zreg_d2;
 }
 `
 }
