@@ -22,6 +22,8 @@ export const errorTable = {
   UNAUTHORIZED: { oci: 'UNAUTHORIZED', status: 401, exit: 5, hint: 'Log in (docker login, podman login, skopeo --creds) with a user of the htpasswd file that may do this.' },
   TOO_MANY_UPLOADS: { oci: 'TOOMANYREQUESTS', status: 503, exit: 5, hint: 'The registry is at its limit of uploads running at once; retry after the Retry-After delay.' },
   RANGE_INVALID: { oci: 'BLOB_UPLOAD_INVALID', status: 416, exit: 4, hint: 'The chunk does not start where the upload stands; GET the upload for its Range and resume from there.' },
+  BODY_SIZE_INVALID: { oci: 'SIZE_INVALID', status: 400, exit: 4, hint: 'The body does not have the length its Content-Length or Content-Range announce, so nothing was committed; send it again with headers that describe it.' },
+  REQUEST_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 4, hint: 'The request is not valid HTTP/1.1 (bytes after the body its Content-Length announced, a malformed header); fix the client or the proxy in between.' },
   SOURCE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF|@N].' },
   SOURCE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Check the path and the reference; list a layout\'s refs with `umoci ls --layout DIR`.' },
   SOURCE_AMBIGUOUS: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'Name one image with SOURCE:REF, or drop --name to add every image under its own name.' },

@@ -72,7 +72,7 @@ function parseJson(bytes: Uint8Array, what: string, code: 'MANIFEST_INVALID' | '
 function detectMediaType(json: Record<string, unknown>, declared: string | undefined): string {
   const own = typeof json.mediaType === 'string' ? json.mediaType : undefined
   if (own !== undefined && declared !== undefined && own !== declared) {
-    throw new ZregError('MANIFEST_INVALID', `manifest says mediaType "${own}" but its descriptor says "${declared}"`)
+    throw new ZregError('MANIFEST_INVALID', `manifest says mediaType "${own}", but it was declared (by its descriptor or Content-Type) as "${declared}"`)
   }
   const mediaType = own ?? declared ?? (Array.isArray(json.manifests) ? MediaTypes.OciIndex : MediaTypes.OciManifest)
   if (schemaForMediaType[mediaType] === undefined) {

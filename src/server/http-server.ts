@@ -8,6 +8,7 @@ import type { Platform } from '../oci/platform.js'
 import { compileSchemas } from '../oci/validate.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import type { AccessControl } from './auth/access-control.js'
+import { answerClientError } from './client-error.js'
 import { Notifier, type NotificationEndpoint } from './notifier.js'
 import { PushRegistry } from './push-registry.js'
 import { StaticRegistry } from './static-registry.js'
@@ -100,6 +101,7 @@ async function startHttpServer(handler: (req: IncomingMessage, res: ServerRespon
     server = createHttpServer(logged)
   }
   server.keepAliveTimeout = 65_000
+  server.on('clientError', answerClientError)
   const port = await listen(server, options.port ?? 5000, host)
   const shownHost = host.includes(':') ? `[${host}]` : host
   return {

@@ -10,6 +10,7 @@ import { BlobLinks } from '../store/blob-links.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import { toOciResponse } from './oci-error-response.js'
 import type { AccessControl } from './auth/access-control.js'
+import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, routePattern, serveRead } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView } from './store-view.js'
@@ -52,13 +53,25 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
 }
 
-/** The start of a chunk from `Content-Range: <start>-<end>` (a `bytes=` prefix tolerated). */
-function chunkStart(req: IncomingMessage): number | undefined {
+/**
+ * The chunk a request says it carries, from `Content-Range: <start>-<end>` (a `bytes=` prefix tolerated):
+ * its start and length. As distribution does: an end before the start is RANGE_INVALID (416), and a
+ * Content-Length that is not the range's length is refused before a byte is read.
+ */
+function chunkRange(req: IncomingMessage): { start: number; length: number } | undefined {
   const header = req.headers['content-range']
   if (header === undefined) return undefined
   const match = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(header.trim())
-  if (!match) throw new ZregError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${header}"`)
-  return Number(match[1])
+  if (!match) throw new ZregError('BLOB_UPLOAD_INVALID', `invalid Content-Range "${header}"; a chunk says which bytes it carries as <start>-<end>`)
+  const start = Number(match[1])
+  const end = Number(match[2])
+  if (end < start) throw new ZregError('RANGE_INVALID', `Content-Range "${header}" ends before it starts`)
+  const length = end - start + 1
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) !== length) {
+    throw new ZregError('BODY_SIZE_INVALID', `Content-Range "${header}" is ${length} bytes, but Content-Length says ${declared}`, { detail: { range: header, contentLength: Number(declared) } })
+  }
+  return { start, length }
 }
 
 function parseDigestParameter(value: string | null): Digest {
@@ -130,21 +143,29 @@ export class PushRegistry {
       if (req.method !== 'GET') throw new ZregError('UNSUPPORTED', 'the token endpoint answers GET')
       return this.options.access.issueToken(req, res, requestQuery(req.url))
     }
-    await this.authorize(req, res, path)
-    const upload = uploadPattern.exec(path)
+    // A containerd mirror request (`?ns=`) reads the repository it resolves to, and is authorized for that one.
+    let mirrored: string | undefined
+    const query = requestQuery(req.url)
+    if ((req.method === 'GET' || req.method === 'HEAD') && query.has('ns')) {
+      const view = await this.view.refresh()
+      mirrored = mirrorPath(path, query, (name) => view.hasRepository(name))
+    }
+    const target = mirrored ?? path
+    await this.authorize(req, res, target)
+    const upload = uploadPattern.exec(target)
     if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
-    const write = writePattern.exec(path)
+    const write = writePattern.exec(target)
     if (write) {
       const [, name, kind, reference] = write as unknown as [string, string, string, string]
       if (req.method === 'PUT' || req.method === 'DELETE') {
         this.checkName(name)
         if (kind === 'manifests') return req.method === 'PUT' ? this.putManifest(req, res, name, reference) : this.deleteManifest(req, res, name, reference)
         if (req.method === 'DELETE') return this.deleteBlob(req, res, name, reference)
-      } else if (this.options.namespaced) {
+      } else if (this.options.namespaced && mirrored === undefined) {
         namespaceOf(name)
       }
     }
-    if (await serveRead(req, res, await this.view.refresh(), this.cache)) return
+    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target })) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }
@@ -184,12 +205,12 @@ export class PushRegistry {
   private async routeSession(req: IncomingMessage, res: ServerResponse, name: string, session: UploadSession): Promise<void> {
     switch (req.method) {
       case 'PATCH': {
-        const size = await this.uploads.append(session, req, chunkStart(req))
+        const size = await this.uploads.append(session, req, chunkRange(req))
         return empty(res, 202, this.sessionHeaders(session, size))
       }
       case 'PUT': {
         const digest = parseDigestParameter(requestQuery(req.url).get('digest'))
-        if (hasBody(req)) await this.uploads.append(session, req, chunkStart(req))
+        if (hasBody(req)) await this.uploads.append(session, req, chunkRange(req))
         else req.resume()
         return this.finished(res, name, (await this.uploads.finish(session, digest)).digest)
       }
@@ -247,8 +268,13 @@ export class PushRegistry {
     const session = await this.uploads.create(name)
     const digest = query.get('digest')
     if (digest !== null) {
-      // Monolithic upload: the whole blob in the POST.
-      await this.uploads.append(session, req)
+      // Monolithic upload: the whole blob in the POST. Nothing is kept of one that fails: no client resumes it.
+      try {
+        await this.uploads.append(session, req)
+      } catch (error) {
+        await this.uploads.cancel(session)
+        throw error
+      }
       return this.finished(res, name, (await this.uploads.finish(session, parseDigestParameter(digest))).digest)
     }
     req.resume()
@@ -258,9 +284,15 @@ export class PushRegistry {
   private async putManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
     // Refused before a byte is read when the client says it is too large.
     if (Number(req.headers['content-length'] ?? 0) > maxManifestBytes) throw new ZregError('MANIFEST_TOO_LARGE', `the manifest is over the ${maxManifestBytes}-byte limit`)
+    // As distribution does: the Content-Type says which manifest this is, and the body must agree with it
+    // (its mediaType, when present, equal; its shape valid for that type).
+    const contentType = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
+    if (contentType === undefined || !isManifest(contentType)) {
+      const shown = contentType === undefined ? 'a missing Content-Type' : `Content-Type "${contentType}"`
+      throw new ZregError('MANIFEST_INVALID', `${shown} names no manifest media type: send the manifest with Content-Type set to its mediaType`, { detail: { contentType: contentType ?? null } })
+    }
     const bytes = await readManifestBytes(req as AsyncIterable<Buffer>, 'the manifest')
-    const contentType = req.headers['content-type']?.split(';')[0]?.trim()
-    const parsed = parseManifest(bytes, contentType !== undefined && isManifest(contentType) ? contentType : undefined)
+    const parsed = parseManifest(bytes, contentType)
     const digest = digestOf(bytes)
     const byDigest = isDigest(reference)
     if (byDigest && reference !== digest) throw new ZregError('DIGEST_INVALID', `the manifest hashes to ${digest}, not ${reference}`, { detail: { digest: reference } })

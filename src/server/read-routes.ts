@@ -109,11 +109,12 @@ async function sendManifest(req: IncomingMessage, res: ServerResponse, view: Sit
 /**
  * The read half of the distribution-spec (GET and HEAD) over a site view. Only paths the view knows are
  * served, so `..`, encoded traversal and stray links never reach the file system. Returns false when
- * the request is not a read route, so a caller may handle it.
+ * the request is not a read route, so a caller may handle it. `options.path` serves another (decoded)
+ * path than the request's own: a mirror request resolved to its repository.
  */
-export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache): Promise<boolean> {
+export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string } = {}): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false
-  const path = requestPath(req.url)
+  const path = options.path ?? requestPath(req.url)
   if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
   if (path === '/v2/' || path === '/v2') {
     sendJson(res, 200, '{}')

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ZregError } from '../errors.js'
 import { toOciResponse } from './oci-error-response.js'
-import { serveRead, type SiteView } from './read-routes.js'
+import { mirrorPath } from './mirror-request.js'
+import { requestPath, requestQuery, serveRead, type SiteView } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { liveGeneration, loadSite, siteExamples, siteFile, type LoadedSite } from './site-reader.js'
 
@@ -72,7 +73,9 @@ export class StaticRegistry {
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0')
-    serveRead(req, res, this.view, this.cache)
+    const path = requestPath(req.url)
+    const mirrored = path === undefined ? undefined : mirrorPath(path, requestQuery(req.url), this.view.hasRepository)
+    serveRead(req, res, this.view, this.cache, mirrored === undefined ? {} : { path: mirrored })
       .then((served) => {
         if (served) return
         res.setHeader('Allow', 'GET, HEAD')

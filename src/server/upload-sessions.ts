@@ -70,15 +70,17 @@ export class UploadSessions {
   }
 
   /**
-   * Appends a chunk. `start`, when the client says where the chunk begins (Content-Range), must be the
-   * current offset: anything else is RANGE_INVALID and nothing is written.
+   * Appends a chunk. `range`, when the client says which bytes the chunk carries (Content-Range): its
+   * start must be the current offset (RANGE_INVALID otherwise), and the body must be exactly `length`
+   * bytes (BODY_SIZE_INVALID otherwise); a refused chunk leaves the upload as it was. A body cut off by
+   * the connection keeps what arrived, so the client can resume from the Range it is told.
    */
-  append(session: UploadSession, body: Readable, start?: number): Promise<number> {
+  append(session: UploadSession, body: Readable, range?: { start: number; length: number }): Promise<number> {
     return this.serialize(session.id, async () => {
       const offset = await this.offset(session)
-      if (start !== undefined && start !== offset) {
+      if (range !== undefined && range.start !== offset) {
         body.resume()
-        throw new ZregError('RANGE_INVALID', `the chunk starts at ${start}, but the upload stands at ${offset}`, { detail: { offset } })
+        throw new ZregError('RANGE_INVALID', `the chunk starts at ${range.start}, but the upload stands at ${offset}`, { detail: { offset } })
       }
       let counter = this.hashes.get(session.id)
       if (counter !== undefined && counter.size !== offset) counter = undefined
@@ -86,16 +88,28 @@ export class UploadSessions {
       const running = counter
       const handle = await open(this.dataPath(session.id), 'r+')
       const writer = new BatchedFileWriter(handle, offset)
+      let received = 0
+      let refused: ZregError | undefined
       try {
         for await (const chunk of body as AsyncIterable<Buffer>) {
+          received += chunk.length
+          // Past the announced length the rest is read and dropped: the client still hears why.
+          if (range !== undefined && received > range.length) continue
           running?.update(chunk)
           await writer.write(chunk)
+        }
+        if (range !== undefined && received !== range.length) {
+          const what = received > range.length ? 'more than' : `only ${received} of`
+          refused = new ZregError('BODY_SIZE_INVALID', `the chunk carries ${what} the ${range.length} bytes its Content-Range announces; it was not kept`, { detail: { offset } })
         }
         await writer.end()
       } finally {
         await writer.settle()
+        // Bytes that contradict their Content-Range are no part of the upload: cut back to where it stood.
+        if (refused !== undefined) await handle.truncate(offset)
         await handle.close()
       }
+      if (refused !== undefined) throw refused
       const size = await this.offset(session)
       // A chunk cut off half way leaves a file the running hash no longer describes; hash it again later.
       if (running !== undefined && running.size === size) this.hashes.set(session.id, running)

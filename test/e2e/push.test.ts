@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
-import { rawRequest, type RawResponse } from '../helpers/http.js'
+import { rawRequest, socketRequest, type RawResponse } from '../helpers/http.js'
 import { absoluteSource, cliPath, loadFixtures, tempDir, type Fixtures } from '../helpers/paths.js'
 import { startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoPull } from '../helpers/skopeo.js'
@@ -222,6 +222,113 @@ describe('push mode', () => {
     assert.equal((await rawRequest(push.url, 'DELETE', `/v2/held/a/blobs/${digest}`)).status, 202)
     assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/a/blobs/${digest}`)).status, 404)
     assert.equal((await rawRequest(push.url, 'HEAD', `/v2/held/b/blobs/${digest}`)).status, 200, 'b still holds it')
+  })
+
+  test('a request whose headers contradict its body gets a 4xx with an OCI error and stores nothing', async () => {
+    const repo = '/v2/protocol/contradict'
+    const blob = randomBytes(1000)
+    const sessionCount = async () => (await readdir(join(dir, 'store', '.zreg', 'uploads')).catch(() => [])).length
+    const uploadsBefore = await sessionCount()
+    const session = async () => String((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/`)).headers.location)
+    const chunkedBody = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n0\r\n\r\n')])
+    const head = (method: string, path: string, headers: Record<string, string | number>) =>
+      `${method} ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`
+    // Each upload case starts a session holding the first 100 bytes, sends one contradicting request, and
+    // expects the upload to stand where it stood (and the blob to be nowhere).
+    const uploadCases: [string, (location: string) => Promise<RawResponse>, number, string][] = [
+      ['PATCH: Content-Range longer than Content-Length', (at) => socketRequest(push.url, head('PATCH', at, { 'Content-Range': '100-999', 'Content-Length': 500 }), blob.subarray(100, 600)), 400, 'SIZE_INVALID'],
+      ['PATCH: Content-Range shorter than Content-Length', (at) => socketRequest(push.url, head('PATCH', at, { 'Content-Range': '100-199', 'Content-Length': 900 }), blob.subarray(100)), 400, 'SIZE_INVALID'],
+      ['PATCH: chunked body shorter than its Content-Range', (at) => socketRequest(push.url, head('PATCH', at, { 'Content-Range': '100-999', 'Transfer-Encoding': 'chunked' }), chunkedBody(blob.subarray(100, 600))), 400, 'SIZE_INVALID'],
+      ['PATCH: chunked body longer than its Content-Range', (at) => socketRequest(push.url, head('PATCH', at, { 'Content-Range': '100-199', 'Transfer-Encoding': 'chunked' }), chunkedBody(blob.subarray(100))), 400, 'SIZE_INVALID'],
+      ['PATCH: Content-Range that ends before it starts', (at) => rawRequest(push.url, 'PATCH', at, { 'Content-Range': '199-100' }, { body: blob.subarray(100, 200) }), 416, 'BLOB_UPLOAD_INVALID'],
+      ['PATCH: Content-Range that starts where the upload does not stand', (at) => rawRequest(push.url, 'PATCH', at, { 'Content-Range': '0-99' }, { body: blob.subarray(0, 100) }), 416, 'BLOB_UPLOAD_INVALID'],
+      ['PUT: final chunk that starts where the upload does not stand', (at) => rawRequest(push.url, 'PUT', `${at}?digest=${sha256(blob)}`, { 'Content-Range': '0-899' }, { body: blob.subarray(100) }), 416, 'BLOB_UPLOAD_INVALID'],
+      ['PUT: final chunk whose Content-Range disagrees with Content-Length', (at) => socketRequest(push.url, head('PUT', `${at}?digest=${sha256(blob)}`, { 'Content-Range': '100-999', 'Content-Length': 800 }), blob.subarray(100, 900)), 400, 'SIZE_INVALID'],
+      ['PUT: final chunk whose chunked body is shorter than its Content-Range', (at) => socketRequest(push.url, head('PUT', `${at}?digest=${sha256(blob)}`, { 'Content-Range': '100-999', 'Transfer-Encoding': 'chunked' }), chunkedBody(blob.subarray(100, 900))), 400, 'SIZE_INVALID'],
+    ]
+    for (const [name, send, status, expected] of uploadCases) {
+      const location = await session()
+      assert.equal((await rawRequest(push.url, 'PATCH', location, { 'Content-Range': '0-99' }, { body: blob.subarray(0, 100) })).status, 202)
+      const response = await send(location)
+      assert.equal(response.status, status, name)
+      assert.equal(code(response), expected, name)
+      assert.equal((await rawRequest(push.url, 'GET', location)).headers.range, '0-99', `${name}: the upload stands where it stood`)
+      assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/blobs/${sha256(blob)}`)).status, 404, name)
+      assert.equal((await rawRequest(push.url, 'DELETE', location)).status, 204)
+    }
+    // Whole-body uploads: the blob must not exist afterwards, and no session is left behind.
+    const short = blob.subarray(0, 300)
+    const wholeCases: [string, () => Promise<RawResponse>, string, string][] = [
+      ['POST ?digest=: Content-Length longer than the body, which ends with the connection', () => socketRequest(push.url, head('POST', `${repo}/blobs/uploads/?digest=${sha256(short)}`, { 'Content-Length': 400 }), short, { endAfterBody: true }), sha256(short), 'SIZE_INVALID'],
+      ['POST ?digest=: body past its Content-Length', () => socketRequest(push.url, head('POST', `${repo}/blobs/uploads/?digest=${sha256(blob)}`, { 'Content-Length': 900 }), blob), sha256(blob), 'UNSUPPORTED'],
+      ['POST ?digest=: a body that is not the digest', () => rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${sha256(short)}`, {}, { body: blob }), sha256(short), 'DIGEST_INVALID'],
+      ['PUT ?digest=: Content-Length longer than the body, which ends with the connection', async () => socketRequest(push.url, head('PUT', `${await session()}?digest=${sha256(short)}`, { 'Content-Length': 400 }), short, { endAfterBody: true }), sha256(short), 'SIZE_INVALID'],
+      ['PUT ?digest=: a body that is not the digest', async () => rawRequest(push.url, 'PUT', `${await session()}?digest=${sha256(short)}`, {}, { body: blob }), sha256(short), 'DIGEST_INVALID'],
+    ]
+    for (const [name, send, digest, expected] of wholeCases) {
+      const response = await send()
+      assert.equal(response.status, 400, name)
+      assert.equal(code(response), expected, name)
+      assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/blobs/${digest}`)).status, 404, name)
+    }
+    await sleep(200)
+    const sessionsLeft = (await sessionCount()) - uploadsBefore
+    assert.equal(sessionsLeft, 1, "no refused POST leaves a session; the PUT cut off by its connection keeps its own, to be resumed")
+
+    // Manifests: the Content-Type says which manifest it is and the body must agree, as in distribution.
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+    const layer = Buffer.from('contradicted layer')
+    for (const bytes of [config, layer]) assert.equal((await rawRequest(push.url, 'POST', `${repo}/blobs/uploads/?digest=${sha256(bytes)}`, {}, { body: bytes })).status, 201)
+    const types = {
+      ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+      ociIndex: 'application/vnd.oci.image.index.v1+json',
+      docker: 'application/vnd.docker.distribution.manifest.v2+json',
+      dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    }
+    const manifestOf = (mediaType: string | undefined, configType = 'application/vnd.oci.image.config.v1+json') =>
+      JSON.stringify({
+        schemaVersion: 2,
+        ...(mediaType === undefined ? {} : { mediaType }),
+        config: { mediaType: configType, digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+      })
+    const dockerConfig = 'application/vnd.docker.container.image.v1+json'
+    const indexOf = (mediaType: string | undefined) => JSON.stringify({ schemaVersion: 2, ...(mediaType === undefined ? {} : { mediaType }), manifests: [] })
+    const manifestCases: [string, string | undefined, string, number, string | undefined][] = [
+      ['an OCI Content-Type over a Docker manifest', types.ociManifest, manifestOf(types.docker, dockerConfig), 400, 'MANIFEST_INVALID'],
+      ['a Docker Content-Type over an OCI manifest', types.docker, manifestOf(types.ociManifest), 400, 'MANIFEST_INVALID'],
+      ['a Docker Content-Type over a body without mediaType', types.docker, manifestOf(undefined, dockerConfig), 400, 'MANIFEST_INVALID'],
+      ['an index Content-Type over an image manifest', types.ociIndex, manifestOf(types.ociManifest), 400, 'MANIFEST_INVALID'],
+      ['an index Content-Type over an image manifest without mediaType', types.ociIndex, manifestOf(undefined), 400, 'MANIFEST_INVALID'],
+      ['a manifest Content-Type over an index', types.ociManifest, indexOf(types.ociIndex), 400, 'MANIFEST_INVALID'],
+      ['a Docker list Content-Type over an index without mediaType', types.dockerList, indexOf(undefined), 400, 'MANIFEST_INVALID'],
+      ['no Content-Type', undefined, manifestOf(types.ociManifest), 400, 'MANIFEST_INVALID'],
+      ['a Content-Type that is no manifest type', 'application/json', manifestOf(types.ociManifest), 400, 'MANIFEST_INVALID'],
+      // What distribution accepts: OCI leaves mediaType optional, and the Content-Type may carry parameters.
+      ['an OCI manifest without mediaType under its Content-Type', types.ociManifest, manifestOf(undefined), 201, undefined],
+      ['an OCI index without mediaType under its Content-Type', types.ociIndex, indexOf(undefined), 201, undefined],
+      ['a Content-Type with parameters', `${types.ociManifest}; charset=utf-8`, manifestOf(types.ociManifest), 201, undefined],
+    ]
+    let tag = 0
+    for (const [name, contentType, body, status, expected] of manifestCases) {
+      const path = `${repo}/manifests/t${++tag}`
+      const response = await rawRequest(push.url, 'PUT', path, contentType === undefined ? {} : { 'Content-Type': contentType }, { body })
+      assert.equal(response.status, status, name)
+      if (expected === undefined) continue
+      assert.equal(code(response), expected, name)
+      assert.equal((await rawRequest(push.url, 'HEAD', path)).status, 404, `${name}: no tag`)
+      assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/${sha256(body)}`)).status, 404, `${name}: no manifest`)
+    }
+    const cut = manifestOf(types.ociManifest, 'application/vnd.oci.image.config.v1+json').replace('"schemaVersion":2', '"schemaVersion":2 ')
+    const truncated = await socketRequest(push.url, head('PUT', `${repo}/manifests/cut`, { 'Content-Type': types.ociManifest, 'Content-Length': cut.length + 10 }), cut, { endAfterBody: true })
+    assert.equal(truncated.status, 400)
+    assert.equal(code(truncated), 'SIZE_INVALID')
+    assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/cut`)).status, 404)
+    assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/${sha256(cut)}`)).status, 404)
+    const overlong = await socketRequest(push.url, head('PUT', `${repo}/manifests/overlong`, { 'Content-Type': types.ociManifest, 'Content-Length': cut.length - 10 }), cut)
+    assert.equal(overlong.status, 400, 'the bytes past the Content-Length are no request')
+    assert.equal(code(overlong), 'UNSUPPORTED')
+    assert.equal((await rawRequest(push.url, 'HEAD', `${repo}/manifests/overlong`)).status, 404)
   })
 
   test('a manifest of 4 MiB is accepted and one byte more is refused with 413, whether or not the client says its length', async () => {

@@ -167,6 +167,11 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
     { name: 'unknown blob', path: `/v2/fixtures/single/blobs/${unknown}`, status: 404, check: errorCode('BLOB_UNKNOWN') },
     { name: 'blob of another repository is unknown here', path: `/v2/fixtures/multi-layer/blobs/${sbom.blobs!.find((blob) => blob !== sbom.configDigest)}`, status: 404, check: errorCode('BLOB_UNKNOWN') },
     { name: 'unknown repository tags', path: '/v2/no/such/tags/list', status: 404, check: errorCode('NAME_UNKNOWN') },
+    // containerd mirrors name the upstream registry in ?ns=; a tree of plain names answers by the plain name.
+    { name: 'a containerd mirror request of a plain-name tree', path: '/v2/fixtures/single/manifests/1.0?ns=docker.io', headers: { Accept: allManifestTypes }, status: 200, check: manifestIs(single.digest!, single.size!, oci.manifest) },
+    { name: 'a containerd mirror request of a blob', method: 'HEAD', path: `/v2/fixtures/single/blobs/${layer}?ns=quay.io`, status: 200, check: (r) => assert.equal(r.headers['docker-content-digest'], layer) },
+    { name: 'a containerd mirror request of a missing image is 404, never 400', path: '/v2/library/nope/manifests/1?ns=docker.io', status: 404, check: errorCode('MANIFEST_UNKNOWN') },
+    { name: 'a containerd mirror request of a missing blob', path: `/v2/library/nope/blobs/${unknown}?ns=docker.io`, status: 404, check: errorCode('BLOB_UNKNOWN') },
     { name: 'DELETE is unsupported', method: 'DELETE', path: `/v2/fixtures/single/manifests/${single.digest}`, status: 405, check: errorCode('UNSUPPORTED') },
     { name: 'uploads are unsupported', method: 'POST', path: '/v2/fixtures/single/blobs/uploads/', status: 405, check: errorCode('UNSUPPORTED') },
     { name: 'dot-dot traversal', path: '/v2/fixtures/single/manifests/../../../../../../etc/passwd', status: [400, 404] },
