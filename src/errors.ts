@@ -30,7 +30,7 @@ export const errorTable = {
   PLATFORM_UNKNOWN: { oci: 'MANIFEST_UNKNOWN', status: 404, exit: 3, hint: 'Run `zreg inspect` on the source or drop --platform to keep every platform.' },
   STORE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 4, hint: 'The store directory is not an OCI image layout written by zreg; point --store at another directory.' },
   LOCK_TIMEOUT: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Another zreg process holds the store lock; retry, or remove a stale index.json.lock if no zreg runs.' },
-  BUILD_CONFLICT: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'Two repositories or tags map to the same path in the tree; rename one of them.' },
+  BUILD_CONFLICT: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The rest of the tree is built and live. Delete the left-out repository (or the tag in its way) from the store, or copy it under another name, then build again.' },
   OUT_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The output path exists and was not made by `zreg build`; choose another --out or remove it.' },
   SITE_NOT_FOUND: { oci: 'UNSUPPORTED', status: 500, exit: 3, hint: 'Run `zreg build` first, or pass the directory it wrote.' },
   CONFIG_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the configuration file; its schema is schemas/zreg-config.json.' },
