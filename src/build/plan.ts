@@ -53,7 +53,7 @@ export interface PlanOptions {
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
-export const treeFormatVersion = 2
+export const treeFormatVersion = 3
 
 const apiVersionBody = '{}'
 
