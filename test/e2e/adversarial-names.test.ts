@@ -6,7 +6,7 @@ import { execa } from 'execa'
 import { zregOk } from '../helpers/cli.js'
 import { rawRequest, type RawResponse } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
-import { startNginx, startZregServe, type TestServer } from '../helpers/servers.js'
+import { startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoPull } from '../helpers/skopeo.js'
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
@@ -43,8 +43,9 @@ async function check(server: string, base: string, expected: Case): Promise<void
 
 /**
  * Tags that differ only in case, tags that look like regular expressions, names that are nginx map
- * keywords, 128-character tags on a 255-character name, deep names: every server of a built tree
- * answers them exactly, and unknown names (other case, other repository) 404 with the OCI error body.
+ * keywords, 128-character tags on a 255-character name, deep names: every server of a built tree (and
+ * push mode, over the store) answers them exactly, and unknown names (another case, another
+ * repository) 404 with the OCI error body.
  */
 describe('adversarial names in the generated server configurations', () => {
   let site: string
@@ -74,6 +75,7 @@ describe('adversarial names in the generated server configurations', () => {
     servers = [
       { name: 'nginx', server: await startNginx(site) },
       { name: 'zreg serve', server: await startZregServe(site) },
+      { name: 'push mode', server: await startZregPush(store, join(dir, 'pushed-site')) },
     ]
   })
   after(async () => {
