@@ -14,6 +14,7 @@ export const errorTable = {
   MANIFEST_BLOB_UNKNOWN: { oci: 'MANIFEST_BLOB_UNKNOWN', status: 400, exit: 4, hint: 'A blob the manifest references is missing from the source; re-export the image with all its layers.' },
   CONFIG_INVALID: { oci: 'MANIFEST_INVALID', status: 400, exit: 4, hint: 'The image config does not satisfy the OCI image-spec config schema.' },
   NAME_INVALID: { oci: 'NAME_INVALID', status: 400, exit: 4, hint: 'Repository names are lowercase path components ([a-z0-9] separated by ".", "_", "__" or "-"), joined by "/".' },
+  NAME_COLLISION: { oci: 'NAME_INVALID', status: 400, exit: 4, hint: 'In the static tree /v2/<repo>/tags/list and /v2/<repo>/manifests/<tag> are files; pick a repository name or tag that needs no directory there.' },
   NAME_UNKNOWN: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Run `zreg ls` to see the repositories in the store.' },
   TAG_INVALID: { oci: 'TAG_INVALID', status: 400, exit: 4, hint: 'Tags match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.' },
   UNSUPPORTED: { oci: 'UNSUPPORTED', status: 405, exit: 2, hint: 'This server is read-only: it answers GET and HEAD.' },

@@ -146,7 +146,7 @@ describe('names the tree cannot hold never break the store', () => {
       assert.match(refused.stderr, /cannot store .*the registry tree cannot hold both names/, name)
     }
     const json = await zreg(['add', source, '--name', 'app/tags/list:1', '--store', store, '--json'])
-    assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'NAME_INVALID')
+    assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'NAME_COLLISION')
     assert.equal(await readFile(join(store, 'index.json'), 'utf8'), index)
   })
 
