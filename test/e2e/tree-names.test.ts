@@ -89,6 +89,7 @@ describe('names the tree cannot hold never break the store', () => {
       ['app/manifests/1/deep', undefined, /manifest of "app:1"/],
       ['app', 'blobs', /"app:blobs" would be a file where "app\/manifests" has its blobs\/ directory/],
       ['app', 'referrers', /referrers\/ directory/],
+      ['app', 'other', /"app\/manifests\/other" needs a directory where \/v2\/app\/manifests\/other, the manifest of "app:other", is/],
       ['index.html', '1', /v2\/index.html/],
     ]
     const index = await readFile(join(store, 'index.json'), 'utf8')
@@ -102,6 +103,13 @@ describe('names the tree cannot hold never break the store', () => {
       assert.equal(await readFile(join(store, 'index.json'), 'utf8'), index, `${repository}:${tag} changed nothing`)
     }
     assert.equal((await rawRequest(push.url, 'GET', '/v2/_catalog')).body.toString(), generation)
+    // Two pushes racing for one path: the check runs under the index lock, so exactly one wins.
+    const won: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const pushes = await Promise.all([pushImage(push.url, 'app', `race${i}`, `tag${i}`), pushImage(push.url, `app/manifests/race${i}`, '1', `repo${i}`)])
+      assert.deepEqual(pushes.map(({ response }) => response.status).sort(), [201, 400], `race ${i}`)
+      if (pushes[0].response.status === 201) won.push(`race${i}`)
+    }
     // The names the tree can hold still push, and the tree keeps up.
     const accepted = await pushImage(push.url, 'app', 'Blobs', 'case')
     assert.equal(accepted.response.status, 201)
@@ -109,7 +117,7 @@ describe('names the tree cannot hold never break the store', () => {
     const serve = await startZregServe(join(dir, 'site'))
     try {
       const tags = JSON.parse((await rawRequest(serve.url, 'GET', '/v2/app/tags/list')).body.toString()) as { tags: string[] }
-      assert.deepEqual(tags.tags, ['1', 'Blobs'])
+      assert.deepEqual(tags.tags, ['1', 'Blobs', ...won])
       assert.equal((await rawRequest(serve.url, 'GET', '/v2/app/manifests/2/tags/list')).status, 200)
     } finally {
       await serve.stop()
