@@ -4,7 +4,7 @@ import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { withLock } from '../store/lock.js'
 import { treeCollisions } from '../oci/tree-collisions.js'
 import type { Store, StoredRef } from '../store/store.js'
-import { planRepository, planSite, treeFormatVersion, type RepositoryEntry, type RepositoryPlan } from './plan.js'
+import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
 import { liveState, writeTree, type WriteResult } from './write-tree.js'
@@ -72,7 +72,6 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
       else changed.push({ name, input, refs })
     }
     const cache: ManifestCache = new Map()
-    const plans: RepositoryPlan[] = []
     let repositoriesWritten = 0
     for (const { name, input, refs } of changed) {
       try {
@@ -82,7 +81,6 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
           repositoriesWritten++
         }
         entries.push({ name, input, key: plan.key })
-        plans.push(plan)
       } catch (error) {
         skipped.push({ repository: name, reason: asZregError(error).message })
       }

@@ -74,7 +74,9 @@ function tagsByRepository(refs: Iterable<StoredRef>): Map<string, Set<string>> {
 function checkTreeNames(stored: Iterable<StoredRef>, refs: StoredRef[]): void {
   const collision = incomingCollision(tagsByRepository(stored), refs)
   if (collision === undefined) return
-  const ref = refs.find((candidate) => candidate.repository === collision.repository || candidate.repository === collision.enclosing)!
+  const ref =
+    refs.find((candidate) => candidate.repository === collision.repository) ??
+    refs.find((candidate) => candidate.repository === collision.enclosing && (collision.tag === undefined || candidate.tag === collision.tag))!
   throw new ZregError('NAME_COLLISION', `cannot store ${refKey(ref)}: ${collision.reason}; the registry tree cannot hold both names, so use another repository name or tag`, {
     detail: { name: ref.repository, ...(ref.tag === undefined ? {} : { tag: ref.tag }) },
   })
