@@ -1,11 +1,14 @@
 import { mkdir } from 'node:fs/promises'
+import { asZregError } from '../errors.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { withLock } from '../store/lock.js'
+import { treeCollisions } from '../oci/tree-collisions.js'
 import type { Store, StoredRef } from '../store/store.js'
-import { planRepository, planSite, treeFormatVersion, type RepositoryEntry, type RepositoryPlan } from './plan.js'
+import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
 import { liveState, writeTree, type WriteResult } from './write-tree.js'
+import { writeRepository } from './write-repository.js'
 
 export interface BuildOptions {
   out: string
@@ -13,14 +16,33 @@ export interface BuildOptions {
   defaultPlatform?: Platform
 }
 
+/** A repository a build left out, and why (the rest of the tree is built and swapped in). */
+export interface SkippedRepository {
+  repository: string
+  reason: string
+}
+
 export interface BuildResult extends WriteResult {
+  repositoriesWritten: number
   tags: number
   durationMs: number
+  /** Repositories left out: names the tree cannot hold, or content that could not be written. */
+  skipped: SkippedRepository[]
+}
+
+/** Repositories whose names collide with another's files in the tree: the nested one is left out. */
+function collidingRepositories(groups: Map<string, StoredRef[]>): Map<string, string> {
+  const names = new Map([...groups].map(([name, refs]) => [name, new Set(refs.flatMap((ref) => (ref.tag === undefined ? [] : [ref.tag])))]))
+  const left = new Map<string, string>()
+  for (const collision of treeCollisions(names)) if (!left.has(collision.repository)) left.set(collision.repository, collision.reason)
+  return left
 }
 
 /**
  * Builds (or incrementally rebuilds) the static registry tree for everything in the store. A
  * repository whose references did not change since the live build is neither read nor written again.
+ * One repository's problem (a name the tree cannot hold beside another's files, a missing blob) leaves
+ * that repository out and is reported in `skipped`; it never stops the build of the others.
  */
 export async function buildSite(store: Store, options: BuildOptions): Promise<BuildResult> {
   const started = performance.now()
@@ -32,10 +54,17 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
     const groups = groupByRepository(await store.refList())
     const live = await liveState(paths)
     const salt = [treeFormatVersion, platform]
+    const skipped: SkippedRepository[] = []
+    const colliding = collidingRepositories(groups)
     const entries: RepositoryEntry[] = []
     const changed: { name: string; input: string; refs: StoredRef[] }[] = []
     let tags = 0
     for (const [name, refs] of groups) {
+      const collision = colliding.get(name)
+      if (collision !== undefined) {
+        skipped.push({ repository: name, reason: collision })
+        continue
+      }
       tags += refs.filter((ref) => ref.tag !== undefined).length
       const input = repositoryInput(name, refs, salt)
       const before = live.repositories.get(name)
@@ -43,14 +72,22 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
       else changed.push({ name, input, refs })
     }
     const cache: ManifestCache = new Map()
-    const plans: RepositoryPlan[] = []
+    let repositoriesWritten = 0
     for (const { name, input, refs } of changed) {
-      const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform })
-      entries.push({ name, input, key: plan.key })
-      plans.push(plan)
+      try {
+        const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform })
+        if (!live.objects.has(plan.key)) {
+          await writeRepository(store, paths, plan)
+          repositoriesWritten++
+        }
+        entries.push({ name, input, key: plan.key })
+      } catch (error) {
+        skipped.push({ repository: name, reason: asZregError(error).message })
+      }
     }
     const site = planSite(entries, { defaultPlatform: platform })
-    const written = await writeTree(store, site, plans, paths, live)
-    return { ...written, tags, durationMs: Math.round(performance.now() - started) }
+    const written = await writeTree(site, paths, live)
+    skipped.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0))
+    return { ...written, repositoriesWritten, tags, skipped, durationMs: Math.round(performance.now() - started) }
   })
 }

@@ -1,6 +1,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MediaTypes } from '../oci/media-types.js'
+import { repositorySource } from '../oci/reference.js'
 import type { RepositoryPlan, SitePlan } from './plan.js'
 import { metaDir, repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
 
@@ -12,18 +13,29 @@ const manifestKinds: Record<string, string> = {
   [MediaTypes.DockerManifestList]: 'docker-list',
 }
 
+/** A string as a PCRE pattern matching exactly it (tags and names use only [A-Za-z0-9_./:-]). */
+function exactly(text: string): string {
+  return `~^${text.replace(/[.\\^$|?*+()[\]{}]/g, (c) => `\\${c}`)}$`
+}
+
 /**
  * A repository's lines of the manifest map: URI -> "kind|digest|fallback", where fallback is the
  * default platform's manifest URI for a tag naming an index ("none" when the index lacks it).
+ * nginx matches string keys ignoring case, and refuses two that differ only in case, so tags equal
+ * but for case (v1.0-rc1, v1.0-RC1) get case-sensitive regex keys instead.
  */
 export function nginxMapFile(plan: RepositoryPlan): string {
   const base = `/v2/${plan.name}/`
+  const manifests = plan.files.filter((file) => file.path.startsWith('manifests/'))
+  const folded = new Map<string, number>()
+  for (const file of manifests) folded.set(file.path.toLowerCase(), (folded.get(file.path.toLowerCase()) ?? 0) + 1)
   let lines = ''
-  for (const file of plan.files) {
-    if (!file.path.startsWith('manifests/')) continue
+  for (const file of manifests) {
     const fallback = file.headers.platformFallback
     const target = fallback === undefined ? '' : fallback === null ? 'none' : base + fallback
-    lines += `"${base}${file.path}" "${manifestKinds[file.headers.contentType] ?? 'missing'}|${file.headers.digest ?? ''}|${target}";\n`
+    const uri = base + file.path
+    const key = folded.get(file.path.toLowerCase())! > 1 ? exactly(uri) : uri
+    lines += `"${key}" "${manifestKinds[file.headers.contentType] ?? 'missing'}|${file.headers.digest ?? ''}|${target}";\n`
   }
   return lines
 }
@@ -52,8 +64,9 @@ map $http_accept $zreg_accepts_index {
     "~application/vnd\\.oci\\.image\\.(index|manifest)\\.v1\\+json" 1;
     "~application/vnd\\.docker\\.distribution\\.manifest\\.(list\\.)?v2\\+json" 1;
 }
-# Repository name -> its directory of the live generation.
-map $zreg_repo $zreg_key {
+# Repository name -> its directory of the live generation. Keyed by path: a bare name could be a map
+# keyword (a repository named "default" or "include").
+map /v2/$zreg_repo $zreg_key {
     default "-";
     include ${maps}/repos.map;
 }
@@ -190,15 +203,20 @@ location = /v2/_catalog {
     alias ${meta}/v2/_catalog;
     ${apiHeader}
 }
-location ~ ^/v2/(?<zreg_repo>.+)/tags/list$ {
+location ~ ^/v2/(?<zreg_repo>${repositorySource})/tags/list$ {
     types { }
     default_type application/json;
     alias ${objects}/$zreg_key/tags/list;
     ${apiHeader}
     error_page 404 = @zreg_name_unknown;
 }
-# The digest travels in the rewritten URI: nginx may not evaluate a map again after a rewrite.
-location ~ ^/v2/.+/manifests/[^/]+$ {
+# The digest travels in the rewritten URI: nginx may not evaluate a map again after a rewrite. The
+# manifest map matches tags ignoring case; the file system does not, so a tag that is not there
+# exactly (latest beside Latest) is unknown, whichever manifest the client accepts.
+location ~ ^/v2/(?<zreg_repo>${repositorySource})/manifests/(?<zreg_ref>[^/]+)$ {
+    if (!-f ${objects}/$zreg_key/manifests/$zreg_ref) {
+        rewrite ^ /_zreg/missing last;
+    }
     rewrite ^ /_zreg/$zreg_target_kind/$zreg_target_digest$zreg_target last;
 }
 ${Object.entries(manifestKinds)
@@ -209,7 +227,7 @@ ${Object.entries(manifestKinds)
     ${apiHeader}
     return 404 '${errorBody('MANIFEST_UNKNOWN', 'manifest unknown')}';
 }
-location ~ "^/v2/(?<zreg_repo>.+)/blobs/(?<zreg_blob>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
+location ~ "^/v2/(?<zreg_repo>${repositorySource})/blobs/(?<zreg_blob>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
     types { }
     default_type application/octet-stream;
     alias ${objects}/$zreg_key/blobs/$zreg_blob;
@@ -217,7 +235,7 @@ location ~ "^/v2/(?<zreg_repo>.+)/blobs/(?<zreg_blob>sha256:[a-f0-9]{64}|sha512:
     ${apiHeader}
     error_page 404 = @zreg_blob_unknown;
 }
-location ~ "^/v2/(?<zreg_repo>.+)/referrers/(?<zreg_subject>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
+location ~ "^/v2/(?<zreg_repo>${repositorySource})/referrers/(?<zreg_subject>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
     types { }
     default_type ${MediaTypes.OciIndex};
     alias ${objects}/$zreg_key/referrers/$zreg_subject;
@@ -262,7 +280,7 @@ http {
 /** Writes the nginx configuration for a generation: http-level maps, locations, a standalone file. */
 export function writeNginxConfig(dir: string, paths: TreePaths, plan: SitePlan, listen = '127.0.0.1:8080'): void {
   mkdirSync(join(dir, 'nginx'), { recursive: true })
-  const repositories = plan.repositories.map((repository) => `"${repository.name}" ${repository.key};\n`)
+  const repositories = plan.repositories.map((repository) => `"/v2/${repository.name}" ${repository.key};\n`)
   writeFileSync(join(dir, 'nginx', 'repos.map'), repositories.join(''))
   const manifests = plan.repositories.map((repository) => `include ${repositoryNginxMapPath(paths, repository.key)};\n`)
   writeFileSync(join(dir, 'nginx', 'manifests.map'), manifests.join(''))

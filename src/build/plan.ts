@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { ZregError } from '../errors.js'
 import type { Digest } from '../oci/digest.js'
 import { isDistributable, MediaTypes } from '../oci/media-types.js'
 import { platformMatches, type Platform } from '../oci/platform.js'
@@ -54,10 +53,7 @@ export interface PlanOptions {
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
-export const treeFormatVersion = 2
-
-/** The directories a repository's part of the tree has; a repository may not be named like them. */
-export const repositoryParts = ['manifests', 'blobs', 'tags', 'referrers'] as const
+export const treeFormatVersion = 3
 
 const apiVersionBody = '{}'
 
@@ -130,31 +126,13 @@ export function planRepository(repository: RepositoryModel, options: PlanOptions
   return { name: repository.name, key: hashOf([treeFormatVersion, repository.name, files]), files }
 }
 
-/** Refuses repository names whose tree paths would collide (a repository `a/tags` beside `a`). */
-function checkPathConflicts(names: string[]): void {
-  const all = new Set(names)
-  for (const name of names) {
-    const components = name.split('/')
-    if (components[0] === 'index.html') {
-      throw new ZregError('BUILD_CONFLICT', `repository "${name}" would collide with the tree's v2/index.html`)
-    }
-    for (let i = 1; i < components.length; i++) {
-      const parent = components.slice(0, i).join('/')
-      if (all.has(parent) && (repositoryParts as readonly string[]).includes(components[i]!)) {
-        throw new ZregError('BUILD_CONFLICT', `repository "${name}" collides with the ${components[i]}/ directory of repository "${parent}"`)
-      }
-    }
-  }
-}
-
 /**
  * The generation: the root files and which repository directory each repository uses. Pure, so it is
- * tested without a file system.
+ * tested without a file system. The names must be ones the tree can hold together (treeCollisions).
  */
 export function planSite(repositories: RepositoryEntry[], options: PlanOptions): SitePlan {
   const sorted = [...repositories].sort((a, b) => compare(a.name, b.name))
   const names = sorted.map((repository) => repository.name)
-  checkPathConflicts(names)
   const rootFiles = [
     text('v2/index.html', apiVersionBody, MediaTypes.Json),
     text('v2/_catalog', JSON.stringify({ repositories: names }), MediaTypes.Json),

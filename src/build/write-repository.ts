@@ -7,7 +7,8 @@ import { tempPathBeside } from '../store/atomic.js'
 import type { LocalBlobPaths, Store } from '../store/store.js'
 import { hasLocalBlobPaths } from '../store/store.js'
 import { nginxMapFile } from './nginx.js'
-import { repositoryParts, type HeaderEntry, type RepositoryPlan } from './plan.js'
+import { repositoryParts } from '../oci/tree-collisions.js'
+import type { HeaderEntry, RepositoryPlan } from './plan.js'
 import { repositoryHeadersPath, repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
 
 /** Links a blob into the tree (no bytes copied); copies only when the store is on another file system. */

@@ -4,12 +4,10 @@ import { basename, dirname, join, relative } from 'node:path'
 import { ZregError } from '../errors.js'
 import { formatPlatform } from '../oci/platform.js'
 import { tempPathBeside } from '../store/atomic.js'
-import type { Store } from '../store/store.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
 import { writeNginxConfig } from './nginx.js'
-import type { HeaderEntry, RepositoryPlan, SitePlan } from './plan.js'
+import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, type TreePaths } from './tree-paths.js'
-import { writeRepository } from './write-repository.js'
 
 /** A generation's description of itself: what zreg serve and the nginx maps read. */
 export interface SiteManifest {
@@ -29,7 +27,6 @@ export interface WriteResult {
   generation: string
   changed: boolean
   repositories: number
-  repositoriesWritten: number
 }
 
 /** The OCI error bodies a static tree answers with for what it does not hold. */
@@ -164,21 +161,15 @@ async function removeOldGenerations(paths: TreePaths, live: string): Promise<voi
 }
 
 /**
- * Makes the tree at `out` match `site`: writes the repository directories in `plans` (the others exist
- * and are reused as they are), brings the shared literal tree up to date, writes the generation and
+ * Makes the tree at `out` match `site`, whose repository directories all exist under objects/ (the
+ * caller wrote the new ones): brings the shared literal tree up to date, writes the generation and
  * swaps it in with one rename. The caller holds the build lock.
  */
-export async function writeTree(store: Store, site: SitePlan, plans: RepositoryPlan[], paths: TreePaths, live: LiveState): Promise<WriteResult> {
+export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveState): Promise<WriteResult> {
   const previous = live.generation
   const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
   if (previous === site.key && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
-    return { ...result, changed: false, repositoriesWritten: 0 }
-  }
-  let repositoriesWritten = 0
-  for (const repository of plans) {
-    if (live.objects.has(repository.key)) continue
-    await writeRepository(store, paths, repository)
-    repositoriesWritten++
+    return { ...result, changed: false }
   }
   const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
   await updateLiveTree(paths, site.repositories, before, site.rootFiles)
@@ -186,5 +177,5 @@ export async function writeTree(store: Store, site: SitePlan, plans: RepositoryP
   await swapIn(paths, site.key)
   await rm(liveTreeMarker(paths), { force: true })
   await removeOldGenerations(paths, site.key)
-  return { ...result, changed: true, repositoriesWritten }
+  return { ...result, changed: true }
 }

@@ -1,12 +1,14 @@
 import { Flags } from '@oclif/core'
 import { buildSite, type BuildResult } from '../build/build-site.js'
+import { errorTable } from '../errors.js'
 import { parsePlatform } from '../oci/platform.js'
 import { outFlag, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 export default class Build extends ZregCommand {
   static override summary = 'Write the static registry tree for everything in the store.'
   static override description = `Writes the registry HTTP API as plain files (v2/, catalog, tags, manifests by tag and digest, blobs, referrers), the headers each path needs (.zreg/), and an nginx configuration (.zreg/nginx*.conf).
-The build is atomic (OUT is a link swapped in one rename), reproducible, and incremental: repositories that did not change are reused as they are.`
+The build is atomic (OUT is a link swapped in one rename), reproducible, and incremental: repositories that did not change are reused as they are.
+A repository the tree cannot hold (its name needs a directory where another repository's file is, or its content cannot be read) is left out and reported; the others are built and swapped in, and the command exits 5.`
 
   static override examples = ['<%= config.bin %> build', '<%= config.bin %> build --store ./store --out /srv/registry']
 
@@ -27,6 +29,11 @@ The build is atomic (OUT is a link swapped in one rename), reproducible, and inc
     })
     const what = result.changed ? `${result.repositoriesWritten} of ${result.repositories} repositories written` : 'unchanged'
     this.log(`built ${result.out}: ${result.repositories} repositories, ${result.tags} tags (${what}) in ${result.durationMs} ms`)
+    if (result.skipped.length > 0) {
+      for (const { repository, reason } of result.skipped) this.logToStderr(`zreg: left out ${repository}: ${reason}`)
+      this.logToStderr(`  ${errorTable.BUILD_CONFLICT.hint}`)
+      process.exitCode = errorTable.BUILD_CONFLICT.exit
+    }
     return result
   }
 }

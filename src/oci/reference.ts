@@ -3,7 +3,9 @@ import { isDigest, type Digest } from './digest.js'
 
 // The distribution-spec grammar: lowercase components joined by "/", tags of word characters.
 const componentPattern = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-const repositoryPattern = new RegExp(`^${componentPattern}(?:/${componentPattern})*$`)
+/** The repository grammar as regular-expression source (no anchors), for server configs that route by it. */
+export const repositorySource = `${componentPattern}(?:/${componentPattern})*`
+const repositoryPattern = new RegExp(`^${repositorySource}$`)
 const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 const maxRepositoryLength = 255
 

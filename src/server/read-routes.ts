@@ -127,8 +127,10 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
   const match = routePattern.exec(path)
   if (!match) throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`, { detail: { path } })
   const [, name, kind, reference] = match as unknown as [string, string, string, string]
+  // Names are case-sensitive and lowercase: /v2/App/... is no repository, never another's content.
+  if (!isRepository(name)) throw new ZregError('NAME_UNKNOWN', 'repository name not known to registry', { detail: { name } })
   // Like distribution: a manifest or blob of an unknown repository is simply unknown (404).
-  const known = isRepository(name) && view.hasRepository(name)
+  const known = view.hasRepository(name)
   if (!known && (kind === 'tags' || kind === 'referrers')) {
     throw new ZregError('NAME_UNKNOWN', 'repository name not known to registry', { detail: { name } })
   }
@@ -140,7 +142,7 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
     case 'blobs': {
       // Asked of the view even for a repository it does not list: push mode holds blobs uploaded to a
       // repository before any manifest names it.
-      const file = isRepository(name) && isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
+      const file = isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
       if (!file) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
       await send(req, res, file, cache)
       return true

@@ -4,11 +4,13 @@ import type { Store } from '../store/store.js'
 
 /**
  * Keeps the static tree current in push mode: one build at a time, and requests that arrive during a
- * build are served by one more build after it (which sees everything they wrote).
+ * build are served by one more build after it (which sees everything they wrote). Repositories a build
+ * leaves out are reported on stderr when that list changes; the tree goes on being built without them.
  */
 export class TreeRebuilder {
   private running: Promise<BuildResult> | undefined
   private queued: Promise<BuildResult> | undefined
+  private reported = '[]'
 
   constructor(
     private readonly store: Store,
@@ -20,13 +22,25 @@ export class TreeRebuilder {
     if (this.queued) return this.queued
     const start = (): Promise<BuildResult> => {
       this.queued = undefined
-      this.running = buildSite(this.store, { out: this.out, ...(this.defaultPlatform ? { defaultPlatform: this.defaultPlatform } : {}) }).finally(() => {
-        this.running = undefined
-      })
+      this.running = buildSite(this.store, { out: this.out, ...(this.defaultPlatform ? { defaultPlatform: this.defaultPlatform } : {}) })
+        .then((result) => {
+          this.report(result)
+          return result
+        })
+        .finally(() => {
+          this.running = undefined
+        })
       return this.running
     }
     if (!this.running) return start()
     this.queued = this.running.then(start, start)
     return this.queued
+  }
+
+  private report(result: BuildResult): void {
+    const skipped = JSON.stringify(result.skipped)
+    if (skipped === this.reported) return
+    this.reported = skipped
+    for (const { repository, reason } of result.skipped) process.stderr.write(`zreg: ${repository} is left out of the tree: ${reason}\n`)
   }
 }

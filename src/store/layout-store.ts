@@ -10,6 +10,7 @@ import type { Descriptor } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
+import { incomingCollision } from '../oci/tree-collisions.js'
 import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
 import { processAlive, withLock } from './lock.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
@@ -53,6 +54,32 @@ function toIndexEntry(ref: StoredRef): Descriptor {
   if (ref.tag !== undefined) own[refNameAnnotation] = `${ref.repository}:${ref.tag}`
   else own[repositoryAnnotation] = ref.repository
   return { ...rest, annotations: own }
+}
+
+/** Repository name -> its tags. */
+function tagsByRepository(refs: Iterable<StoredRef>): Map<string, Set<string>> {
+  const names = new Map<string, Set<string>>()
+  for (const ref of refs) {
+    const tags = names.get(ref.repository) ?? new Set<string>()
+    if (ref.tag !== undefined) tags.add(ref.tag)
+    names.set(ref.repository, tags)
+  }
+  return names
+}
+
+/**
+ * Refuses refs whose names the static tree could not hold beside the stored ones (see
+ * tree-collisions.ts), so a name that would break the build is never committed.
+ */
+function checkTreeNames(stored: Iterable<StoredRef>, refs: StoredRef[]): void {
+  const collision = incomingCollision(tagsByRepository(stored), refs)
+  if (collision === undefined) return
+  const ref =
+    refs.find((candidate) => candidate.repository === collision.repository) ??
+    refs.find((candidate) => candidate.repository === collision.enclosing && (collision.tag === undefined || candidate.tag === collision.tag))!
+  throw new ZregError('NAME_COLLISION', `cannot store ${refKey(ref)}: ${collision.reason}; the registry tree cannot hold both names, so use another repository name or tag`, {
+    detail: { name: ref.repository, ...(ref.tag === undefined ? {} : { tag: ref.tag }) },
+  })
 }
 
 function compareRefs(a: StoredRef, b: StoredRef): number {
@@ -316,6 +343,8 @@ class LayoutStaging implements StoreStaging {
         throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${ref.repository} would reference ${ref.descriptor.digest}, which is not stored`)
       }
     }
+    // Checked before a blob is published, and again under the index lock against concurrent writers.
+    if (refs.length > 0) checkTreeNames(await this.store.refList(), refs)
     const touched = new Set<string>()
     for (const [digest, { path: temp }] of this.staged) {
       const final = this.store.blobPath(digest)
@@ -328,6 +357,7 @@ class LayoutStaging implements StoreStaging {
     for (const dir of touched) await fsyncDirectory(dir)
     if (refs.length > 0) {
       await this.store.updateIndex((current) => {
+        checkTreeNames(current.values(), refs)
         for (const ref of refs) current.set(refKey(ref), ref)
       })
     }

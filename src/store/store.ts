@@ -45,7 +45,11 @@ export interface StoreStaging {
   blobStat(digest: Digest): Promise<number | undefined>
   /** A private directory on the store's file system (to unpack archives into), removed with the staging. */
   scratchDirectory(): Promise<string>
-  /** Publishes the staged blobs (each an atomic rename), then records `refs` in the index under the lock. */
+  /**
+   * Publishes the staged blobs (each an atomic rename), then records `refs` in the index under the lock.
+   * Rejects with NAME_COLLISION, recording no ref, when a ref's name could not be held in
+   * the static tree beside the stored ones (oci/tree-collisions.ts).
+   */
   commit(refs: StoredRef[]): Promise<void>
   /** Drops everything staged. Safe to call after commit or twice. */
   abort(): Promise<void>

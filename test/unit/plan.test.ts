@@ -3,7 +3,6 @@ import { test } from 'node:test'
 import { planRepository, planSite, type RepositoryEntry } from '../../src/build/plan.js'
 import type { ManifestSummary, RepositoryModel } from '../../src/build/site-model.js'
 import type { Digest } from '../../src/oci/digest.js'
-import { ZregError } from '../../src/errors.js'
 
 const d = (c: string) => `sha256:${c.repeat(64)}` as Digest
 const image = (c: string, layers: string[], extra: Partial<ManifestSummary> = {}): ManifestSummary => ({
@@ -62,12 +61,4 @@ test('plans are deterministic and keyed by content', () => {
   const changed = planSite([entry(repo('x', [['1', a]])), entry(repo('y', [['2', a]]))], options)
   assert.equal(changed.repositories[0]!.key, first.repositories[0]!.key, 'an unchanged repository keeps its key')
   assert.notEqual(changed.repositories[1]!.key, first.repositories[1]!.key)
-})
-
-test('repository names that would collide in the tree are refused', () => {
-  const a = image('a', ['1'])
-  for (const names of [['a', 'a/tags'], ['a/b', 'a/b/manifests'], ['index.html']]) {
-    assert.throws(() => planSite(names.map((name) => entry(repo(name, [['1', a]]))), options), (error: unknown) => error instanceof ZregError && error.code === 'BUILD_CONFLICT', names.join(' '))
-  }
-  assert.doesNotThrow(() => planSite(['a', 'a/tagsx', 'tags'].map((name) => entry(repo(name, [['1', a]]))), options))
 })
