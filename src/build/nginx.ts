@@ -103,7 +103,8 @@ map $zreg_target_info $zreg_target_digest {
 }
 # containerd's hosts.toml mirrors ask /v2/<name>/...?ns=<registry>: the repository that answers is the
 # first of <ns>/<name>, docker.io/<name without library/> and <name> the tree has, else <ns>/<name> (a
-# missing image is a 404, never a 400), as zreg serve does. nginx-locations.conf rewrites to it.
+# missing image is a 404, never a 400), as zreg serve does. nginx-locations.conf rewrites to it. The
+# repository map is keyed by /v2/<name>, as above.
 map $uri $zreg_mirror_name {
     default "";
     "~^/v2/(?<zreg_mn>[a-z0-9._/-]+)/(?:manifests|blobs|tags|referrers)/[^/]+$" $zreg_mn;
@@ -120,21 +121,22 @@ map $arg_ns $zreg_mirror_ns {
 }
 map "$zreg_mirror_ns|$zreg_mirror_name" $zreg_mirror_c1 {
     default "";
-    "~^(?<zreg_c1n>[^|]+)\\|(?<zreg_c1r>.+)$" "$zreg_c1n/$zreg_c1r";
+    # A registry with a port cannot head a repository name: then only <name> answers (no rewrite).
+    "~^(?<zreg_c1n>[^|:]+)\\|(?<zreg_c1r>.+)$" "$zreg_c1n/$zreg_c1r";
 }
 map "$zreg_mirror_ns|$zreg_mirror_name" $zreg_mirror_c2 {
     default "";
     "~^docker\\.io\\|library/(?<zreg_c2r>.+)$" "docker.io/$zreg_c2r";
 }
-map $zreg_mirror_c1 $zreg_mirror_k1 {
+map /v2/$zreg_mirror_c1 $zreg_mirror_k1 {
     default "";
     include ${maps}/repos.map;
 }
-map $zreg_mirror_c2 $zreg_mirror_k2 {
+map /v2/$zreg_mirror_c2 $zreg_mirror_k2 {
     default "";
     include ${maps}/repos.map;
 }
-map $zreg_mirror_name $zreg_mirror_k3 {
+map /v2/$zreg_mirror_name $zreg_mirror_k3 {
     default "";
     include ${maps}/repos.map;
 }

@@ -1,3 +1,4 @@
+import { isRepository } from '../oci/reference.js'
 import { routePattern } from './read-routes.js'
 
 /** A registry host as containerd names it in `?ns=`: lowercase DNS labels, an optional port. */
@@ -13,14 +14,15 @@ export function mirrorCandidates(ns: string, name: string): string[] {
   const candidates = [`${ns}/${name}`]
   if (ns === 'docker.io' && name.startsWith('library/')) candidates.push(`docker.io/${name.slice('library/'.length)}`)
   candidates.push(name)
-  return candidates
+  // A registry with a port (`localhost:5000`) cannot head a repository name: only `<name>` can answer.
+  return candidates.filter(isRepository)
 }
 
 /**
  * containerd's `hosts.toml` mirrors ask for `/v2/<name>/{manifests,blobs,tags,referrers}/...?ns=<registry>`,
  * the name without the registry it comes from (remotes/docker: `request.addNamespace`). Returns the
  * request path on the repository that answers: the first of `mirrorCandidates` the view has, else
- * `<ns>/<name>`, so a missing image is 404 (containerd before 1.5 tries the next host only on a 404,
+ * the first candidate (`<ns>/<name>`, or `<name>` for a registry with a port), so a missing image is 404 (containerd before 1.5 tries the next host only on a 404,
  * never on a 400). Undefined when the request names no registry (no or a malformed `ns`) or is no
  * repository route: it is served as it is.
  */
@@ -31,6 +33,6 @@ export function mirrorPath(path: string, query: URLSearchParams, hasRepository: 
   if (!match) return undefined
   const [, name, kind, reference] = match as unknown as [string, string, string, string]
   const candidates = mirrorCandidates(ns, name)
-  const repository = candidates.find(hasRepository) ?? candidates[0]!
+  const repository = candidates.find(hasRepository) ?? candidates[0] ?? name
   return `/v2/${repository}/${kind}/${reference}`
 }
