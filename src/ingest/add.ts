@@ -5,9 +5,10 @@ import { defaultTag, isTag, parseImageReference, type ImageReference } from '../
 import type { Store, StoreStaging, StoredRef } from '../store/store.js'
 import { ImageCopier, type IngestProgress } from './copy-image.js'
 import { convertDockerImage, familiarName, readDockerArchiveManifest, type DockerArchiveImage, type ManifestFormat } from './docker-archive.js'
+import type { FileTree } from './file-tree.js'
 import { OciLayoutSource, type LayoutEntry } from './oci-layout-source.js'
+import { openSourceTree } from './open-source.js'
 import { parseSource, type SourceRef } from './source.js'
-import { extractTar } from './tar-extract.js'
 import type { ImageConfig } from '../oci/manifest.js'
 
 export interface AddOptions {
@@ -107,8 +108,8 @@ function selectDockerImages(images: DockerArchiveImage[], source: SourceRef): { 
   return [{ image, names: [reference] }]
 }
 
-async function addFromDockerArchive(dir: string, source: SourceRef, staging: StoreStaging, override: ImageReference | undefined, options: AddOptions): Promise<StoredRef[]> {
-  const selected = selectDockerImages(await readDockerArchiveManifest(dir, source.path), source)
+async function addFromDockerArchive(tree: FileTree, source: SourceRef, staging: StoreStaging, override: ImageReference | undefined, options: AddOptions): Promise<StoredRef[]> {
+  const selected = selectDockerImages(await readDockerArchiveManifest(tree), source)
   const refs: StoredRef[] = []
   for (const { image, names } of selected) {
     const targets = targetNames(names, override, selected.length)
@@ -119,7 +120,7 @@ async function addFromDockerArchive(dir: string, source: SourceRef, staging: Sto
         throw new ZregError('PLATFORM_UNKNOWN', `${source.path} holds a ${formatPlatform(platform)} image, not ${formatPlatform(options.platform)}`)
       }
     }
-    refs.push(...toRefs(targets, await convertDockerImage(dir, image, staging, options.format ?? 'docker', checkPlatform)))
+    refs.push(...toRefs(targets, await convertDockerImage(tree, image, staging, options.format ?? 'docker', checkPlatform)))
   }
   return refs
 }
@@ -134,17 +135,12 @@ export async function addImages(store: Store, sourceText: string, options: AddOp
   if (override?.digest !== undefined) throw new ZregError('USAGE', '--name takes REPO or REPO:TAG, not a digest')
   const staging = await store.stage()
   try {
-    let refs: StoredRef[]
-    if (source.transport === 'oci') {
-      refs = await addFromLayout(new OciLayoutSource(source.path), source, staging, override, options)
-    } else {
-      const dir = await staging.scratchDirectory()
-      await extractTar(source.path, dir)
-      refs =
-        source.transport === 'oci-archive'
-          ? await addFromLayout(new OciLayoutSource(dir, `oci-archive:${source.path}`), source, staging, override, options)
-          : await addFromDockerArchive(dir, source, staging, override, options)
-    }
+    // Archives are read in place (no unpacking): every blob goes from the source straight into staging.
+    const tree = await openSourceTree(source, () => staging.scratchDirectory())
+    const refs =
+      source.transport === 'docker-archive'
+        ? await addFromDockerArchive(tree, source, staging, override, options)
+        : await addFromLayout(new OciLayoutSource(tree), source, staging, override, options)
     await staging.commit(refs)
     return refs.map((ref) => ({
       repository: ref.repository,

@@ -1,12 +1,10 @@
-import { open, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.js'
-import type { Descriptor } from '../oci/manifest.js'
+import { maxManifestBytes, type Descriptor } from '../oci/manifest.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import type { BlobSource } from './copy-image.js'
-
+import { readSmallFile, type FileTree } from './file-tree.js'
 
 /** One manifest a layout offers, with the name index.json gives it (if any). */
 export interface LayoutEntry {
@@ -14,35 +12,23 @@ export interface LayoutEntry {
   descriptor: Descriptor
 }
 
-/** Reads an OCI image layout directory (a source, not the store). */
+/** Reads an OCI image layout (a source, not the store) from a directory or an archive. */
 export class OciLayoutSource implements BlobSource {
-  readonly name: string
+  constructor(private readonly tree: FileTree) {}
 
-  constructor(private readonly dir: string, displayName = `oci:${dir}`) {
-    this.name = displayName
+  get name(): string {
+    return this.tree.name
   }
 
   async open(digest: Digest): Promise<Readable | undefined> {
-    const path = join(this.dir, 'blobs', digestAlgorithm(digest), digestHex(digest))
-    const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined
-      throw error
-    })
-    return handle?.createReadStream()
+    return this.tree.open(`blobs/${digestAlgorithm(digest)}/${digestHex(digest)}`)
   }
 
+  /** The manifests index.json lists; SOURCE_NOT_FOUND when the tree has no index.json. */
   async entries(): Promise<LayoutEntry[]> {
-    let text: string
-    try {
-      text = await readFile(join(this.dir, 'index.json'), 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        const hint = this.dir.endsWith('.tar') ? ' (for a tar file, use oci-archive: or docker-archive:)' : ''
-        throw new ZregError('SOURCE_NOT_FOUND', `${this.name} is not an OCI image layout directory (no index.json)${hint}`)
-      }
-      throw error
-    }
+    const bytes = await readSmallFile(this.tree, 'index.json', maxManifestBytes)
+    if (bytes === undefined) throw new ZregError('SOURCE_NOT_FOUND', `${this.name} is not an OCI image layout: it has no index.json`)
+    const text = bytes.toString('utf8')
     let index: { manifests?: unknown }
     try {
       index = JSON.parse(text) as { manifests?: unknown }

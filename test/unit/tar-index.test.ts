@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ZregError } from '../../src/errors.js'
-import { safeEntryPath } from '../../src/ingest/tar-extract.js'
+import { safeEntryPath } from '../../src/ingest/tar-index.js'
 
 test('safeEntryPath keeps entries inside the archive', () => {
   assert.equal(safeEntryPath('blobs/sha256/abc'), 'blobs/sha256/abc')
