@@ -23,7 +23,7 @@ export const errorTable = {
   TOO_MANY_UPLOADS: { oci: 'TOOMANYREQUESTS', status: 503, exit: 5, hint: 'The registry is at its limit of uploads running at once; retry after the Retry-After delay.' },
   RANGE_INVALID: { oci: 'BLOB_UPLOAD_INVALID', status: 416, exit: 4, hint: 'The chunk does not start where the upload stands; GET the upload for its Range and resume from there.' },
   SOURCE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF|@N].' },
-  SOURCE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Check the path, and the reference after it against the names the message lists.' },
+  SOURCE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Check the path; for a reference, use one of the names the message lists.' },
   SOURCE_AMBIGUOUS: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'Name one image with SOURCE:REF, or drop --name to add every image under its own name.' },
   ARCHIVE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 4, hint: 'The archive is truncated, damaged or not an image archive; export it again.' },
   UNSAFE_PATH: { oci: 'NAME_INVALID', status: 400, exit: 4, hint: 'The input names a path outside its directory (a tar-slip or link); zreg refuses it. Do not trust this archive.' },

@@ -91,13 +91,14 @@ async function addFromLayout(layout: OciLayoutSource, source: SourceRef, staging
 
 function selectDockerImages(images: DockerArchiveImage[], source: SourceRef): { image: DockerArchiveImage; names: string[] }[] {
   const reference = source.reference
-  if (reference === undefined) return images.map((image) => ({ image, names: image.repoTags }))
+  // skopeo writes RepoTags fully qualified (docker.io/library/app:1); store them as docker save names them.
+  if (reference === undefined) return images.map((image) => ({ image, names: image.repoTags.map(familiarName) }))
   if (reference.startsWith('@')) {
     const image = images[Number.parseInt(reference.slice(1), 10)]
     if (!/^@\d+$/.test(reference) || image === undefined) {
       throw new ZregError('SOURCE_NOT_FOUND', `${source.path} has no image ${reference} (it holds ${images.length}, from @0)`)
     }
-    return [{ image, names: image.repoTags }]
+    return [{ image, names: image.repoTags.map(familiarName) }]
   }
   const wanted = familiarName(reference)
   const image = images.find((candidate) => candidate.repoTags.some((tag) => familiarName(tag) === wanted))
@@ -105,7 +106,7 @@ function selectDockerImages(images: DockerArchiveImage[], source: SourceRef): { 
     const offered = images.flatMap((candidate) => candidate.repoTags).join(', ') || 'none'
     throw new ZregError('SOURCE_NOT_FOUND', `no image tagged "${reference}" in ${source.path} (it has: ${offered})`)
   }
-  return [{ image, names: [reference] }]
+  return [{ image, names: [wanted] }]
 }
 
 async function addFromDockerArchive(tree: FileTree, source: SourceRef, staging: StoreStaging, override: ImageReference | undefined, options: AddOptions): Promise<StoredRef[]> {
