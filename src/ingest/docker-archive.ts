@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
@@ -7,6 +8,7 @@ import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig }
 import { MediaTypes } from '../oci/media-types.js'
 import type { PutBlobResult, StoreStaging } from '../store/store.js'
 import { readHead, readSmallFile, type FileTree } from './file-tree.js'
+import { mapLimit } from './map-limit.js'
 import { compressionMagicLength, createDecompressor, detectCompression, type LayerCompression } from './layer-compression.js'
 import { safeEntryPath } from './tar-index.js'
 
@@ -163,8 +165,8 @@ export async function convertDockerImage(
     size: configBytes.length,
   }
   await staging.blobPut(Readable.from([configBytes]), configDescriptor)
-  const layers: Descriptor[] = []
-  for (const [i, layer] of image.layers.entries()) layers.push(await putLayer(tree, staging, layer, diffIds[i]!, format))
+  // Layers convert side by side: gzipping a plain tar is CPU-bound, and zlib runs off the main thread.
+  const layers = await mapLimit(image.layers, availableParallelism(), (layer, i) => putLayer(tree, staging, layer, diffIds[i]!, format))
   const mediaType = oci ? MediaTypes.OciManifest : MediaTypes.DockerManifest
   const manifest = { schemaVersion: 2, mediaType, config: configDescriptor, layers }
   // Docker indents its manifests with three spaces; any fixed form keeps the digest reproducible.
