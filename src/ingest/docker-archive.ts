@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createGzip } from 'node:zlib'
 import { ZregError } from '../errors.js'
 import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
@@ -9,6 +8,7 @@ import { MediaTypes } from '../oci/media-types.js'
 import type { PutBlobResult, StoreStaging } from '../store/store.js'
 import { readHead, readSmallFile, type FileTree } from './file-tree.js'
 import { mapLimit } from './map-limit.js'
+import { ParallelGzip } from './parallel-gzip.js'
 import { compressionMagicLength, createDecompressor, detectCompression, type LayerCompression } from './layer-compression.js'
 import { safeEntryPath } from './tar-index.js'
 
@@ -91,6 +91,9 @@ async function putKeepingBytes(staging: StoreStaging, source: Readable, decompre
   }
 }
 
+/** gzip as docker and containers/image write layers: level 6 (zlib's default), 1 MiB blocks as pgzip. */
+const layerGzip = { level: 6, blockSize: 1024 * 1024, parallel: availableParallelism() }
+
 /** Gzips a plain tar layer (deterministically: no name, no mtime) into the store, hashing the tar on the way. */
 async function putCompressing(staging: StoreStaging, source: Readable): Promise<StoredLayer> {
   const uncompressed = new DigestCounter()
@@ -100,7 +103,7 @@ async function putCompressing(staging: StoreStaging, source: Readable): Promise<
       yield chunk
     }
   }
-  const gzip = createGzip({ level: 6 })
+  const gzip = new ParallelGzip(layerGzip)
   const [, put] = await Promise.all([pipeline(source, tap, gzip), staging.blobPut(gzip)])
   return { put, diffId: uncompressed.digest() }
 }

@@ -194,5 +194,6 @@ export function readEntry(file: string, entry: TarEntry, range: { start?: number
   const length = Math.min(range.length ?? entry.size, entry.size - (range.start ?? 0))
   // createReadStream's `end` is inclusive, so it cannot express an empty range.
   if (length <= 0) return Readable.from([])
-  return createReadStream(file, { start, end: start + length - 1 })
+  // 1 MiB reads: a tenth of the system calls and garbage of the 64 KiB default, on multi-GB archives.
+  return createReadStream(file, { start, end: start + length - 1, highWaterMark: 1024 * 1024 })
 }

@@ -274,7 +274,8 @@ class LayoutStaging implements StoreStaging {
             yield chunk
           }
         },
-        createWriteStream(temp, { flags: 'wx' }),
+        // Room for a few 1 MiB chunks, so the disk write of one overlaps the hashing of the next.
+        createWriteStream(temp, { flags: 'wx', highWaterMark: 4 * 1024 * 1024 }),
       )
       await fsyncFile(temp)
     } catch (error) {

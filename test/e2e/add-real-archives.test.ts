@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createReadStream, createWriteStream } from 'node:fs'
+import { createCipheriv } from 'node:crypto'
 import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -282,10 +283,12 @@ describe('zreg add reads what docker save writes', { skip: canRunDockerd ? false
     await rm(engineDir, { recursive: true, force: true })
   })
 
-  test('docker save of an image with a repeated layer (linked in the classic format)', async () => {
+  test('docker save of an image with a repeated layer (linked in the classic format); docker pulls it back', async () => {
     const context = join(dir, 'context')
     await mkdir(context)
-    await writeFile(join(context, 'one.txt'), 'the same layer twice\n')
+    // Over 1 MiB of noise then text: the layer gzips in several blocks, some stored, some compressed.
+    const noise = createCipheriv('aes-128-ctr', Buffer.alloc(16, 1), Buffer.alloc(16)).update(Buffer.alloc(1536 * 1024))
+    await writeFile(join(context, 'one.txt'), Buffer.concat([noise, Buffer.from('the same layer twice\n'.repeat(80_000))]))
     await writeFile(join(context, 'two.txt'), 'something else in between\n')
     await utimes(join(context, 'one.txt'), 1_000_000, 1_000_000)
     await utimes(join(context, 'two.txt'), 2_000_000, 2_000_000)
@@ -305,5 +308,18 @@ describe('zreg add reads what docker save writes', { skip: canRunDockerd ? false
     assert.equal(manifest.layers.length, 3)
     assert.equal(manifest.layers[0]!.digest, manifest.layers[2]!.digest)
     await verifyOk(store)
+
+    // docker pulls it back through zreg serve: it gunzips the layers zreg compressed and checks them against the diff_ids.
+    const site = join(dir, 'site')
+    await zregOk(['build', '--store', store, '--out', site])
+    const serve = await startZregServe(site)
+    try {
+      await docker(['rmi', 'example/repeat:1'])
+      const pulled = `${serve.authority}/example/repeat:1`
+      await docker(['pull', '-q', pulled])
+      assert.equal((await docker(['inspect', '--format', '{{.Id}}', pulled])).stdout.trim(), id)
+    } finally {
+      await serve.stop()
+    }
   })
 })
