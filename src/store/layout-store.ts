@@ -274,8 +274,8 @@ class LayoutStaging implements StoreStaging {
             yield chunk
           }
         },
-        // Room for a few 1 MiB chunks, so the disk write of one overlaps the hashing of the next.
-        createWriteStream(temp, { flags: 'wx', highWaterMark: 4 * 1024 * 1024 }),
+        // Room for a few large chunks (archives are read 512 KiB at a time), so the write of one overlaps the hashing of the next.
+        createWriteStream(temp, { flags: 'wx', highWaterMark: 2 * 1024 * 1024 }),
       )
       await fsyncFile(temp)
     } catch (error) {
