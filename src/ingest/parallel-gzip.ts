@@ -28,19 +28,36 @@ const sampleBytes = 8 * 1024
 const samples = 4
 
 /**
+ * The block as deflate stored blocks (RFC 1951 3.2.4: a byte-aligned header with BFINAL 0 and BTYPE
+ * 00, LEN and its complement, then up to 65535 raw bytes): what zlib's level 0 writes, without
+ * copying the data through zlib.
+ */
+function storedBlocks(block: Buffer): Buffer[] {
+  const pieces: Buffer[] = []
+  for (let at = 0; at < block.length; at += 0xffff) {
+    const data = block.subarray(at, at + 0xffff)
+    const header = Buffer.alloc(5)
+    header.writeUInt16LE(data.length, 1)
+    header.writeUInt16LE(~data.length & 0xffff, 3)
+    pieces.push(header, data)
+  }
+  return pieces
+}
+
+/**
  * Compresses one block. Data that does not compress (already compressed files, random bytes) is
  * stored instead: zlib spends as long failing to compress it as compressing text, and the result
  * is no smaller (klauspost/compress, under pgzip, skips such data the same way). Samples of the
  * block tell, so the choice, and the output, depend only on the block's bytes.
  */
-async function compressBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
+async function compressBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer[]> {
   if (block.length >= samples * sampleBytes * 2) {
     const step = Math.floor(block.length / samples)
     const sample = Buffer.concat(Array.from({ length: samples }, (_, i) => block.subarray(i * step, i * step + sampleBytes)))
     const trial = await deflateBlock(sample, { level: 1 })
-    if (trial.length >= sample.length * 0.98) return deflateBlock(block, { level: 0 })
+    if (trial.length >= sample.length * 0.98) return storedBlocks(block)
   }
-  return deflateBlock(block, { level, dictionary })
+  return [await deflateBlock(block, { level, dictionary })]
 }
 
 /**
@@ -53,7 +70,7 @@ export class ParallelGzip extends Transform {
   private pending: Buffer[] = []
   private pendingBytes = 0
   private previousTail: Buffer | undefined
-  private readonly jobs: Promise<Buffer>[] = []
+  private readonly jobs: Promise<Buffer[]>[] = []
   private crc = 0
   private size = 0
 
@@ -74,7 +91,7 @@ export class ParallelGzip extends Transform {
 
   /** Pushes finished blocks, in order, until at most `keep` are still running. */
   private async drainTo(keep: number): Promise<void> {
-    while (this.jobs.length > keep) this.push(await this.jobs.shift()!)
+    while (this.jobs.length > keep) for (const piece of await this.jobs.shift()!) this.push(piece)
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
