@@ -10,7 +10,7 @@ import { mapLimit } from './map-limit.js'
 /** Blobs copied at once: one's write and fsync overlap another's read and hashing; each holds a few MiB at most. */
 const layerCopies = 4
 
-/** Where an ingest reads blobs from: a layout directory, an unpacked archive. */
+/** Where an ingest reads blobs from: a layout directory, or an archive read in place (see FileTree). */
 export interface BlobSource {
   /** Names the source in messages. */
   readonly name: string
