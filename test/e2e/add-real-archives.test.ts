@@ -259,10 +259,13 @@ describe('zreg add reads the archives real tools write', () => {
     for (const [what, members, code] of cases) {
       const archive = join(dir, `hostile-${what.replace(/\W+/g, '-')}.tar`)
       await writeTar(archive, [...base, ...members])
-      const result = await zreg(['add', `docker-archive:${archive}`, '--store', store, '--json'])
-      assert.equal(result.exitCode, 4, `${what}: ${result.stdout}${result.stderr}`)
-      assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, code, what)
-      assert.deepEqual(await snapshot(store), before, `${what} left the store as it was`)
+      // Every link is checked when the archive is opened, whichever transport reads it.
+      for (const transport of ['docker-archive', 'oci-archive']) {
+        const result = await zreg(['add', `${transport}:${archive}`, '--store', store, '--json'])
+        assert.equal(result.exitCode, 4, `${transport} ${what}: ${result.stdout}${result.stderr}`)
+        assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, code, `${transport} ${what}`)
+        assert.deepEqual(await snapshot(store), before, `${transport} ${what} left the store as it was`)
+      }
     }
   })
 })
