@@ -5,7 +5,9 @@ import { ZregError } from '../errors.js'
 import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
+import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
 import type { PutBlobResult, StoreStaging } from '../store/store.js'
+import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
 import { readHead, readSmallFile, type FileTree } from './file-tree.js'
 import { mapLimit } from './map-limit.js'
 import { ParallelGzip } from './parallel-gzip.js'
@@ -181,4 +183,48 @@ export async function convertDockerImage(
   const bytes = Buffer.from(JSON.stringify(manifest, null, 3))
   const put = await staging.blobPut(Readable.from([bytes]))
   return { mediaType, digest: put.digest, size: put.size }
+}
+
+/** The images SOURCE:REF picks: REF is repo:tag (familiar or qualified) or @N; all when absent. */
+function selectImages(images: DockerArchiveImage[], reference: string | undefined, display: string): { image: DockerArchiveImage; names: string[] }[] {
+  // skopeo writes RepoTags fully qualified (docker.io/library/app:1); store them as docker save names them.
+  if (reference === undefined) return images.map((image) => ({ image, names: image.repoTags.map(familiarName) }))
+  if (reference.startsWith('@')) {
+    const image = images[Number.parseInt(reference.slice(1), 10)]
+    if (!/^@\d+$/.test(reference) || image === undefined) {
+      throw new ZregError('SOURCE_NOT_FOUND', `${display} has no image ${reference} (it holds ${images.length}, from @0)`)
+    }
+    return [{ image, names: image.repoTags.map(familiarName) }]
+  }
+  const wanted = familiarName(reference)
+  const image = images.find((candidate) => candidate.repoTags.some((tag) => familiarName(tag) === wanted))
+  if (image === undefined) {
+    const offered = images.flatMap((candidate) => candidate.repoTags).join(', ') || 'none'
+    throw new ZregError('SOURCE_NOT_FOUND', `no image tagged "${reference}" in ${display} (it has: ${offered})`)
+  }
+  return [{ image, names: [wanted] }]
+}
+
+/** `docker-archive:`: each image is converted to a Docker schema2 (or OCI) manifest; see convertDockerImage. */
+export class DockerArchiveImages implements ImageSource {
+  constructor(
+    private readonly tree: FileTree,
+    private readonly display: string,
+  ) {}
+
+  async select(reference: string | undefined): Promise<SourceImage[]> {
+    return selectImages(await readDockerArchiveManifest(this.tree), reference, this.display).map(({ image, names }) => ({
+      names,
+      store: (staging: StoreStaging, options: StoreImageOptions) => {
+        const checkPlatform = (config: ImageConfig) => {
+          if (options.platform === undefined) return
+          const platform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
+          if (!platformMatches(options.platform, platform)) {
+            throw new ZregError('PLATFORM_UNKNOWN', `${this.display} holds a ${formatPlatform(platform)} image, not ${formatPlatform(options.platform)}`)
+          }
+        }
+        return convertDockerImage(this.tree, image, staging, options.format ?? 'docker', checkPlatform)
+      },
+    }))
+  }
 }

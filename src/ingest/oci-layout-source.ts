@@ -3,7 +3,9 @@ import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, type Descriptor } from '../oci/manifest.js'
 import { refNameAnnotation } from '../oci/annotations.js'
-import type { BlobSource } from './copy-image.js'
+import { ImageCopier, type BlobSource } from './copy-image.js'
+import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
+import type { StoreStaging } from '../store/store.js'
 import { readSmallFile, type FileTree } from './file-tree.js'
 
 /** One manifest a layout offers, with the name index.json gives it (if any). */
@@ -43,5 +45,46 @@ export class OciLayoutSource implements BlobSource {
       const refName = descriptor.annotations?.[refNameAnnotation]
       return typeof refName === 'string' ? { refName, descriptor } : { descriptor }
     })
+  }
+}
+
+/** The entries SOURCE:REF picks: the one named REF, else every named one, else the only one. */
+function selectEntries(entries: LayoutEntry[], reference: string | undefined, display: string): LayoutEntry[] {
+  if (reference !== undefined) {
+    const found = entries.filter((entry) => entry.refName === reference)
+    if (found.length === 0) {
+      const offered = entries.map((entry) => entry.refName).filter(Boolean).join(', ') || 'none'
+      throw new ZregError('SOURCE_NOT_FOUND', `no image named "${reference}" in ${display} (it has: ${offered})`)
+    }
+    return found
+  }
+  const named = entries.filter((entry) => entry.refName !== undefined)
+  if (named.length > 0) return named
+  if (entries.length === 1) return entries
+  throw new ZregError('SOURCE_AMBIGUOUS', `${display} holds ${entries.length} unnamed images; name one as SOURCE:REF`)
+}
+
+/** `oci:` and `oci-archive:`: images are copied byte for byte, so digests stay the same. */
+export class OciLayoutImages implements ImageSource {
+  private readonly layout: OciLayoutSource
+
+  constructor(
+    tree: FileTree,
+    private readonly display: string,
+  ) {
+    this.layout = new OciLayoutSource(tree)
+  }
+
+  async select(reference: string | undefined): Promise<SourceImage[]> {
+    const selected = selectEntries(await this.layout.entries(), reference, this.display)
+    // One copier for the whole selection, so progress counts across images.
+    let copier: ImageCopier | undefined
+    return selected.map((entry) => ({
+      names: entry.refName === undefined ? [] : [entry.refName],
+      store: (staging: StoreStaging, options: StoreImageOptions) => {
+        copier ??= new ImageCopier(this.layout, staging, { ...(options.platform ? { platform: options.platform } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
+        return copier.copy(entry.descriptor)
+      },
+    }))
   }
 }

@@ -1,7 +1,10 @@
 import { stat } from 'node:fs/promises'
 import { ZregError } from '../errors.js'
+import { DockerArchiveImages } from './docker-archive.js'
 import { DirectoryTree, TarArchiveTree, type FileTree } from './file-tree.js'
-import type { SourceRef } from './source.js'
+import type { ImageSource } from './image-source.js'
+import { OciLayoutImages } from './oci-layout-source.js'
+import type { SourceRef, SourceTransport } from './source.js'
 
 async function kindOf(path: string): Promise<'file' | 'directory' | undefined> {
   try {
@@ -55,4 +58,16 @@ export async function openSourceTree(source: SourceRef, scratch: () => Promise<s
     throw new ZregError('SOURCE_INVALID', `${source.path} is an OCI archive (an index.json and no manifest.json); add it as oci-archive:${source.path}`)
   }
   return tree
+}
+
+/** Each transport's reader of the files openSourceTree checked. */
+const readers: Record<SourceTransport, (tree: FileTree, display: string) => ImageSource> = {
+  oci: (tree, display) => new OciLayoutImages(tree, display),
+  'oci-archive': (tree, display) => new OciLayoutImages(tree, display),
+  'docker-archive': (tree, display) => new DockerArchiveImages(tree, display),
+}
+
+/** The images SOURCE holds, read by its transport's module. */
+export async function openImageSource(source: SourceRef, scratch: () => Promise<string>): Promise<ImageSource> {
+  return readers[source.transport](await openSourceTree(source, scratch), source.path)
 }
