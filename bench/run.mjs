@@ -4,7 +4,8 @@
 //   node bench/run.mjs                 full run (several minutes)
 //   node bench/run.mjs --quick         tiny durations and sizes, to check the suite works
 //   node bench/run.mjs --only a,d      run some of: a (server-bound), b (pulls), c (memory), d (build scale),
-//                                      e (push: uploads into zreg push mode and distribution)
+//                                      e (push: uploads into zreg push mode and distribution),
+//                                      f (ingest: zreg add of archives against skopeo copy)
 //
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
@@ -24,7 +25,7 @@ const ZREG = join(REPO, 'bin', 'run.js')
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['a', 'b', 'c', 'd', 'e']
+const PHASES = ['a', 'b', 'c', 'd', 'e', 'f']
 
 function parseOptions(argv) {
   const options = { quick: false, only: new Set(PHASES) }
@@ -1332,6 +1333,74 @@ async function benchPush(images, results, rows, issues) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (f) ingest: zreg add of a 300 MiB archive against skopeo copy of the same file
+
+const INGEST_DIR = join(DATA, 'ingest')
+
+/** Runs a command under /usr/bin/time: wall time and the peak RSS the kernel recorded (no polling gaps). */
+async function runMeasured(cmd, args) {
+  const r = await run('/usr/bin/time', ['-f', 'maxrss-kib=%M', cmd, ...args], { timeoutMs: 900000 })
+  const kib = Number(/maxrss-kib=(\d+)/.exec(r.stderr)?.[1])
+  return { seconds: r.ms / 1000, peakRssMB: (kib * 1024) / 1e6 }
+}
+
+/** img300 written once by skopeo as a docker-archive (uncompressed layers, linked) and an oci-archive. */
+async function ensureIngestArchives(images) {
+  mkdirSync(INGEST_DIR, { recursive: true })
+  const archives = { 'docker-archive': join(INGEST_DIR, 'img300.docker.tar'), 'oci-archive': join(INGEST_DIR, 'img300.oci.tar') }
+  for (const [transport, file] of Object.entries(archives)) {
+    if (existsSync(file)) continue
+    log(`(f) writing ${file} with skopeo`)
+    rmSync(`${file}.partial`, { force: true })
+    await run('skopeo', ['copy', '-q', `oci:${IMAGES_DIR}:${images.img300.ref}`, `${transport}:${file}.partial:${transport === 'docker-archive' ? images.img300.ref : images.img300.tag}`], { timeoutMs: 600000 })
+    renameSync(`${file}.partial`, file)
+  }
+  return archives
+}
+
+function treeBytes(dir) {
+  return Number(spawnSync('du', ['-sb', dir], { encoding: 'utf8' }).stdout.split('\t')[0])
+}
+
+async function benchIngest(images, results, rows, issues) {
+  const archives = await ensureIngestArchives(images)
+  results.ingest = {}
+  for (const [transport, file] of Object.entries(archives)) {
+    const zregStore = join(INGEST_DIR, 'zreg-store')
+    const skopeoLayout = join(INGEST_DIR, 'skopeo-layout')
+    rmSync(zregStore, { recursive: true, force: true })
+    rmSync(skopeoLayout, { recursive: true, force: true })
+    // Both read the archive from the page cache, and neither pays for the other's write-back.
+    await run('sh', ['-c', 'cat "$1" > /dev/null', 'sh', file])
+    await run('sync', [])
+    const name = transport === 'oci-archive' ? ['--name', images.img300.repository] : []
+    const zreg = await runMeasured(process.execPath, [ZREG, 'add', `${transport}:${file}`, '--store', zregStore, ...name])
+    await run('sync', [])
+    const skopeo = await runMeasured('skopeo', ['copy', '-q', `${transport}:${file}`, `oci:${skopeoLayout}:${images.img300.ref}`])
+    const out = { archiveBytes: statSync(file).size, zreg: { ...zreg, storeBytes: treeBytes(zregStore) }, skopeo: { ...skopeo, layoutBytes: treeBytes(skopeoLayout) } }
+    results.ingest[transport] = out
+    const verify = await run(process.execPath, [ZREG, 'verify', '--store', zregStore], { allowFail: true })
+    if (verify.code !== 0) issues.push(`(f) zreg verify after adding the ${transport}: ${verify.stderr.trim()}`)
+    log(`(f) ${transport}: zreg add ${zreg.seconds.toFixed(1)} s, peak RSS ${zreg.peakRssMB.toFixed(0)} MB; skopeo copy ${skopeo.seconds.toFixed(1)} s, peak RSS ${skopeo.peakRssMB.toFixed(0)} MB`)
+    rows.push(
+      row(`(f) zreg add ${transport}: 300 MiB, 6 layers (s)`, {
+        zreg: zreg.seconds,
+        ratio: ratioOf(skopeo.seconds, zreg.seconds),
+        ratioNote: 'skopeo/zreg',
+        target: '>= 1.0x skopeo',
+        pass: (r) => r >= 1.0,
+        valid: verify.code === 0,
+        unit: 's',
+        note: `skopeo copy ${transport}: -> oci: ${skopeo.seconds.toFixed(1)} s, peak RSS ${skopeo.peakRssMB.toFixed(0)} MB; bytes written: zreg ${(out.zreg.storeBytes / 1e6).toFixed(0)} MB, skopeo ${(out.skopeo.layoutBytes / 1e6).toFixed(0)} MB`,
+      }),
+      row(`(f) zreg add ${transport}: peak RSS (MB)`, { zreg: zreg.peakRssMB, target: '< 150 MB', pass: (v) => v < 150, valid: verify.code === 0, unit: 'MB', digits: 1 }),
+    )
+    rmSync(zregStore, { recursive: true, force: true })
+    rmSync(skopeoLayout, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results table
 
 function ratioOf(a, b) {
@@ -1413,7 +1482,7 @@ async function main() {
   log(`mode ${results.mode}, phases ${results.only.join(',')}, ${results.host.cpus} cpus, load ${results.host.loadavgStart.join(' ')}`)
   const servers = []
   try {
-    const images = ['a', 'b', 'c', 'e'].some((p) => options.only.has(p)) ? await ensureImages() : undefined
+    const images = ['a', 'b', 'c', 'e', 'f'].some((p) => options.only.has(p)) ? await ensureImages() : undefined
     if (options.only.has('a') || options.only.has('b') || options.only.has('c')) {
       await ensureZregSite(images)
       writeWrkScript()
@@ -1437,6 +1506,7 @@ async function main() {
     }
     if (options.only.has('d')) await benchBuildScale(results, rows, issues)
     if (options.only.has('e')) await benchPush(images, results, rows, issues)
+    if (options.only.has('f')) await benchIngest(images, results, rows, issues)
   } finally {
     for (const server of servers) await server.stop().catch(() => {})
   }

@@ -9,7 +9,8 @@ export default class Add extends ZregCommand {
   oci:DIR[:REF]              an OCI image layout (REF: a ref name in its index.json; all named images when absent)
   oci-archive:FILE[:REF]     a tar of an OCI image layout
   docker-archive:FILE[:REF]  what \`docker save\` writes (REF: repo:tag, or @N for the N-th image; all when absent)
-OCI sources keep their exact bytes and digests. docker-archive images become Docker schema2 (or OCI with --format oci) with deterministic gzip layers.
+OCI sources keep their exact bytes and digests. docker-archive images become Docker schema2 (or OCI with --format oci): gzip and zstd layers keep their bytes, plain tar layers are gzipped deterministically. Docker schema2 cannot express zstd layers: such an archive needs --format oci (zreg stops and says so).
+Archives are read in place, links inside them followed; a link out of the archive is refused.
 On any error (corrupt blob, truncated archive, invalid manifest, missing layer, unsafe path) nothing is added.`
 
   static override examples = [
@@ -27,7 +28,7 @@ On any error (corrupt blob, truncated archive, invalid manifest, missing layer, 
     store: storeFlag,
     name: Flags.string({ char: 'n', description: 'Store under REPO:TAG (one image), or REPO keeping the source tags' }),
     platform: Flags.string({ description: 'Keep only this platform of an index (os/arch[/variant])' }),
-    format: Flags.string({ description: 'What docker-archive images become', options: ['docker', 'oci'], default: 'docker' }),
+    format: Flags.string({ description: 'What docker-archive images become (oci is needed for zstd layers)', options: ['docker', 'oci'], default: 'docker' }),
   }
 
   async run(): Promise<{ images: AddedImage[] }> {

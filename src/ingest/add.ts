@@ -1,14 +1,13 @@
 import { ZregError } from '../errors.js'
 import type { Descriptor } from '../oci/manifest.js'
-import { platformMatches, formatPlatform, type Platform } from '../oci/platform.js'
+import type { Platform } from '../oci/platform.js'
 import { defaultTag, isTag, parseImageReference, type ImageReference } from '../oci/reference.js'
-import type { Store, StoreStaging, StoredRef } from '../store/store.js'
-import { ImageCopier, type IngestProgress } from './copy-image.js'
-import { convertDockerImage, familiarName, readDockerArchiveManifest, type DockerArchiveImage, type ManifestFormat } from './docker-archive.js'
-import { OciLayoutSource, type LayoutEntry } from './oci-layout-source.js'
-import { parseSource, type SourceRef } from './source.js'
-import { extractTar } from './tar-extract.js'
-import type { ImageConfig } from '../oci/manifest.js'
+import type { Store, StoredRef } from '../store/store.js'
+import type { IngestProgress } from './copy-image.js'
+import type { ManifestFormat } from './docker-archive.js'
+import type { StoreImageOptions } from './image-source.js'
+import { openImageSource } from './open-source.js'
+import { parseSource } from './source.js'
 
 export interface AddOptions {
   /** REPO or REPO:TAG to store the image under; REPO alone keeps the source's tag. */
@@ -62,68 +61,6 @@ function toRefs(names: ImageReference[], descriptor: Descriptor): StoredRef[] {
   return names.map((name) => ({ repository: name.repository, tag: name.tag!, descriptor }))
 }
 
-function selectLayoutEntries(entries: LayoutEntry[], source: SourceRef): LayoutEntry[] {
-  if (source.reference !== undefined) {
-    const found = entries.filter((entry) => entry.refName === source.reference)
-    if (found.length === 0) {
-      const offered = entries.map((entry) => entry.refName).filter(Boolean).join(', ') || 'none'
-      throw new ZregError('SOURCE_NOT_FOUND', `no image named "${source.reference}" in ${source.path} (it has: ${offered})`)
-    }
-    return found
-  }
-  const named = entries.filter((entry) => entry.refName !== undefined)
-  if (named.length > 0) return named
-  if (entries.length === 1) return entries
-  throw new ZregError('SOURCE_AMBIGUOUS', `${source.path} holds ${entries.length} unnamed images; name one as SOURCE:REF`)
-}
-
-async function addFromLayout(layout: OciLayoutSource, source: SourceRef, staging: StoreStaging, override: ImageReference | undefined, options: AddOptions): Promise<StoredRef[]> {
-  const selected = selectLayoutEntries(await layout.entries(), source)
-  const copier = new ImageCopier(layout, staging, { ...(options.platform ? { platform: options.platform } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
-  const refs: StoredRef[] = []
-  for (const entry of selected) {
-    const names = targetNames(entry.refName === undefined ? [] : [entry.refName], override, selected.length)
-    refs.push(...toRefs(names, await copier.copy(entry.descriptor)))
-  }
-  return refs
-}
-
-function selectDockerImages(images: DockerArchiveImage[], source: SourceRef): { image: DockerArchiveImage; names: string[] }[] {
-  const reference = source.reference
-  if (reference === undefined) return images.map((image) => ({ image, names: image.repoTags }))
-  if (reference.startsWith('@')) {
-    const image = images[Number.parseInt(reference.slice(1), 10)]
-    if (!/^@\d+$/.test(reference) || image === undefined) {
-      throw new ZregError('SOURCE_NOT_FOUND', `${source.path} has no image ${reference} (it holds ${images.length}, from @0)`)
-    }
-    return [{ image, names: image.repoTags }]
-  }
-  const wanted = familiarName(reference)
-  const image = images.find((candidate) => candidate.repoTags.some((tag) => familiarName(tag) === wanted))
-  if (image === undefined) {
-    const offered = images.flatMap((candidate) => candidate.repoTags).join(', ') || 'none'
-    throw new ZregError('SOURCE_NOT_FOUND', `no image tagged "${reference}" in ${source.path} (it has: ${offered})`)
-  }
-  return [{ image, names: [reference] }]
-}
-
-async function addFromDockerArchive(dir: string, source: SourceRef, staging: StoreStaging, override: ImageReference | undefined, options: AddOptions): Promise<StoredRef[]> {
-  const selected = selectDockerImages(await readDockerArchiveManifest(dir, source.path), source)
-  const refs: StoredRef[] = []
-  for (const { image, names } of selected) {
-    const targets = targetNames(names, override, selected.length)
-    const checkPlatform = (config: ImageConfig) => {
-      if (options.platform === undefined) return
-      const platform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
-      if (!platformMatches(options.platform, platform)) {
-        throw new ZregError('PLATFORM_UNKNOWN', `${source.path} holds a ${formatPlatform(platform)} image, not ${formatPlatform(options.platform)}`)
-      }
-    }
-    refs.push(...toRefs(targets, await convertDockerImage(dir, image, staging, options.format ?? 'docker', checkPlatform)))
-  }
-  return refs
-}
-
 /**
  * Adds the image(s) SOURCE names to the store. Every blob is verified as it streams in; on any error
  * nothing is published and the store is unchanged.
@@ -134,17 +71,11 @@ export async function addImages(store: Store, sourceText: string, options: AddOp
   if (override?.digest !== undefined) throw new ZregError('USAGE', '--name takes REPO or REPO:TAG, not a digest')
   const staging = await store.stage()
   try {
-    let refs: StoredRef[]
-    if (source.transport === 'oci') {
-      refs = await addFromLayout(new OciLayoutSource(source.path), source, staging, override, options)
-    } else {
-      const dir = await staging.scratchDirectory()
-      await extractTar(source.path, dir)
-      refs =
-        source.transport === 'oci-archive'
-          ? await addFromLayout(new OciLayoutSource(dir, `oci-archive:${source.path}`), source, staging, override, options)
-          : await addFromDockerArchive(dir, source, staging, override, options)
-    }
+    // Archives are read in place (no unpacking): every blob goes from the source straight into staging.
+    const images = await (await openImageSource(source, () => staging.scratchDirectory())).select(source.reference)
+    const storeOptions: StoreImageOptions = { ...(options.platform ? { platform: options.platform } : {}), ...(options.format ? { format: options.format } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) }
+    const refs: StoredRef[] = []
+    for (const image of images) refs.push(...toRefs(targetNames(image.names, override, images.length), await image.store(staging, storeOptions)))
     await staging.commit(refs)
     return refs.map((ref) => ({
       repository: ref.repository,

@@ -5,8 +5,12 @@ import { isImageConfig, parseImageConfig, parseManifest, readManifestBytes, type
 import { isDistributable } from '../oci/media-types.js'
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
 import type { StoreStaging } from '../store/store.js'
+import { mapLimit } from './map-limit.js'
 
-/** Where an ingest reads blobs from: a layout directory, an unpacked archive. */
+/** Blobs copied at once: one's write and fsync overlap another's read and hashing; each holds a few MiB at most. */
+const layerCopies = 4
+
+/** Where an ingest reads blobs from: a layout directory, or an archive read in place (see FileTree). */
 export interface BlobSource {
   /** Names the source in messages. */
   readonly name: string
@@ -127,7 +131,7 @@ export class ImageCopier {
       } else {
         await this.copyBlob(config, 'config')
       }
-      for (const layer of layers) await this.copyBlob(layer, 'layer')
+      await mapLimit(layers, layerCopies, (layer) => this.copyBlob(layer, 'layer'))
     }
     await this.putBytes(bytes, own, 'manifest')
     return own

@@ -1,12 +1,12 @@
-import { open, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.js'
-import type { Descriptor } from '../oci/manifest.js'
+import { maxManifestBytes, type Descriptor } from '../oci/manifest.js'
 import { refNameAnnotation } from '../oci/annotations.js'
-import type { BlobSource } from './copy-image.js'
-
+import { ImageCopier, type BlobSource } from './copy-image.js'
+import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
+import type { StoreStaging } from '../store/store.js'
+import { readSmallFile, type FileTree } from './file-tree.js'
 
 /** One manifest a layout offers, with the name index.json gives it (if any). */
 export interface LayoutEntry {
@@ -14,35 +14,23 @@ export interface LayoutEntry {
   descriptor: Descriptor
 }
 
-/** Reads an OCI image layout directory (a source, not the store). */
+/** Reads an OCI image layout (a source, not the store) from a directory or an archive. */
 export class OciLayoutSource implements BlobSource {
-  readonly name: string
+  constructor(private readonly tree: FileTree) {}
 
-  constructor(private readonly dir: string, displayName = `oci:${dir}`) {
-    this.name = displayName
+  get name(): string {
+    return this.tree.name
   }
 
   async open(digest: Digest): Promise<Readable | undefined> {
-    const path = join(this.dir, 'blobs', digestAlgorithm(digest), digestHex(digest))
-    const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined
-      throw error
-    })
-    return handle?.createReadStream()
+    return this.tree.open(`blobs/${digestAlgorithm(digest)}/${digestHex(digest)}`)
   }
 
+  /** The manifests index.json lists; SOURCE_NOT_FOUND when the tree has no index.json. */
   async entries(): Promise<LayoutEntry[]> {
-    let text: string
-    try {
-      text = await readFile(join(this.dir, 'index.json'), 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        const hint = this.dir.endsWith('.tar') ? ' (for a tar file, use oci-archive: or docker-archive:)' : ''
-        throw new ZregError('SOURCE_NOT_FOUND', `${this.name} is not an OCI image layout directory (no index.json)${hint}`)
-      }
-      throw error
-    }
+    const bytes = await readSmallFile(this.tree, 'index.json', maxManifestBytes)
+    if (bytes === undefined) throw new ZregError('SOURCE_NOT_FOUND', `${this.name} is not an OCI image layout: it has no index.json`)
+    const text = bytes.toString('utf8')
     let index: { manifests?: unknown }
     try {
       index = JSON.parse(text) as { manifests?: unknown }
@@ -57,5 +45,46 @@ export class OciLayoutSource implements BlobSource {
       const refName = descriptor.annotations?.[refNameAnnotation]
       return typeof refName === 'string' ? { refName, descriptor } : { descriptor }
     })
+  }
+}
+
+/** The entries SOURCE:REF picks: the one named REF, else every named one, else the only one. */
+function selectEntries(entries: LayoutEntry[], reference: string | undefined, display: string): LayoutEntry[] {
+  if (reference !== undefined) {
+    const found = entries.filter((entry) => entry.refName === reference)
+    if (found.length === 0) {
+      const offered = entries.map((entry) => entry.refName).filter(Boolean).join(', ') || 'none'
+      throw new ZregError('SOURCE_NOT_FOUND', `no image named "${reference}" in ${display} (it has: ${offered})`)
+    }
+    return found
+  }
+  const named = entries.filter((entry) => entry.refName !== undefined)
+  if (named.length > 0) return named
+  if (entries.length === 1) return entries
+  throw new ZregError('SOURCE_AMBIGUOUS', `${display} holds ${entries.length} unnamed images; name one as SOURCE:REF`)
+}
+
+/** `oci:` and `oci-archive:`: images are copied byte for byte, so digests stay the same. */
+export class OciLayoutImages implements ImageSource {
+  private readonly layout: OciLayoutSource
+
+  constructor(
+    tree: FileTree,
+    private readonly display: string,
+  ) {
+    this.layout = new OciLayoutSource(tree)
+  }
+
+  async select(reference: string | undefined): Promise<SourceImage[]> {
+    const selected = selectEntries(await this.layout.entries(), reference, this.display)
+    // One copier for the whole selection, so progress counts across images.
+    let copier: ImageCopier | undefined
+    return selected.map((entry) => ({
+      names: entry.refName === undefined ? [] : [entry.refName],
+      store: (staging: StoreStaging, options: StoreImageOptions) => {
+        copier ??= new ImageCopier(this.layout, staging, { ...(options.platform ? { platform: options.platform } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
+        return copier.copy(entry.descriptor)
+      },
+    }))
   }
 }

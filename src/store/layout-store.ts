@@ -301,7 +301,8 @@ class LayoutStaging implements StoreStaging {
             yield chunk
           }
         },
-        createWriteStream(temp, { flags: 'wx' }),
+        // Room for a few large chunks (archives are read 512 KiB at a time), so the write of one overlaps the hashing of the next.
+        createWriteStream(temp, { flags: 'wx', highWaterMark: 2 * 1024 * 1024 }),
       )
       await fsyncFile(temp)
     } catch (error) {

@@ -43,7 +43,7 @@ export interface StoreStaging {
   blobPut(source: Readable, expected?: ExpectedBlob): Promise<PutBlobResult>
   /** Size of the blob staged here or already in the store, or undefined. */
   blobStat(digest: Digest): Promise<number | undefined>
-  /** A private directory on the store's file system (to unpack archives into), removed with the staging. */
+  /** A private directory on the store's file system (a gzipped archive is decompressed into it: gzip cannot be read by offset), removed with the staging. */
   scratchDirectory(): Promise<string>
   /**
    * Publishes the staged blobs (each an atomic rename), then records `refs` in the index under the lock.

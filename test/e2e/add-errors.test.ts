@@ -72,6 +72,25 @@ describe('zreg add refuses bad input and leaves the store unchanged', () => {
     await refused([`oci:${dir}`], 'SIZE_INVALID', 4)
   })
 
+  test('a source given to the wrong transport, or mistyped, is told what to write instead', async () => {
+    const message = async (args: string[], code: string, exitCode: number): Promise<string> => {
+      await refused(args, code, exitCode)
+      const result = await zreg(['add', ...args, '--store', store])
+      assert.doesNotMatch(result.stderr, /umoci|zreg inspect|scratch|\.staging|truncated/, `${args.join(' ')} names nothing that does not apply`)
+      return result.stderr
+    }
+    const ociArchive = join(fixturesDir, 'single.oci.tar')
+    const dockerArchive = join(fixturesDir, 'docker-old.tar')
+    assert.match(await message([`docker-archive:${ociArchive}`], 'SOURCE_INVALID', 2), new RegExp(`is an OCI archive.*add it as oci-archive:${ociArchive}`))
+    assert.match(await message([`oci-archive:${dockerArchive}`], 'SOURCE_INVALID', 2), new RegExp(`is a docker-archive.*add it as docker-archive:${dockerArchive}`))
+    assert.match(await message([`oci:${join(fixturesDir, 'missing')}`], 'SOURCE_NOT_FOUND', 3), /no such directory: /)
+    assert.match(await message([`oci:${dockerArchive}`], 'SOURCE_INVALID', 2), /is a file, not a layout directory; for an archive, write oci-archive:/)
+    assert.match(await message([`oci-archive:${fixturesDir}`], 'SOURCE_INVALID', 2), /is a directory, not an archive; for a layout directory, write oci:/)
+    assert.match(await message([`docker-archive:${dockerArchive}@1`], 'SOURCE_NOT_FOUND', 3), new RegExp(`write docker-archive:${dockerArchive}:@1`))
+    await message([absoluteSource('oci:oci-layout:fixtures/multi-arch:1.0'), '--platform', 'windows/amd64'], 'PLATFORM_UNKNOWN', 3)
+    await message([absoluteSource('oci:oci-layout:no-such-ref')], 'SOURCE_NOT_FOUND', 3)
+  })
+
   test('the error says what to do next', async () => {
     const result = await zreg(['add', absoluteSource(fixtures.badSources['tar-slip']!), '--store', store])
     assert.match(result.stderr, /points outside the archive|is a link/)

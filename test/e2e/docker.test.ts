@@ -3,41 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { execa, type ResultPromise } from 'execa'
+import { execa } from 'execa'
+import { canRunDockerd, startDockerd } from '../helpers/dockerd.js'
 import { fixturesDir, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
 import { startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 
-/**
- * A private Docker engine for the test: its own data, socket and pid file under a short temporary
- * directory (socket paths are limited to 108 bytes), no iptables and no bridge, vfs storage.
- */
-async function startDockerd(dir: string): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
-  const socket = join(dir, 'docker.sock')
-  const daemon: ResultPromise = execa(
-    'dockerd',
-    ['--storage-driver', 'vfs', '--iptables=false', '--bridge=none', '--data-root', join(dir, 'root'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'), '-H', `unix://${socket}`],
-    { reject: false, all: true, buffer: true },
-  )
-  const env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(dir, 'client') }
-  for (let tries = 0; ; tries++) {
-    if ((await execa('docker', ['version'], { env, reject: false })).exitCode === 0) break
-    if (tries === 150 || daemon.exitCode !== null) {
-      daemon.kill('SIGKILL')
-      throw new Error(`dockerd did not start:\n${String((await daemon).all).slice(-2000)}`)
-    }
-    await sleep(200)
-  }
-  return {
-    env,
-    stop: async () => {
-      daemon.kill('SIGTERM')
-      await daemon
-    },
-  }
-}
-
-describe('docker against push mode', { skip: process.getuid?.() !== 0 ? 'dockerd needs root' : false }, () => {
+describe('docker against push mode', { skip: canRunDockerd ? false : 'dockerd needs root' }, () => {
   let dir: string
   let engineDir: string
   let engine: Awaited<ReturnType<typeof startDockerd>>
