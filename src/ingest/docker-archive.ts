@@ -11,6 +11,7 @@ import type { ImageSource, SourceImage, StoreImageOptions } from './image-source
 import { readHead, readSmallFile, type FileTree } from './file-tree.js'
 import { mapLimit } from './map-limit.js'
 import { ParallelGzip } from './parallel-gzip.js'
+import { digestTransform } from '../store/digest-transform.js'
 import { compressionMagicLength, createDecompressor, detectCompression, type LayerCompression } from './layer-compression.js'
 import { archiveReadBytes, safeEntryPath } from './tar-index.js'
 
@@ -79,9 +80,7 @@ async function putKeepingBytes(staging: StoreStaging, source: Readable, decompre
       done()
     },
   })
-  const hashing = pipeline(decompressor, async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) uncompressed.update(chunk)
-  }).catch((error: unknown) => {
+  const hashing = pipeline(decompressor, digestTransform(uncompressed), new Writable({ write: (_chunk, _encoding, done) => done() })).catch((error: unknown) => {
     throw new ZregError('ARCHIVE_INVALID', `${what} is damaged: it does not decompress (${(error as Error).message})`, { cause: error })
   })
   try {
@@ -105,14 +104,8 @@ const layerConversions = 3
 /** Gzips a plain tar layer (deterministically: no name, no mtime) into the store, hashing the tar on the way. */
 async function putCompressing(staging: StoreStaging, source: Readable): Promise<StoredLayer> {
   const uncompressed = new DigestCounter()
-  const tap = async function* (chunks: AsyncIterable<Buffer>) {
-    for await (const chunk of chunks) {
-      uncompressed.update(chunk)
-      yield chunk
-    }
-  }
   const gzip = new ParallelGzip(layerGzip)
-  const [, put] = await Promise.all([pipeline(source, tap, gzip), staging.blobPut(gzip)])
+  const [, put] = await Promise.all([pipeline(source, digestTransform(uncompressed), gzip), staging.blobPut(gzip)])
   return { put, diffId: uncompressed.digest() }
 }
 

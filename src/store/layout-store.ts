@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { digestTransform } from './digest-transform.js'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
 import type { Descriptor } from '../oci/manifest.js'
@@ -291,16 +292,12 @@ class LayoutStaging implements StoreStaging {
     try {
       await pipeline(
         source,
-        async function* hashAndCount(chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            counter.update(chunk)
-            // Stop early rather than write gigabytes that can only be refused.
-            if (expected.size !== undefined && counter.size > expected.size) {
-              throw new ZregError('SIZE_INVALID', `blob is larger than the ${expected.size} bytes its descriptor declares`)
-            }
-            yield chunk
+        digestTransform(counter, () => {
+          // Stop early rather than write gigabytes that can only be refused.
+          if (expected.size !== undefined && counter.size > expected.size) {
+            throw new ZregError('SIZE_INVALID', `blob is larger than the ${expected.size} bytes its descriptor declares`)
           }
-        },
+        }),
         // Room for a few large chunks (archives are read 512 KiB at a time), so the write of one overlaps the hashing of the next.
         createWriteStream(temp, { flags: 'wx', highWaterMark: 2 * 1024 * 1024 }),
       )
