@@ -33,13 +33,14 @@ On any error (corrupt blob, truncated archive, invalid manifest, missing layer, 
   async run(): Promise<{ images: AddedImage[] }> {
     const { args, flags } = await this.parse(Add)
     const config = await this.config_(flags)
-    const store = await this.openStore(flags.store, config)
-    const images = await addImages(store, args.source, {
-      ...(flags.name ? { name: flags.name } : {}),
-      ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-      format: flags.format as 'docker' | 'oci',
-      onProgress: (progress) => this.progress(`adding: ${progress.blobs} blobs, ${formatBytes(progress.bytes)}`),
-    })
+    const images = await this.withStore(flags.store, config, (store) =>
+      addImages(store, args.source, {
+        ...(flags.name ? { name: flags.name } : {}),
+        ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+        format: flags.format as 'docker' | 'oci',
+        onProgress: (progress) => this.progress(`adding: ${progress.blobs} blobs, ${formatBytes(progress.bytes)}`),
+      }),
+    )
     this.progressDone()
     for (const image of images) this.log(`added ${image.repository}:${image.tag} ${image.digest} (${image.mediaType})`)
     return { images }

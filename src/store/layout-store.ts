@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ZregError } from '../errors.js'
+import { systemError, ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
 import type { Descriptor } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
@@ -75,19 +75,20 @@ export class LayoutStore implements Store, LocalBlobPaths {
     const store = new LayoutStore(dir)
     const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
-      throw new ZregError('STORE_INVALID', `cannot read ${dir}/oci-layout: ${error.message}`)
+      throw systemError(error) ?? new ZregError('STORE_INVALID', `cannot read ${dir}/oci-layout: ${error.message}`)
     })
     if (marker === undefined) {
       const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return [] as string[]
-        throw new ZregError('STORE_INVALID', `${dir} is not a directory: ${error.message}`)
+        if (error.code === 'ENOTDIR') throw new ZregError('STORE_INVALID', `${dir} is a file, not a store directory`)
+        throw systemError(error) ?? error
       })
       if (entries.length > 0) {
         // Another process may have just renamed a new store into place.
         if (existsSync(join(dir, 'oci-layout'))) return LayoutStore.open(dir, options)
         throw new ZregError('STORE_INVALID', `${dir} is not empty and has no oci-layout file`)
       }
-      if (options.create === false) throw new ZregError('STORE_INVALID', `no store at ${dir}`)
+      if (options.create === false) throw new ZregError('STORE_NOT_FOUND', `there is no store at ${dir}`)
       await LayoutStore.create(dir)
       return LayoutStore.open(dir, { create: false })
     }
@@ -107,8 +108,12 @@ export class LayoutStore implements Store, LocalBlobPaths {
    */
   private static async create(dir: string): Promise<void> {
     const temp = tempPathBeside(dir)
-    await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true })
+    // The parent first, then the temp directory alone: a recursive mkdir reports a read-only or
+    // forbidden parent as ENOENT, which would send the user looking for the wrong problem.
+    await mkdir(dirname(dir), { recursive: true })
+    await mkdir(temp)
     try {
+      await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true })
       const empty: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }
       await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(empty, null, 2)}\n`)
       await writeFileAtomic(join(temp, 'oci-layout'), JSON.stringify(layoutMarker))
@@ -119,6 +124,25 @@ export class LayoutStore implements Store, LocalBlobPaths {
     } finally {
       await rm(temp, { recursive: true, force: true })
     }
+  }
+
+  /**
+   * Removes a store this process created that nothing was committed to (no reference, no blob, no other
+   * process staging into it), and then `createdRoot`, the first of its parents that did not exist before,
+   * with every empty directory between: a failed first `zreg add` leaves nothing behind.
+   * Returns false, touching nothing, when the store is in use.
+   */
+  async removeIfUnused(createdRoot: string): Promise<boolean> {
+    const index = await this.readIndex().catch(() => undefined)
+    const blobs = await readdir(join(this.location, 'blobs', 'sha256')).catch(() => [] as string[])
+    const staging = await readdir(join(this.location, stagingRoot)).catch(() => [] as string[])
+    if (index === undefined || index.manifests.length > 0 || blobs.length > 0 || staging.length > 0) return false
+    await rm(this.location, { recursive: true, force: true })
+    // Parents only while empty: rmdir refuses a directory someone else put something into meanwhile.
+    for (let dir = dirname(resolve(this.location)), root = resolve(createdRoot); dir.startsWith(root); dir = dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false)) || dir === root) break
+    }
+    return true
   }
 
   blobPath(digest: Digest): string {
@@ -279,7 +303,8 @@ class LayoutStaging implements StoreStaging {
       await fsyncFile(temp)
     } catch (error) {
       await rm(temp, { force: true })
-      throw error
+      // A stream's write error names no file; ENOSPC or EIO should still say where.
+      throw systemError(error, temp) ?? error
     }
     const digest = counter.digest()
     const size = counter.size
@@ -337,5 +362,15 @@ class LayoutStaging implements StoreStaging {
   async abort(): Promise<void> {
     this.closed = true
     await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** The first directory on the way to `dir` (or `dir` itself) that does not exist: what creating it creates. */
+export async function firstMissingDirectory(dir: string): Promise<string | undefined> {
+  let missing: string | undefined
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    if (await stat(path).then(() => true, () => false)) return missing
+    missing = path
+    if (dirname(path) === path) return missing
   }
 }
