@@ -11,7 +11,9 @@ import { MediaTypes } from '../oci/media-types.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
-import { processAlive, withLock } from './lock.js'
+import { findDebris, removeDebris, stagingRoot, type Debris } from './debris.js'
+import { withLock } from './lock.js'
+import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
 
 export { refNameAnnotation }
@@ -19,9 +21,6 @@ export { refNameAnnotation }
 export const repositoryAnnotation = 'dev.zreg.repository'
 
 const layoutMarker = { imageLayoutVersion: '1.0.0' }
-const stagingRoot = join('.zreg', 'tmp')
-// A staging directory older than this whose owner is gone is debris from a killed process.
-const staleStagingMs = 60 * 60 * 1000
 
 interface IndexJson {
   schemaVersion: 2
@@ -251,23 +250,19 @@ export class LayoutStore implements Store, LocalBlobPaths {
     })
   }
 
+  /** Starts an ingest in its own staging directory, first removing what dead processes left (`debris.ts`). */
   async stage(): Promise<StoreStaging> {
     const root = join(this.location, stagingRoot)
     await mkdir(root, { recursive: true })
-    await this.removeStaleStaging(root)
-    const dir = join(root, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    await removeDebris(this.location)
+    const dir = join(root, `${thisProcessOwner}-${randomBytes(6).toString('hex')}`)
     await mkdir(dir)
     return new LayoutStaging(this, dir)
   }
 
-  /** Staging directories are named `<pid>-<random>`; one whose process is gone and that is old is debris. */
-  private async removeStaleStaging(root: string): Promise<void> {
-    for (const name of await readdir(root).catch(() => [] as string[])) {
-      const pid = Number.parseInt(name, 10)
-      if (Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue
-      const info = await stat(join(root, name)).catch(() => undefined)
-      if (info && Date.now() - info.mtimeMs > staleStagingMs) await rm(join(root, name), { recursive: true, force: true })
-    }
+  /** What interrupted processes left in the store (staging directories, temp files); see `debris.ts`. */
+  async debrisList(): Promise<Debris[]> {
+    return findDebris(this.location)
   }
 }
 
