@@ -46,8 +46,8 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     text = await readFile(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && path === undefined) return {}
-    const reason = systemError(error, file)?.message ?? `cannot read ${file}: ${(error as Error).message}`
-    throw new ZregError('CONFIG_FILE_INVALID', `${reason} (the config file${path === undefined ? '' : ' --config or ZREG_CONFIG names'})`)
+    const reason = systemError(error, file, `the config file${path === undefined ? '' : ' --config or ZREG_CONFIG names'}`)?.message
+    throw new ZregError('CONFIG_FILE_INVALID', reason ?? `cannot read the config file ${file}: ${(error as Error).message}`)
   }
   let json: unknown
   try {

@@ -113,9 +113,15 @@ const syscallVerbs: Record<string, string> = {
 /**
  * A Node system error (`err.code` such as EACCES, ENOSPC, EADDRINUSE, ENOTFOUND) as the table entry a
  * user can act on, its message naming the path (`fallbackPath` when the error has none, as a stream's
- * write does not), host or port; undefined for anything else.
+ * write does not), host or port, and then `about` (what the path is, e.g. "--tls-key"); undefined for
+ * anything else.
  */
-export function systemError(error: unknown, fallbackPath?: string): ZregError | undefined {
+export function systemError(error: unknown, fallbackPath?: string, about?: string): ZregError | undefined {
+  const found = describeSystemError(error, fallbackPath)
+  return found && about ? new ZregError(found.code, `${found.message} (${about})`, { cause: error }) : found
+}
+
+function describeSystemError(error: unknown, fallbackPath?: string): ZregError | undefined {
   if (!(error instanceof Error)) return undefined
   const { code, syscall, path = fallbackPath, dest, hostname, address, port } = error as NodeJS.ErrnoException & { dest?: string; hostname?: string; address?: string; port?: number }
   if (typeof code !== 'string') return undefined

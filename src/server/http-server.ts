@@ -115,9 +115,11 @@ async function startHttpServer(handler: (req: IncomingMessage, res: ServerRespon
   const log = write && json ? (message: string) => write(JSON.stringify({ message })) : write
   let server: Server
   if (options.tls) {
-    const [cert, key] = await Promise.all([readFile(options.tls.cert), readFile(options.tls.key)]).catch((error: Error) => {
-      throw new ZregError('USAGE', `cannot read the TLS certificate or key: ${error.message}`)
-    })
+    const read = (path: string, about: string) =>
+      readFile(path).catch((error: Error) => {
+        throw systemError(error, path, about) ?? new ZregError('USAGE', `cannot read the TLS ${about}: ${error.message}`)
+      })
+    const [cert, key] = await Promise.all([read(options.tls.cert, 'the certificate, --tls-cert'), read(options.tls.key, 'the private key, --tls-key')])
     try {
       server = createHttpsServer({ cert, key }, logged)
     } catch (error) {

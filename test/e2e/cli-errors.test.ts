@@ -186,6 +186,21 @@ describe('messages that name what is wrong', () => {
     assert.ok(existsSync(join(dir, 'kept')), 'a directory that existed before is kept')
   })
 
+  test('a missing TLS or htpasswd file is named with the flag that gave it; a malformed digest is a usage error', async () => {
+    const { site, store } = await sharedSite()
+    const dir = await tempDir('named-files')
+    const tls = await zreg(['serve', site, '--port', '0', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')])
+    assert.equal(tls.exitCode, 3)
+    assertPlainError(tls, new RegExp(`cannot open ${dir}/(cert|key)\\.pem: no such file or directory \\(the (certificate, --tls-cert|private key, --tls-key)\\)`))
+    const htpasswd = await zreg(['push', '--store', join(dir, 'store'), '--port', '0', '--auth', `htpasswd:${join(dir, 'users')}`, '--json'])
+    assert.equal(htpasswd.exitCode, 3)
+    assert.match(jsonError(htpasswd).message, /users: no such file or directory \(the htpasswd file of --auth or auth\.htpasswd\)/)
+    const digest = await zreg(['inspect', 'fixtures/single@sha256:12', '--store', store])
+    assert.equal(digest.exitCode, 2)
+    assertPlainError(digest, /after @ comes a digest/)
+    assert.doesNotMatch(digest.stderr, /corrupt/)
+  })
+
   test('a config file error names the bad key and the allowed values', async () => {
     const dir = await tempDir('config-keys')
     await writeFile(join(dir, 'zreg.json'), JSON.stringify({ stor: './s', serve: { prot: 5000 }, auth: { read: 'everyone' } }))
