@@ -26,16 +26,31 @@ export abstract class ZregCommand extends Command {
   /**
    * Runs `work` on the store, creating it when missing; if `work` fails, a store this call created (and
    * the parent directories it made) is removed again unless something was committed to it meanwhile,
-   * so a failed first `zreg add` leaves nothing behind.
+   * so a failed first `zreg add` leaves nothing behind; the same when a signal ends the process.
    */
   async withStore<T>(flag: string | undefined, config: ZregConfig, work: (store: LayoutStore) => Promise<T>): Promise<T> {
     const created = await firstMissingDirectory(flag ?? config.store ?? './zreg-store')
     const store = await this.openStore(flag, config)
+    // Ctrl-C, kill or a closed terminal: drop what was staged (and a store made for it), then die of
+    // the same signal. Only kill -9 leaves staging behind, for the next add to remove.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    const interrupted = (signal: NodeJS.Signals) => {
+      for (const name of signals) process.removeListener(name, interrupted)
+      this.progressDone()
+      void store
+        .stagingAbandon()
+        .then(() => (created === undefined ? false : store.removeIfUnused(created)))
+        .catch(() => false)
+        .finally(() => process.kill(process.pid, signal))
+    }
+    for (const name of signals) process.once(name, interrupted)
     try {
       return await work(store)
     } catch (error) {
       if (created !== undefined) await store.removeIfUnused(created).catch(() => false)
       throw error
+    } finally {
+      for (const name of signals) process.removeListener(name, interrupted)
     }
   }
 

@@ -10,7 +10,7 @@ export default class Add extends ZregCommand {
   oci-archive:FILE[:REF]     a tar of an OCI image layout
   docker-archive:FILE[:REF]  what \`docker save\` writes (REF: repo:tag, or @N for the N-th image; all when absent)
 OCI sources keep their exact bytes and digests. docker-archive images become Docker schema2 (or OCI with --format oci) with deterministic gzip layers.
-On any error (corrupt blob, truncated archive, invalid manifest, missing layer, unsafe path) nothing is added.`
+On any error (corrupt blob, truncated archive, invalid manifest, missing layer, unsafe path) nothing is added. Interrupted (Ctrl-C, kill), it removes what it staged first; what a kill -9 leaves, the next add removes (zreg verify lists it).`
 
   static override examples = [
     '<%= config.bin %> add oci:./layout:1.0 --name library/app:1.0',

@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ownerRunning, parseOwner } from './process-owner.js'
+import { ownerRunning, parseOwner, thisProcessOwner } from './process-owner.js'
 
 /** What an interrupted zreg left in a store: a staging directory or a temp file whose process is gone. */
 export interface Debris {
@@ -60,4 +60,12 @@ export async function removeDebris(dir: string): Promise<Debris[]> {
   const found = await findDebris(dir)
   for (const debris of found) await rm(debris.path, { recursive: true, force: true })
   return found
+}
+
+/** Removes this process's own staging directories (it is about to die of a signal); returns their paths. */
+export async function removeOwnStaging(dir: string): Promise<string[]> {
+  const staging = join(dir, stagingRoot)
+  const own = (await readdir(staging).catch(() => [] as string[])).filter((name) => name.startsWith(`${thisProcessOwner}-`)).map((name) => join(staging, name))
+  for (const path of own) await rm(path, { recursive: true, force: true })
+  return own
 }

@@ -11,7 +11,7 @@ import { MediaTypes } from '../oci/media-types.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
-import { findDebris, removeDebris, stagingRoot, type Debris } from './debris.js'
+import { findDebris, removeDebris, removeOwnStaging, stagingRoot, type Debris } from './debris.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
@@ -258,6 +258,11 @@ export class LayoutStore implements Store, LocalBlobPaths {
     const dir = join(root, `${thisProcessOwner}-${randomBytes(6).toString('hex')}`)
     await mkdir(dir)
     return new LayoutStaging(this, dir)
+  }
+
+  /** Drops this process's staging directories at once: for a process interrupted by a signal. */
+  async stagingAbandon(): Promise<void> {
+    await removeOwnStaging(this.location)
   }
 
   /** What interrupted processes left in the store (staging directories, temp files); see `debris.ts`. */

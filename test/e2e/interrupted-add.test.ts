@@ -61,6 +61,26 @@ describe('what an interrupted zreg add leaves behind', () => {
     assert.ok(existsSync(join(live, '0.part')))
   })
 
+  test('Ctrl-C or kill (SIGINT, SIGTERM) mid-copy: the add removes its own staging, and a store it created, then dies of the signal', async () => {
+    const dir = await tempDir('signalled')
+    const large = await makeLargeImage(dir, 256 * 1024 * 1024)
+    const kept = join(dir, 'kept')
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--store', kept])
+    for (const [signal, store] of [['SIGINT', kept], ['SIGTERM', kept], ['SIGINT', join(dir, 'new', 'store')]] as const) {
+      const child = execa(cliPath, ['add', `oci:${large.layout}:${large.ref}`, '--store', store], { reject: false, stdin: 'ignore' })
+      const deadline = Date.now() + 30_000
+      while (!(await partFiles(store)).some((part) => part.size > 1024 * 1024) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+      child.kill(signal)
+      assert.equal((await child).signal, signal)
+      if (store === kept) {
+        assert.deepEqual(await readdir(join(store, '.zreg', 'tmp')), [], `${signal}: nothing staged is left`)
+        assert.deepEqual((JSON.parse((await zregOk(['verify', '--store', store, '--json'])).stdout) as VerifyJson).leftovers, [])
+      } else {
+        assert.equal(existsSync(join(dir, 'new')), false, 'the store made for the interrupted add is gone')
+      }
+    }
+  })
+
   test('a staging directory whose pid now belongs to another process is recognised as dead', async () => {
     const dir = await tempDir('reused-pid')
     const store = join(dir, 'store')
