@@ -36,7 +36,8 @@ function oneLine(message: string): string {
 export function toCliError(thrown: unknown, argv: readonly string[] = []): ZregError {
   if (isOclifError(thrown)) {
     // plugin-not-found ends with exit 127 after its warning; say which word was not a command.
-    const message = thrown.oclif.exit === 127 && argv[0] !== undefined ? `"${argv[0]}" is not a zreg command` : oneLine(thrown.message)
+    const word = argv.find((arg) => !arg.startsWith('-'))
+    const message = thrown.oclif.exit === 127 && word !== undefined ? `"${word}" is not a zreg command` : oneLine(thrown.message)
     return new ZregError('USAGE', message, { cause: thrown })
   }
   if (thrown instanceof ZregError) return thrown
