@@ -146,7 +146,8 @@ describe('system errors get the table entry that says what to do, never "a bug"'
       const plain = await zreg(['serve', site, '--port', port])
       assert.equal(plain.exitCode, 5)
       assertPlainError(plain, new RegExp(`127\\.0\\.0\\.1:${port}: the port is already in use`))
-      const json = await zreg(['push', '--store', join(await tempDir('busy'), 'store'), '--port', port, '--json'])
+      const busy = await tempDir('busy')
+      const json = await zreg(['push', '--store', join(busy, 'store'), '--out', join(busy, 'site'), '--port', port, '--json'])
       assert.equal(json.exitCode, 5)
       assert.equal(jsonError(json).code, 'PORT_IN_USE')
     } finally {
