@@ -5,6 +5,6 @@
 // With V8's small default, the socket buffers of an upload (dead but not yet collected) push the old
 // generation over its limit again and again: measured, 10-13 full collections per 300 MiB upload and
 // 35% lower upload throughput; with 64 MB, none. `node bin/run.js` works too, without the flag.
-import { execute } from '@oclif/core'
+import { main } from '../dist/src/cli/main.js'
 
-await execute({ dir: import.meta.url })
+await main(import.meta.url)

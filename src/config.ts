@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { ZregError } from './errors.js'
+import { systemError, ZregError } from './errors.js'
 import { validateAgainstSchema } from './oci/validate.js'
 import type { NotificationEndpoint } from './server/notifier.js'
 
@@ -46,7 +46,8 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     text = await readFile(file, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && path === undefined) return {}
-    throw new ZregError('CONFIG_FILE_INVALID', `cannot read the config file ${file}: ${(error as Error).message}`)
+    const reason = systemError(error, file, `the config file${path === undefined ? '' : ' --config or ZREG_CONFIG names'}`)?.message
+    throw new ZregError('CONFIG_FILE_INVALID', reason ?? `cannot read the config file ${file}: ${(error as Error).message}`)
   }
   let json: unknown
   try {

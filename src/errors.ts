@@ -4,7 +4,7 @@
  * Exit codes: 1 internal, 2 usage, 3 not found, 4 invalid input, 5 conflict or busy.
  */
 export const errorTable = {
-  USAGE: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'See --help for the accepted arguments.' },
+  USAGE: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'Run `zreg help` for the commands, or `zreg COMMAND --help` for the arguments and flags one takes.' },
   DIGEST_INVALID: { oci: 'DIGEST_INVALID', status: 400, exit: 4, hint: 'The content does not match its digest: it is corrupt or was changed; fetch or export it again.' },
   SIZE_INVALID: { oci: 'SIZE_INVALID', status: 400, exit: 4, hint: 'The content length does not match its descriptor: the source is truncated or its manifest is wrong.' },
   BLOB_UNKNOWN: { oci: 'BLOB_UNKNOWN', status: 404, exit: 3, hint: 'The blob is not in the store; add the image that references it.' },
@@ -38,6 +38,16 @@ export const errorTable = {
   OUT_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The output path exists and was not made by `zreg build`; choose another --out or remove it.' },
   SITE_NOT_FOUND: { oci: 'UNSUPPORTED', status: 500, exit: 3, hint: 'Run `zreg build` first, or pass the directory it wrote.' },
   CONFIG_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the configuration file; its schema is schemas/zreg-config.json.' },
+  STORE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Add an image first (`zreg add SOURCE`, which creates the store), or point --store at an existing store.' },
+  PORT_IN_USE: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Another process listens there (`ss -ltnp` names it); stop it, or pick another --port (0 picks a free one).' },
+  ADDRESS_UNAVAILABLE: { oci: 'UNAVAILABLE', status: 503, exit: 2, hint: 'Bind an address of this machine (127.0.0.1, 0.0.0.0 for all, or one `ip addr` lists) and a port above 1023 unless you run as root.' },
+  HOST_UNKNOWN: { oci: 'UNAVAILABLE', status: 503, exit: 2, hint: 'The host name does not resolve: check it for typos, or give an IP address.' },
+  CONNECTION_FAILED: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'The other side is down or unreachable: check the address and that it runs, then retry.' },
+  PERMISSION_DENIED: { oci: 'DENIED', status: 500, exit: 2, hint: 'Run as a user who may use that path, change its permissions, or point the flag (--store, --out, --config, ...) at another path.' },
+  PATH_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 500, exit: 3, hint: 'Check the path for typos; a directory zreg writes into must have an existing parent.' },
+  PATH_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'A path is not of the kind expected (a file where a directory belongs, or the reverse); check the paths you gave.' },
+  NO_SPACE: { oci: 'UNAVAILABLE', status: 507, exit: 5, hint: 'Free space on that file system (`df -h`) and run again; the interrupted write was not committed.' },
+  TOO_MANY_OPEN_FILES: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Raise the open-file limit (`ulimit -n 65536`) and run again.' },
   INTERNAL: { oci: 'UNKNOWN', status: 500, exit: 1, hint: 'This is a bug in zreg; please report it with the command you ran.' },
 } as const satisfies Record<string, { oci: string; status: number; exit: number; hint: string }>
 
@@ -77,4 +87,93 @@ export function asZregError(error: unknown): ZregError {
   if (error instanceof ZregError) return error
   const message = error instanceof Error ? error.message : String(error)
   return new ZregError('INTERNAL', message, { cause: error })
+}
+
+/** What a failed system call was doing, in words: `mkdir` -> "create the directory". */
+const syscallVerbs: Record<string, string> = {
+  open: 'open',
+  mkdir: 'create the directory',
+  mkdtemp: 'create a directory in',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove the directory',
+  rm: 'remove',
+  scandir: 'read the directory',
+  opendir: 'read the directory',
+  read: 'read',
+  write: 'write',
+  stat: 'look at',
+  lstat: 'look at',
+  access: 'use',
+  copyfile: 'copy',
+  symlink: 'create the link',
+  link: 'link',
+  fsync: 'flush',
+  listen: 'listen on',
+  bind: 'listen on',
+  connect: 'connect to',
+}
+
+/**
+ * A Node system error (`err.code` such as EACCES, ENOSPC, EADDRINUSE, ENOTFOUND) as the table entry a
+ * user can act on, its message naming the path (`fallbackPath` when the error has none, as a stream's
+ * write does not), host or port, and then `about` (what the path is, e.g. "--tls-key"); undefined for
+ * anything else.
+ */
+export function systemError(error: unknown, fallbackPath?: string, about?: string): ZregError | undefined {
+  const found = describeSystemError(error, fallbackPath)
+  return found && about ? new ZregError(found.code, `${found.message} (${about})`, { cause: error }) : found
+}
+
+function describeSystemError(error: unknown, fallbackPath?: string): ZregError | undefined {
+  if (!(error instanceof Error)) return undefined
+  const { code, syscall, path = fallbackPath, dest, hostname, address, port } = error as NodeJS.ErrnoException & { dest?: string; hostname?: string; address?: string; port?: number }
+  if (typeof code !== 'string') return undefined
+  const verb = syscallVerbs[syscall ?? ''] ?? syscall ?? 'use'
+  const where = path === undefined ? (address === undefined ? '' : port === undefined ? address : `${address.includes(':') ? `[${address}]` : address}:${port}`) : dest === undefined ? path : `${path} to ${dest}`
+  const at = where === '' ? '' : ` ${where}`
+  const options = { cause: error }
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      if (syscall === 'listen' || syscall === 'bind') return new ZregError('ADDRESS_UNAVAILABLE', `not allowed to listen on${at}: ports below 1024 need root`, options)
+      return new ZregError('PERMISSION_DENIED', `cannot ${verb}${at}: permission denied`, options)
+    case 'EROFS':
+      return new ZregError('PERMISSION_DENIED', `cannot ${verb}${at}: the file system is read-only`, options)
+    case 'ENOENT':
+      return new ZregError('PATH_NOT_FOUND', `cannot ${verb}${at}: no such file or directory`, options)
+    case 'ENOTDIR':
+      return new ZregError('PATH_INVALID', `cannot ${verb}${at}: a part of the path is a file, not a directory`, options)
+    case 'EISDIR':
+      return new ZregError('PATH_INVALID', `cannot ${verb}${at}: it is a directory, not a file`, options)
+    case 'EEXIST':
+    case 'ENOTEMPTY':
+      return new ZregError('PATH_INVALID', `cannot ${verb}${at}: something is already there`, options)
+    case 'ENAMETOOLONG':
+    case 'ELOOP':
+      return new ZregError('PATH_INVALID', `cannot ${verb}${at}: ${code === 'ELOOP' ? 'too many symbolic links' : 'the name is too long'}`, options)
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ZregError('NO_SPACE', `cannot ${verb}${at}: ${code === 'EDQUOT' ? 'the disk quota is exceeded' : 'no space left on the device'}`, options)
+    case 'EMFILE':
+    case 'ENFILE':
+      return new ZregError('TOO_MANY_OPEN_FILES', `cannot ${verb}${at}: too many open files`, options)
+    case 'EADDRINUSE':
+      return new ZregError('PORT_IN_USE', `cannot listen on${at}: the port is already in use`, options)
+    case 'EADDRNOTAVAIL':
+      return new ZregError('ADDRESS_UNAVAILABLE', `cannot listen on${at}: ${address ?? 'the address'} is not an address of this machine`, options)
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      return new ZregError('HOST_UNKNOWN', `cannot resolve the host name ${hostname ?? where}${code === 'EAI_AGAIN' ? ' (the name server did not answer)' : ''}`, options)
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new ZregError('CONNECTION_FAILED', `cannot ${verb}${at}: ${error.message.replace(/^\S+ \S+ ?/, '') || code}`, options)
+    default:
+      return undefined
+  }
 }

@@ -1,7 +1,8 @@
 import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig, type ZregConfig } from '../config.js'
-import { asZregError, ZregError } from '../errors.js'
-import { LayoutStore } from '../store/layout-store.js'
+import { ZregError } from '../errors.js'
+import { firstMissingDirectory, LayoutStore } from '../store/layout-store.js'
+import { isOclifExit, reportError, toCliError } from './cli-error.js'
 
 /** Flags every command takes, and the one place errors become messages and exit codes. */
 export abstract class ZregCommand extends Command {
@@ -13,13 +14,44 @@ export abstract class ZregCommand extends Command {
 
   private configCache: ZregConfig | undefined
 
-  protected async config_(flags: { config?: string | undefined }): Promise<ZregConfig> {
+  async config_(flags: { config?: string | undefined }): Promise<ZregConfig> {
     this.configCache ??= await loadConfig(flags.config)
     return this.configCache
   }
 
-  protected async openStore(flag: string | undefined, config: ZregConfig, options: { create?: boolean } = {}): Promise<LayoutStore> {
+  async openStore(flag: string | undefined, config: ZregConfig, options: { create?: boolean } = {}): Promise<LayoutStore> {
     return LayoutStore.open(flag ?? config.store ?? './zreg-store', options)
+  }
+
+  /**
+   * Runs `work` on the store, creating it when missing; if `work` fails, a store this call created (and
+   * the parent directories it made) is removed again unless something was committed to it meanwhile,
+   * so a failed first `zreg add` leaves nothing behind; the same when a signal ends the process.
+   */
+  async withStore<T>(flag: string | undefined, config: ZregConfig, work: (store: LayoutStore) => Promise<T>): Promise<T> {
+    const created = await firstMissingDirectory(flag ?? config.store ?? './zreg-store')
+    const store = await this.openStore(flag, config)
+    // Ctrl-C, kill or a closed terminal: drop what was staged (and a store made for it), then die of
+    // the same signal. Only kill -9 leaves staging behind, for the next add to remove.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+    const interrupted = (signal: NodeJS.Signals) => {
+      for (const name of signals) process.removeListener(name, interrupted)
+      this.progressDone()
+      void store
+        .stagingAbandon()
+        .then(() => (created === undefined ? false : store.removeIfUnused(created)))
+        .catch(() => false)
+        .finally(() => process.kill(process.pid, signal))
+    }
+    for (const name of signals) process.once(name, interrupted)
+    try {
+      return await work(store)
+    } catch (error) {
+      if (created !== undefined) await store.removeIfUnused(created).catch(() => false)
+      throw error
+    } finally {
+      for (const name of signals) process.removeListener(name, interrupted)
+    }
   }
 
   /** Progress goes to stderr and only to a terminal, so pipes and CI logs stay clean. */
@@ -32,26 +64,17 @@ export abstract class ZregCommand extends Command {
   }
 
   override async catch(thrown: Interfaces.CommandError): Promise<unknown> {
-    // oclif's own errors (bad flags, --help) keep their handling and exit codes.
-    if ((thrown as { oclif?: unknown }).oclif !== undefined && !(thrown instanceof Error && thrown.name === 'ZregError')) {
-      return super.catch(thrown)
-    }
+    // `this.exit(n)` is oclif's way to end with a code, not an error.
+    if (isOclifExit(thrown)) return super.catch(thrown)
     this.progressDone()
-    const error = asZregError(thrown)
-    if (this.jsonEnabled()) {
-      this.logJson({ error: { code: error.code, ociCode: error.ociCode, message: error.message, hint: error.hint } })
-    } else {
-      process.stderr.write(`zreg: ${error.message}\n  ${error.hint}\n`)
-      if (error.code === 'INTERNAL' && thrown instanceof Error && thrown.stack) process.stderr.write(`${thrown.stack}\n`)
-    }
-    process.exitCode = error.exitCode
+    reportError(toCliError(thrown), { json: this.jsonEnabled() })
     return undefined
   }
 }
 
 /** The flags of every command that runs a server. */
 export const listenFlags = {
-  port: Flags.integer({ char: 'p', description: 'Port; 0 picks a free one [default: 5000]', env: 'ZREG_PORT' }),
+  port: Flags.integer({ char: 'p', description: 'Port; 0 picks a free one [default: 5000]', env: 'ZREG_PORT', min: 0, max: 65535 }),
   host: Flags.string({ description: 'Address to bind [default: 127.0.0.1]', env: 'ZREG_HOST' }),
   'tls-cert': Flags.string({ description: 'PEM certificate (chain) for HTTPS', dependsOn: ['tls-key'] }),
   'tls-key': Flags.string({ description: 'PEM private key for HTTPS', dependsOn: ['tls-cert'] }),
@@ -59,10 +82,13 @@ export const listenFlags = {
 }
 
 /** Listen options from the flags, then the config file's `serve` section, then defaults. */
-export function listenOptions(flags: { port?: number | undefined; host?: string | undefined; 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined; 'access-log'?: boolean | undefined }, config: ZregConfig) {
+export function listenOptions(flags: { port?: number | undefined; host?: string | undefined; 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined; 'access-log'?: boolean | undefined }, config: ZregConfig, options: { json?: boolean } = {}) {
   const serveConfig = config.serve ?? {}
+  // --port and ZREG_PORT are checked by the flag parser; the config file's serve.port here.
   const port = flags.port ?? (serveConfig.port === undefined ? 5000 : Number(serveConfig.port))
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ZregError('USAGE', `invalid port ${String(serveConfig.port)}`)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ZregError('CONFIG_FILE_INVALID', `serve.port in the config file is ${JSON.stringify(serveConfig.port)}; a port is an integer from 0 to 65535 (0 picks a free one)`)
+  }
   const cert = flags['tls-cert'] ?? serveConfig.tlsCert
   const key = flags['tls-key'] ?? serveConfig.tlsKey
   return {
@@ -70,6 +96,7 @@ export function listenOptions(flags: { port?: number | undefined; host?: string 
     port,
     ...(cert && key ? { tls: { cert, key } } : {}),
     ...((flags['access-log'] ?? serveConfig.accessLog ?? true) ? {} : { accessLog: false as const }),
+    ...(options.json ? { logFormat: 'json' as const } : {}),
   }
 }
 

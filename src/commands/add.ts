@@ -11,7 +11,7 @@ export default class Add extends ZregCommand {
   docker-archive:FILE[:REF]  what \`docker save\` writes (REF: repo:tag, or @N for the N-th image; all when absent)
 OCI sources keep their exact bytes and digests. docker-archive images become Docker schema2 (or OCI with --format oci): gzip and zstd layers keep their bytes, plain tar layers are gzipped deterministically. Docker schema2 cannot express zstd layers: such an archive needs --format oci (zreg stops and says so).
 Archives are read in place, links inside them followed; a link out of the archive is refused.
-On any error (corrupt blob, truncated archive, invalid manifest, missing layer, unsafe path) nothing is added.`
+On any error (corrupt blob, truncated archive, invalid manifest, missing layer, unsafe path) nothing is added. Interrupted (Ctrl-C, kill), it removes what it staged first; what a kill -9 leaves, the next add removes (zreg verify lists it).`
 
   static override examples = [
     '<%= config.bin %> add oci:./layout:1.0 --name library/app:1.0',
@@ -34,13 +34,14 @@ On any error (corrupt blob, truncated archive, invalid manifest, missing layer, 
   async run(): Promise<{ images: AddedImage[] }> {
     const { args, flags } = await this.parse(Add)
     const config = await this.config_(flags)
-    const store = await this.openStore(flags.store, config)
-    const images = await addImages(store, args.source, {
-      ...(flags.name ? { name: flags.name } : {}),
-      ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
-      format: flags.format as 'docker' | 'oci',
-      onProgress: (progress) => this.progress(`adding: ${progress.blobs} blobs, ${formatBytes(progress.bytes)}`),
-    })
+    const images = await this.withStore(flags.store, config, (store) =>
+      addImages(store, args.source, {
+        ...(flags.name ? { name: flags.name } : {}),
+        ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+        format: flags.format as 'docker' | 'oci',
+        onProgress: (progress) => this.progress(`adding: ${progress.blobs} blobs, ${formatBytes(progress.bytes)}`),
+      }),
+    )
     this.progressDone()
     for (const image of images) this.log(`added ${image.repository}:${image.tag} ${image.digest} (${image.mediaType})`)
     return { images }

@@ -1,12 +1,15 @@
 import { Args, Flags } from '@oclif/core'
+import { resolve } from 'node:path'
+import { ZregError } from '../errors.js'
 import { startStaticServer } from '../server/http-server.js'
+import { pushFlags, runPushMode } from './push.js'
 import { listenFlags, listenOptions, serveUntilSignal, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
   static override description = `Answers the distribution-spec pull API from the tree \`zreg build\` wrote: exact Content-Type, Docker-Content-Digest and Content-Length, Range requests, ETags, OCI error bodies. A rebuild is picked up without a restart.
 Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for localhost, so use --tls-cert/--tls-key for anything else.
---push runs \`zreg push\` (an upload target that writes the store and rebuilds the tree) with the other flags.`
+--push runs \`zreg push\` (an upload target that writes the store and rebuilds the tree) and takes its flags (see \`zreg push --help\`); DIR is then the tree it keeps current, as --out.`
 
   static override examples = [
     '<%= config.bin %> serve',
@@ -16,7 +19,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
   ]
 
   static override args = {
-    dir: Args.string({ description: 'The tree to serve (the --out of zreg build) [default: ./zreg-site]' }),
+    dir: Args.string({ description: 'The tree to serve (the --out of zreg build; with --push, the tree kept current) [default: ./zreg-site]' }),
   }
 
   static override flags = {
@@ -26,12 +29,20 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     out: Flags.string({ description: 'With --push: the tree kept current [default: ./zreg-site]', env: 'ZREG_OUT' }),
   }
 
-  async run(): Promise<{ url: string; port: number } | unknown> {
+  async run(): Promise<{ url: string; port: number } | undefined> {
+    // Push mode takes push's flags, so it is parsed with them; DIR means what --out means there.
+    if (this.argv.includes('--push')) {
+      const { args, flags } = await this.parse({ args: Serve.args, flags: { ...pushFlags, push: Serve.flags.push }, baseFlags: Serve.baseFlags, enableJsonFlag: true, strict: true })
+      if (args.dir !== undefined && flags.out !== undefined && resolve(args.dir) !== resolve(flags.out)) {
+        throw new ZregError('USAGE', `with --push, DIR and --out both name the tree kept current, and they differ (${args.dir}, ${flags.out}); give one`)
+      }
+      const out = args.dir ?? flags.out
+      return runPushMode(this, { ...flags, ...(out === undefined ? {} : { out }) })
+    }
     const { args, flags } = await this.parse(Serve)
-    if (flags.push) return this.config.runCommand('push', this.argv.filter((arg) => arg !== '--push'))
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
-    const server = await startStaticServer({ out, ...listenOptions(flags, config) })
+    const server = await startStaticServer({ out, ...listenOptions(flags, config, { json: this.jsonEnabled() }) })
     const authority = server.url.replace(/^https?:\/\//, '')
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
@@ -44,6 +55,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
       }
     }
     await serveUntilSignal(server, (text) => this.logToStderr(text))
-    return { url: server.url, port: server.port }
+    // Under --json the start-up line was the result; another object at exit would break JSON lines.
+    return this.jsonEnabled() ? undefined : { url: server.url, port: server.port }
   }
 }

@@ -12,6 +12,14 @@ export interface Platform {
 /** What `docker pull` assumes when nothing else is said, and what old clients get from an index. */
 export const defaultPlatform: Platform = { os: 'linux', architecture: 'amd64' }
 
+// Node's process.arch -> the OCI architecture name (GOARCH), for the platform this machine pulls.
+const ociArchitectures: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }
+
+/** The platform a client on this machine pulls by default (`os/arch` from Node's platform and arch). */
+export function hostPlatform(os: string = process.platform, arch: string = process.arch): Platform {
+  return { os, architecture: ociArchitectures[arch] ?? arch }
+}
+
 // Variants a platform has when none is written (containerd's normalisation).
 const implicitVariant: Record<string, string> = { arm64: 'v8', arm: 'v7' }
 

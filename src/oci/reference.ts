@@ -41,7 +41,8 @@ export function parseImageReference(text: string, options: { defaultTag?: string
   if (at >= 0) {
     const repository = checkRepository(text.slice(0, at))
     const digest = text.slice(at + 1)
-    if (!isDigest(digest)) throw new ZregError('DIGEST_INVALID', `invalid digest in "${text}"`)
+    // A reference a user typed, not content that failed its hash: DIGEST_INVALID's hint would mislead.
+    if (!isDigest(digest)) throw new ZregError('USAGE', `"${text}": after @ comes a digest, ALGORITHM:HEX (sha256: and 64 lowercase hex digits)`)
     return { repository, digest }
   }
   const colon = text.lastIndexOf(':')

@@ -57,11 +57,20 @@ function compileValidators(): Map<SchemaName, ValidateFunction> {
   return compiled
 }
 
+/** ajv's complaint with what it leaves in `params`: the unknown key, the allowed values, the missing property. */
+function describeOne(error: ErrorObject): string {
+  const where = error.instancePath || '(root)'
+  const params = error.params as { additionalProperty?: string; allowedValues?: unknown[]; missingProperty?: string }
+  if (error.keyword === 'additionalProperties' && params.additionalProperty !== undefined) {
+    const key = error.instancePath ? `${error.instancePath}/${params.additionalProperty}` : `/${params.additionalProperty}`
+    return `${key} is not a known key${error.instancePath ? ` of ${error.instancePath}` : ''}`
+  }
+  if (error.keyword === 'enum' && params.allowedValues) return `${where} must be one of ${params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}`
+  return `${where} ${error.message ?? 'is invalid'}`
+}
+
 function describe(errors: ErrorObject[] | null | undefined): string {
-  return (errors ?? [])
-    .slice(0, 5)
-    .map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`)
-    .join('; ')
+  return (errors ?? []).slice(0, 5).map(describeOne).join('; ')
 }
 
 /** Compiles the schemas now (about 150 ms), so a long-running server does not pay it on its first request. */

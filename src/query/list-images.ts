@@ -1,3 +1,4 @@
+import { ZregError } from '../errors.js'
 import type { Store } from '../store/store.js'
 
 export interface ListedTag {
@@ -14,7 +15,7 @@ export interface ListedRepository {
   untagged: string[]
 }
 
-/** Repositories and their tags, sorted; only `repository` when one is named. */
+/** Repositories and their tags, sorted; only `repository` when one is named (NAME_UNKNOWN when it has no references). */
 export async function listRepositories(store: Store, repository?: string): Promise<ListedRepository[]> {
   const byName = new Map<string, ListedRepository>()
   for (const ref of await store.refList()) {
@@ -28,5 +29,6 @@ export async function listRepositories(store: Store, repository?: string): Promi
     if (ref.tag === undefined) entry.untagged.push(digest)
     else entry.tags.push({ tag: ref.tag, digest, mediaType, size })
   }
+  if (repository !== undefined && byName.size === 0) throw new ZregError('NAME_UNKNOWN', `repository ${repository} is not in the store`)
   return [...byName.values()]
 }

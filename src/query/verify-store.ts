@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { DigestCounter, digestAlgorithm, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseManifest, referencedDescriptors, type Descriptor } from '../oci/manifest.js'
 import { isDistributable } from '../oci/media-types.js'
-import type { Store } from '../store/store.js'
+import { hasDebrisList, type Store } from '../store/store.js'
 
 export interface VerifyProblem {
   /** What is wrong: a blob whose bytes are not its digest, a missing or wrongly sized one, a bad manifest. */
@@ -18,6 +18,12 @@ export interface VerifyResult {
   blobs: number
   bytes: number
   problems: VerifyProblem[]
+  /**
+   * What interrupted runs (Ctrl-C, kill -9) left: staging directories and temp files of processes that
+   * are gone. Harmless and not a problem (no reference reaches them); safe to remove, and the next
+   * `zreg add` removes them.
+   */
+  leftovers: { path: string; bytes: number }[]
 }
 
 async function hashStream(stream: Readable, algorithm: string): Promise<{ digest: Digest; size: number }> {
@@ -29,6 +35,7 @@ async function hashStream(stream: Readable, algorithm: string): Promise<{ digest
 /**
  * Checks the store from every reference down: each manifest parses and satisfies its schema, each blob
  * it names is present with the declared size, and each blob's bytes hash to its digest (read once).
+ * Also lists the leftovers of interrupted runs.
  */
 export async function verifyStore(store: Store): Promise<VerifyResult> {
   const problems: VerifyProblem[] = []
@@ -81,5 +88,6 @@ export async function verifyStore(store: Store): Promise<VerifyResult> {
   for (const ref of refs) {
     await checkManifest(ref.descriptor, ref.tag === undefined ? `${ref.repository}@${ref.descriptor.digest}` : `${ref.repository}:${ref.tag}`)
   }
-  return { references: refs.length, blobs: checked.size, bytes, problems }
+  const leftovers = hasDebrisList(store) ? await store.debrisList() : []
+  return { references: refs.length, blobs: checked.size, bytes, problems, leftovers }
 }

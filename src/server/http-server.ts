@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
-import { ZregError } from '../errors.js'
+import { systemError, ZregError } from '../errors.js'
 import type { Platform } from '../oci/platform.js'
 import { compileSchemas } from '../oci/validate.js'
 import type { LayoutStore } from '../store/layout-store.js'
@@ -43,15 +43,41 @@ function bufferedLog(write: (text: string) => void): (line: string) => void {
   }
 }
 
-function logRequests(handler: (req: IncomingMessage, res: ServerResponse) => void, log: (line: string) => void) {
+/** One access-log entry: what `--json` prints as an object, and the text line is made of. */
+export interface AccessLogEntry {
+  remote: string
+  method: string
+  url: string
+  protocol: string
+  status: number
+  /** Content-Length sent, or null when there was none (chunked, cut). */
+  length: number | null
+  ms: number
+  userAgent: string
+}
+
+/** The common-log-like text line: `remote "GET /v2/ HTTP/1.1" 200 2 1.2ms "agent"`. */
+function accessLogLine(entry: AccessLogEntry): string {
+  return `${entry.remote} "${entry.method} ${entry.url} ${entry.protocol}" ${entry.status} ${entry.length ?? '-'} ${entry.ms.toFixed(1)}ms "${entry.userAgent}"`
+}
+
+function logRequests(handler: (req: IncomingMessage, res: ServerResponse) => void, log: (entry: AccessLogEntry) => void) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now()
     // Read now: by 'close' the socket may be gone (a connection the server cut), and req.socket null.
     const remote = req.socket.remoteAddress ?? '-'
     res.once('close', () => {
-      const length = res.getHeader('Content-Length') ?? '-'
-      const ms = (performance.now() - started).toFixed(1)
-      log(`${remote} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${length} ${ms}ms "${req.headers['user-agent'] ?? ''}"`)
+      const length = res.getHeader('Content-Length')
+      log({
+        remote,
+        method: req.method ?? '-',
+        url: req.url ?? '-',
+        protocol: `HTTP/${req.httpVersion}`,
+        status: res.statusCode,
+        length: length === undefined ? null : Number(length),
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        userAgent: req.headers['user-agent'] ?? '',
+      })
     })
     handler(req, res)
   }
@@ -59,12 +85,8 @@ function logRequests(handler: (req: IncomingMessage, res: ServerResponse) => voi
 
 async function listen(server: Server, port: number, host: string): Promise<number> {
   await new Promise<void>((resolveListen, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') reject(new ZregError('USAGE', `${host}:${port} is already in use; pick another --port (0 picks a free one)`))
-      else if (error.code === 'EACCES') reject(new ZregError('USAGE', `not allowed to listen on ${host}:${port}; use a port above 1023 or run as root`))
-      else if (error.code === 'EADDRNOTAVAIL') reject(new ZregError('USAGE', `${host} is not an address of this machine`))
-      else reject(error)
-    })
+    // EADDRINUSE, EACCES, EADDRNOTAVAIL, ENOTFOUND: the error table says what to do about each.
+    server.once('error', (error: NodeJS.ErrnoException) => reject(systemError(error) ?? error))
     server.listen(port, host, () => {
       server.removeAllListeners('error')
       resolveListen()
@@ -78,20 +100,27 @@ export interface ListenOptions {
   /** 0 picks a free port. */
   port?: number
   tls?: { cert: string; key: string }
-  /** Where access-log lines go; false for none. */
+  /** Where access-log lines go (default: stdout); false for none. */
   accessLog?: ((line: string) => void) | false
+  /** `json`: each request, and each message, is one JSON object per line (`zreg serve --json`). */
+  logFormat?: 'text' | 'json'
 }
 
 /** Runs `handler` over HTTP or HTTPS with an access log; `onClose` runs when the server stops. */
 async function startHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void, options: ListenOptions, onClose: () => void = () => undefined) {
   const host = options.host ?? '127.0.0.1'
-  const log = options.accessLog === false ? undefined : (options.accessLog ?? bufferedLog((text) => process.stdout.write(text)))
-  const logged = log ? logRequests(handler, log) : handler
+  const write = options.accessLog === false ? undefined : (options.accessLog ?? bufferedLog((text) => process.stdout.write(text)))
+  const json = options.logFormat === 'json'
+  const logged = write ? logRequests(handler, (entry) => write(json ? JSON.stringify(entry) : accessLogLine(entry))) : handler
+  // Messages (a failed reload, a dropped webhook) share the log, as JSON objects too under --json.
+  const log = write && json ? (message: string) => write(JSON.stringify({ message })) : write
   let server: Server
   if (options.tls) {
-    const [cert, key] = await Promise.all([readFile(options.tls.cert), readFile(options.tls.key)]).catch((error: Error) => {
-      throw new ZregError('USAGE', `cannot read the TLS certificate or key: ${error.message}`)
-    })
+    const read = (path: string, about: string) =>
+      readFile(path).catch((error: Error) => {
+        throw systemError(error, path, about) ?? new ZregError('USAGE', `cannot read the TLS ${about}: ${error.message}`)
+      })
+    const [cert, key] = await Promise.all([read(options.tls.cert, 'the certificate, --tls-cert'), read(options.tls.key, 'the private key, --tls-key')])
     try {
       server = createHttpsServer({ cert, key }, logged)
     } catch (error) {

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs'
 import { readFile, readlink, realpath } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { HeaderEntry } from '../build/plan.js'
 import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
 import type { SiteManifest } from '../build/write-tree.js'
 import { ZregError } from '../errors.js'
+import { hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
 
 /** A file the server may send: its bytes (small generated files) or path on disk, and its headers. */
 export interface SiteFile {
@@ -69,13 +71,35 @@ export function siteFile(site: LoadedSite, repository: string, path: string): Si
   return headers ? { path: join(site.directories.get(repository)!, path), headers } : undefined
 }
 
-/** A few `repo:tag` names the site serves, for the hint `zreg serve` prints. */
-export function siteExamples(site: LoadedSite, count: number): string[] {
+/** The platforms a tag's manifest runs on: an index's entries, or an image's config; [] when unknown. */
+function tagPlatforms(site: LoadedSite, repository: string, tag: string): Platform[] {
+  try {
+    const manifestPath = siteFile(site, repository, `manifests/${tag}`)?.path
+    if (manifestPath === undefined) return []
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { manifests?: { platform?: Platform }[]; config?: { digest?: string } }
+    if (manifest.manifests) return manifest.manifests.flatMap((entry) => (entry.platform ? [entry.platform] : []))
+    const configPath = manifest.config?.digest === undefined ? undefined : siteFile(site, repository, `blobs/${manifest.config.digest}`)?.path
+    if (configPath === undefined) return []
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as Partial<Platform>
+    return config.os && config.architecture ? [{ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }] : []
+  } catch {
+    return []
+  }
+}
+
+/**
+ * A few `repo:tag` names the site serves, for the pull lines `zreg serve` prints: only images a client on
+ * this machine can run (an index with its platform, or an image built for it), since suggesting a pull
+ * that fails with "no image found for platform" misleads.
+ */
+export function siteExamples(site: LoadedSite, count: number, platform: Platform = hostPlatform()): string[] {
   const examples: string[] = []
   for (const [name, files] of site.repositories) {
     for (const path of files.keys()) {
       if (examples.length >= count) return examples
-      if (path.startsWith('manifests/') && !path.startsWith('manifests/sha256:')) examples.push(`${name}:${path.slice('manifests/'.length)}`)
+      if (!path.startsWith('manifests/') || path.startsWith('manifests/sha256:')) continue
+      const tag = path.slice('manifests/'.length)
+      if (tagPlatforms(site, name, tag).some((candidate) => platformMatches(platform, candidate))) examples.push(`${name}:${tag}`)
     }
   }
   return examples

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { digestTransform } from './digest-transform.js'
-import { ZregError } from '../errors.js'
+import { systemError, ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
 import type { Descriptor } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
@@ -13,7 +13,9 @@ import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
 import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
-import { processAlive, withLock } from './lock.js'
+import { findDebris, removeDebris, removeOwnStaging, stagingRoot, type Debris } from './debris.js'
+import { withLock } from './lock.js'
+import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
 
 export { refNameAnnotation }
@@ -21,9 +23,6 @@ export { refNameAnnotation }
 export const repositoryAnnotation = 'dev.zreg.repository'
 
 const layoutMarker = { imageLayoutVersion: '1.0.0' }
-const stagingRoot = join('.zreg', 'tmp')
-// A staging directory older than this whose owner is gone is debris from a killed process.
-const staleStagingMs = 60 * 60 * 1000
 
 interface IndexJson {
   schemaVersion: 2
@@ -103,19 +102,20 @@ export class LayoutStore implements Store, LocalBlobPaths {
     const store = new LayoutStore(dir)
     const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
-      throw new ZregError('STORE_INVALID', `cannot read ${dir}/oci-layout: ${error.message}`)
+      throw systemError(error) ?? new ZregError('STORE_INVALID', `cannot read ${dir}/oci-layout: ${error.message}`)
     })
     if (marker === undefined) {
       const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return [] as string[]
-        throw new ZregError('STORE_INVALID', `${dir} is not a directory: ${error.message}`)
+        if (error.code === 'ENOTDIR') throw new ZregError('STORE_INVALID', `${dir} is a file, not a store directory`)
+        throw systemError(error) ?? error
       })
       if (entries.length > 0) {
         // Another process may have just renamed a new store into place.
         if (existsSync(join(dir, 'oci-layout'))) return LayoutStore.open(dir, options)
         throw new ZregError('STORE_INVALID', `${dir} is not empty and has no oci-layout file`)
       }
-      if (options.create === false) throw new ZregError('STORE_INVALID', `no store at ${dir}`)
+      if (options.create === false) throw new ZregError('STORE_NOT_FOUND', `there is no store at ${dir}`)
       await LayoutStore.create(dir)
       return LayoutStore.open(dir, { create: false })
     }
@@ -135,8 +135,12 @@ export class LayoutStore implements Store, LocalBlobPaths {
    */
   private static async create(dir: string): Promise<void> {
     const temp = tempPathBeside(dir)
-    await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true })
+    // The parent first, then the temp directory alone: a recursive mkdir reports a read-only or
+    // forbidden parent as ENOENT, which would send the user looking for the wrong problem.
+    await mkdir(dirname(dir), { recursive: true })
+    await mkdir(temp)
     try {
+      await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true })
       const empty: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }
       await writeFileAtomic(join(temp, 'index.json'), `${JSON.stringify(empty, null, 2)}\n`)
       await writeFileAtomic(join(temp, 'oci-layout'), JSON.stringify(layoutMarker))
@@ -147,6 +151,25 @@ export class LayoutStore implements Store, LocalBlobPaths {
     } finally {
       await rm(temp, { recursive: true, force: true })
     }
+  }
+
+  /**
+   * Removes a store this process created that nothing was committed to (no reference, no blob, no other
+   * process staging into it), and then `createdRoot`, the first of its parents that did not exist before,
+   * with every empty directory between: a failed first `zreg add` leaves nothing behind.
+   * Returns false, touching nothing, when the store is in use.
+   */
+  async removeIfUnused(createdRoot: string): Promise<boolean> {
+    const index = await this.readIndex().catch(() => undefined)
+    const blobs = await readdir(join(this.location, 'blobs', 'sha256')).catch(() => [] as string[])
+    const staging = await readdir(join(this.location, stagingRoot)).catch(() => [] as string[])
+    if (index === undefined || index.manifests.length > 0 || blobs.length > 0 || staging.length > 0) return false
+    await rm(this.location, { recursive: true, force: true })
+    // Parents only while empty: rmdir refuses a directory someone else put something into meanwhile.
+    for (let dir = dirname(resolve(this.location)), root = resolve(createdRoot); dir.startsWith(root); dir = dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false)) || dir === root) break
+    }
+    return true
   }
 
   blobPath(digest: Digest): string {
@@ -255,23 +278,24 @@ export class LayoutStore implements Store, LocalBlobPaths {
     })
   }
 
+  /** Starts an ingest in its own staging directory, first removing what dead processes left (`debris.ts`). */
   async stage(): Promise<StoreStaging> {
     const root = join(this.location, stagingRoot)
     await mkdir(root, { recursive: true })
-    await this.removeStaleStaging(root)
-    const dir = join(root, `${process.pid}-${randomBytes(6).toString('hex')}`)
+    await removeDebris(this.location)
+    const dir = join(root, `${thisProcessOwner}-${randomBytes(6).toString('hex')}`)
     await mkdir(dir)
     return new LayoutStaging(this, dir)
   }
 
-  /** Staging directories are named `<pid>-<random>`; one whose process is gone and that is old is debris. */
-  private async removeStaleStaging(root: string): Promise<void> {
-    for (const name of await readdir(root).catch(() => [] as string[])) {
-      const pid = Number.parseInt(name, 10)
-      if (Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue
-      const info = await stat(join(root, name)).catch(() => undefined)
-      if (info && Date.now() - info.mtimeMs > staleStagingMs) await rm(join(root, name), { recursive: true, force: true })
-    }
+  /** Drops this process's staging directories at once: for a process interrupted by a signal. */
+  async stagingAbandon(): Promise<void> {
+    await removeOwnStaging(this.location)
+  }
+
+  /** What interrupted processes left in the store (staging directories, temp files); see `debris.ts`. */
+  async debrisList(): Promise<Debris[]> {
+    return findDebris(this.location)
   }
 }
 
@@ -304,7 +328,8 @@ class LayoutStaging implements StoreStaging {
       await fsyncFile(temp)
     } catch (error) {
       await rm(temp, { force: true })
-      throw error
+      // A stream's write error names no file; ENOSPC or EIO should still say where.
+      throw systemError(error, temp) ?? error
     }
     const digest = counter.digest()
     const size = counter.size
@@ -365,5 +390,15 @@ class LayoutStaging implements StoreStaging {
   async abort(): Promise<void> {
     this.closed = true
     await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** The first directory on the way to `dir` (or `dir` itself) that does not exist: what creating it creates. */
+export async function firstMissingDirectory(dir: string): Promise<string | undefined> {
+  let missing: string | undefined
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    if (await stat(path).then(() => true, () => false)) return missing
+    missing = path
+    if (dirname(path) === path) return missing
   }
 }

@@ -74,3 +74,12 @@ export interface LocalBlobPaths {
 export function hasLocalBlobPaths(store: object): store is LocalBlobPaths {
   return typeof (store as Partial<LocalBlobPaths>).blobPath === 'function'
 }
+
+/** Optional ability: the store can list what interrupted processes left in it (for `zreg verify`). */
+export interface DebrisList {
+  debrisList(): Promise<{ path: string; bytes: number }[]>
+}
+
+export function hasDebrisList(store: object): store is DebrisList {
+  return typeof (store as Partial<DebrisList>).debrisList === 'function'
+}

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { cp, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
-import { absoluteSource, repoRoot, tempDir } from '../helpers/paths.js'
+import { absoluteSource, cliPath, repoRoot, tempDir } from '../helpers/paths.js'
 import { rawRequest } from '../helpers/http.js'
 import { startZregServe } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
@@ -83,17 +83,111 @@ describe('the zreg command line', () => {
     assert.ok(problems.some((problem) => problem.kind === 'missing' && problem.digest === gone))
   })
 
-  test('zreg serve explains a port in use', async () => {
+  test('zreg serve explains a port in use (exit 5: busy)', async () => {
     const { site } = await sharedSite()
     const first = await startZregServe(site)
     try {
       const port = first.authority.split(':')[1]!
       const second = await zreg(['serve', site, '--port', port])
-      assert.equal(second.exitCode, 2)
+      assert.equal(second.exitCode, 5)
       assert.match(second.stderr, /already in use/)
     } finally {
       await first.stop()
     }
+  })
+
+  test('help, -h, help COMMAND, suggestions and shell completion come from oclif\'s plugins', async () => {
+    const help = await zregOk(['help'])
+    for (const command of ['add', 'build', 'serve', 'push', 'ls', 'inspect', 'verify', 'autocomplete']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'))
+    for (const args of [['help', 'add'], ['add', '-h'], ['add', '--help']]) {
+      assert.match((await zregOk(args)).stdout, /USAGE\n {2}\$ zreg add SOURCE/, args.join(' '))
+    }
+    const mistyped = await zreg(['ad'])
+    assert.equal(mistyped.exitCode, 2)
+    assert.match(mistyped.stderr, /ad is not a zreg command/)
+    // At a terminal, plugin-not-found asks; answered "n", it ends with the usage error.
+    const asked = await execa('script', ['-qec', `${cliPath} ad`, '/dev/null'], { input: 'n\n', reject: false, env: { FORCE_COLOR: '0' } })
+    assert.match(String(asked.stdout), /Did you mean add\?/)
+    assert.equal(asked.exitCode, 2)
+    assert.match((await zregOk(['autocomplete', '--help'])).stdout, /USAGE\n {2}\$ zreg autocomplete \[SHELL\]/)
+  })
+
+  test('zreg serve --json and zreg push --json print JSON lines only: the address, then one object per request', async () => {
+    const { site } = await sharedSite()
+    const dir = await tempDir('json-lines')
+    for (const args of [['serve', site], ['push', '--store', join(dir, 'store'), '--out', join(dir, 'site')]]) {
+      const child = execa(cliPath, [...args, '--port', '0', '--json'], { reject: false, stdin: 'ignore', buffer: { stdout: true, stderr: true }, lines: false })
+      let stdout = ''
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+      const deadline = Date.now() + 10_000
+      while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+      const start = JSON.parse(stdout.split('\n')[0]!) as { url: string; port: number }
+      await rawRequest(start.url, 'GET', '/v2/')
+      await rawRequest(start.url, 'GET', '/v2/no/such/tags/list')
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      child.kill('SIGTERM')
+      const result = await child
+      assert.equal(result.exitCode, 0, args[0])
+      const lines = String(result.stdout).trim().split('\n')
+      const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+      assert.deepEqual(objects[0], start)
+      assert.deepEqual(objects.slice(1).map((entry) => [entry.method, entry.url, entry.status]), [['GET', '/v2/', 200], ['GET', '/v2/no/such/tags/list', 404]], args[0])
+    }
+  })
+
+  test('zreg serve DIR --push takes push\'s flags and keeps DIR current, as its usage says', async () => {
+    const dir = await tempDir('serve-push')
+    const tree = join(dir, 'tree')
+    const server = await startZregServe(tree, ['--push', '--store', join(dir, 'store'), '--namespaced'])
+    try {
+      assert.ok(existsSync(join(tree, 'v2')), 'push mode built DIR at start')
+    } finally {
+      await server.stop()
+    }
+    const both = await zreg(['serve', tree, '--push', '--out', join(dir, 'other'), '--store', join(dir, 'store')])
+    assert.equal(both.exitCode, 2)
+    assert.match(both.stderr, /DIR and --out both name the tree/)
+  })
+
+  test('zreg serve suggests pulling only an image this machine can run', async () => {
+    const dir = await tempDir('serve-platform')
+    const store = join(dir, 'store')
+    const foreign = process.arch === 'arm64' ? 'linux/amd64' : 'linux/arm64/v8'
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/multi-arch:1.0'), '--platform', foreign, '--name', 'foreign/only:1', '--store', store])
+    await zregOk(['build', '--store', store, '--out', join(dir, 'site')])
+    const only = await startZregServe(join(dir, 'site'))
+    await only.stop()
+    assert.doesNotMatch(only.log(), /foreign\/only/)
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/multi-arch:1.0'), '--name', 'all/platforms:1', '--store', store])
+    await zregOk(['build', '--store', store, '--out', join(dir, 'site')])
+    const both = await startZregServe(join(dir, 'site'))
+    await both.stop()
+    assert.match(both.log(), /podman pull --tls-verify=false 127\.0\.0\.1:\d+\/all\/platforms:1/)
+  })
+
+  test('the Run, Reload and Stop lines in the generated nginx.conf work as printed', async () => {
+    const { site } = await sharedSite()
+    const conf = await readFile(join(site, '.zreg', 'nginx.conf'), 'utf8')
+    const line = (name: string) => new RegExp(`^# ${name}: (.+)$`, 'm').exec(conf)?.[1] ?? assert.fail(`no ${name} line`)
+    const listen = /serving \S+ on (\S+)\./.exec(conf)?.[1] ?? assert.fail('no listen address')
+    // The daemon keeps stderr (its error_log) open: the test must not wait for that pipe to close.
+    const run = await execa('sh', ['-c', line('Run')], { cwd: '/', stdio: 'ignore', timeout: 10_000 })
+    assert.equal(run.exitCode, 0)
+    try {
+      const tags = await fetch(`http://${listen}/v2/fixtures/single/tags/list`)
+      assert.equal(tags.status, 200)
+      await execa('sh', ['-c', line('Reload after each zreg build')], { cwd: '/', stdio: 'ignore', timeout: 10_000 })
+    } finally {
+      await execa('sh', ['-c', line('Stop')], { cwd: '/', stdio: 'ignore', timeout: 10_000 })
+    }
+  })
+
+  test('the build prints no "oclif update available" warning, whatever oclif\'s update cache says', async () => {
+    const cache = await tempDir('oclif-cache')
+    await mkdir(join(cache, 'oclif'), { recursive: true })
+    await writeFile(join(cache, 'oclif', 'version'), JSON.stringify({ latest: '99.0.0' }))
+    const readme = await execa('npm', ['run', '--silent', 'readme', '--', '--dry-run'], { cwd: repoRoot, env: { XDG_CACHE_HOME: cache }, all: true })
+    assert.doesNotMatch(String(readme.all), /update available/)
   })
 
   test('oclif.manifest.json is generated by the build and committed fresh', async () => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import bcrypt from 'bcryptjs'
-import { ZregError } from '../../errors.js'
+import { systemError, ZregError } from '../../errors.js'
 
 /** Users and their bcrypt hashes, as `htpasswd -B` writes them (`user:$2y$...`). */
 export class Htpasswd {
@@ -8,7 +8,7 @@ export class Htpasswd {
 
   static async load(path: string): Promise<Htpasswd> {
     const text = await readFile(path, 'utf8').catch((error: Error) => {
-      throw new ZregError('CONFIG_FILE_INVALID', `cannot read the htpasswd file ${path}: ${error.message}`)
+      throw systemError(error, path, 'the htpasswd file of --auth or auth.htpasswd') ?? new ZregError('CONFIG_FILE_INVALID', `cannot read the htpasswd file ${path}: ${error.message}`)
     })
     const users = new Map<string, string>()
     for (const [i, line] of text.split('\n').entries()) {
