@@ -32,22 +32,31 @@ export abstract class ZregCommand extends Command {
     const created = await firstMissingDirectory(flag ?? config.store ?? './zreg-store')
     const store = await this.openStore(flag, config)
     // Ctrl-C, kill or a closed terminal: drop what was staged (and a store made for it), then die of
-    // the same signal. Only kill -9 leaves staging behind, for the next add to remove.
+    // the same signal. All of it synchronous: the interrupted work must not go on (and report errors
+    // about files removed under it) in between. Only kill -9 leaves staging behind, for the next add.
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
     const interrupted = (signal: NodeJS.Signals) => {
       for (const name of signals) process.removeListener(name, interrupted)
       this.progressDone()
-      void store
-        .stagingAbandon()
-        .then(() => (created === undefined ? false : store.removeIfUnused(created)))
-        .catch(() => false)
-        .finally(() => process.kill(process.pid, signal))
+      try {
+        store.stagingAbandon()
+        if (created !== undefined) store.removeIfUnused(created)
+      } finally {
+        // No listener is left, so the default action ends the process here.
+        process.kill(process.pid, signal)
+      }
     }
     for (const name of signals) process.once(name, interrupted)
     try {
       return await work(store)
     } catch (error) {
-      if (created !== undefined) await store.removeIfUnused(created).catch(() => false)
+      if (created !== undefined) {
+        try {
+          store.removeIfUnused(created)
+        } catch {
+          // The error that failed the work is the one to report.
+        }
+      }
       throw error
     } finally {
       for (const name of signals) process.removeListener(name, interrupted)

@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs'
 import { readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ownerRunning, parseOwner, thisProcessOwner } from './process-owner.js'
@@ -62,10 +63,19 @@ export async function removeDebris(dir: string): Promise<Debris[]> {
   return found
 }
 
-/** Removes this process's own staging directories (it is about to die of a signal); returns their paths. */
-export async function removeOwnStaging(dir: string): Promise<string[]> {
+/**
+ * Removes this process's own staging directories; returns their paths. Synchronous on purpose: it runs
+ * when a signal ends the process, and no other work of this process may run between it and the exit.
+ */
+export function removeOwnStagingSync(dir: string): string[] {
   const staging = join(dir, stagingRoot)
-  const own = (await readdir(staging).catch(() => [] as string[])).filter((name) => name.startsWith(`${thisProcessOwner}-`)).map((name) => join(staging, name))
-  for (const path of own) await rm(path, { recursive: true, force: true })
+  let names: string[]
+  try {
+    names = readdirSync(staging)
+  } catch {
+    return []
+  }
+  const own = names.filter((name) => name.startsWith(`${thisProcessOwner}-`)).map((name) => join(staging, name))
+  for (const path of own) rmSync(path, { recursive: true, force: true })
   return own
 }

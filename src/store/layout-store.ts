@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync } from 'node:fs'
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -13,7 +13,7 @@ import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
 import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
-import { findDebris, removeDebris, removeOwnStaging, stagingRoot, type Debris } from './debris.js'
+import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
@@ -157,17 +157,32 @@ export class LayoutStore implements Store, LocalBlobPaths {
    * Removes a store this process created that nothing was committed to (no reference, no blob, no other
    * process staging into it), and then `createdRoot`, the first of its parents that did not exist before,
    * with every empty directory between: a failed first `zreg add` leaves nothing behind.
-   * Returns false, touching nothing, when the store is in use.
+   * Returns false, touching nothing, when the store is in use. Synchronous, as `stagingAbandon`.
    */
-  async removeIfUnused(createdRoot: string): Promise<boolean> {
-    const index = await this.readIndex().catch(() => undefined)
-    const blobs = await readdir(join(this.location, 'blobs', 'sha256')).catch(() => [] as string[])
-    const staging = await readdir(join(this.location, stagingRoot)).catch(() => [] as string[])
-    if (index === undefined || index.manifests.length > 0 || blobs.length > 0 || staging.length > 0) return false
-    await rm(this.location, { recursive: true, force: true })
+  removeIfUnused(createdRoot: string): boolean {
+    const entries = (path: string): string[] => {
+      try {
+        return readdirSync(path)
+      } catch {
+        return []
+      }
+    }
+    let references: number
+    try {
+      references = (JSON.parse(readFileSync(join(this.location, 'index.json'), 'utf8')) as IndexJson).manifests.length
+    } catch {
+      return false
+    }
+    if (references > 0 || entries(join(this.location, 'blobs', 'sha256')).length > 0 || entries(join(this.location, stagingRoot)).length > 0) return false
+    rmSync(this.location, { recursive: true, force: true })
     // Parents only while empty: rmdir refuses a directory someone else put something into meanwhile.
     for (let dir = dirname(resolve(this.location)), root = resolve(createdRoot); dir.startsWith(root); dir = dirname(dir)) {
-      if (!(await rmdir(dir).then(() => true, () => false)) || dir === root) break
+      try {
+        rmdirSync(dir)
+      } catch {
+        break
+      }
+      if (dir === root) break
     }
     return true
   }
@@ -288,9 +303,12 @@ export class LayoutStore implements Store, LocalBlobPaths {
     return new LayoutStaging(this, dir)
   }
 
-  /** Drops this process's staging directories at once: for a process interrupted by a signal. */
-  async stagingAbandon(): Promise<void> {
-    await removeOwnStaging(this.location)
+  /**
+   * Drops this process's staging directories at once: for a process interrupted by a signal. Synchronous,
+   * so nothing else of this process (an add still copying into them) runs before it exits.
+   */
+  stagingAbandon(): void {
+    removeOwnStagingSync(this.location)
   }
 
   /** What interrupted processes left in the store (staging directories, temp files); see `debris.ts`. */
