@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { asZregError } from '../errors.js'
+import { ZregError, type ErrorCode } from '../errors.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { withLock } from '../store/lock.js'
 import { treeCollisions } from '../oci/tree-collisions.js'
@@ -29,6 +29,18 @@ export interface BuildResult extends WriteResult {
   /** Repositories left out: names the tree cannot hold, or content that could not be written. */
   skipped: SkippedRepository[]
 }
+
+/** Errors that mean one repository's content is missing or invalid in the store (not the machine's fault). */
+const repositoryProblems: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BLOB_UNKNOWN',
+  'MANIFEST_UNKNOWN',
+  'MANIFEST_INVALID',
+  'MANIFEST_TOO_LARGE',
+  'MANIFEST_BLOB_UNKNOWN',
+  'CONFIG_INVALID',
+  'DIGEST_INVALID',
+  'SIZE_INVALID',
+])
 
 /** Repositories whose names collide with another's files in the tree: the nested one is left out. */
 function collidingRepositories(groups: Map<string, StoredRef[]>): Map<string, string> {
@@ -82,7 +94,10 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
         }
         entries.push({ name, input, key: plan.key })
       } catch (error) {
-        skipped.push({ repository: name, reason: asZregError(error).message })
+        // The repository's own content is broken: leave it out. Anything else (a full disk, a denied
+        // path, a bug) fails the build, and the last good tree stays live.
+        if (!(error instanceof ZregError) || !repositoryProblems.has(error.code)) throw error
+        skipped.push({ repository: name, reason: error.message })
       }
     }
     const site = planSite(entries, { defaultPlatform: platform })
