@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises'
 import { ZregError, type ErrorCode } from '../errors.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
+import { makeDirectory } from '../store/atomic.js'
 import { withLock } from '../store/lock.js'
 import { treeCollisions } from '../oci/tree-collisions.js'
 import type { Store, StoredRef } from '../store/store.js'
@@ -60,8 +60,8 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
   const started = performance.now()
   const platform = options.defaultPlatform ?? defaultPlatform
   const paths = treePaths(options.out)
-  await mkdir(paths.objects, { recursive: true })
-  await mkdir(paths.generations, { recursive: true })
+  await makeDirectory(paths.objects)
+  await makeDirectory(paths.generations)
   return withLock(paths.lock, async () => {
     const groups = groupByRepository(await store.refList())
     const live = await liveState(paths)

@@ -1,6 +1,24 @@
 import { randomBytes } from 'node:crypto'
-import { open, rename, rm } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+
+/**
+ * `mkdir -p` that fails with the real reason: a recursive mkdir answers ENOENT when a parent it has to
+ * make sits on a read-only file system or in a directory it may not write, which would send the user
+ * looking for a typo. On ENOENT the first missing directory is made alone, which throws EROFS or EACCES.
+ */
+export async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    let first = resolve(path)
+    while (dirname(first) !== first && !existsSync(dirname(first))) first = dirname(first)
+    await mkdir(first)
+    throw error
+  }
+}
 
 /** A temp name beside `path`, so the final rename stays on one file system and is atomic. */
 export function tempPathBeside(path: string): string {

@@ -12,7 +12,7 @@ import { MediaTypes } from '../oci/media-types.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
-import { fsyncDirectory, fsyncFile, tempPathBeside, writeFileAtomic } from './atomic.js'
+import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtomic } from './atomic.js'
 import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
@@ -135,10 +135,11 @@ export class LayoutStore implements Store, LocalBlobPaths {
    */
   private static async create(dir: string): Promise<void> {
     const temp = tempPathBeside(dir)
-    // The parent first, then the temp directory alone: a recursive mkdir reports a read-only or
-    // forbidden parent as ENOENT, which would send the user looking for the wrong problem.
-    await mkdir(dirname(dir), { recursive: true })
-    await mkdir(temp)
+    await makeDirectory(dirname(dir))
+    // A read-only or forbidden parent is the store's problem: name the store, not the temp directory.
+    await mkdir(temp).catch((error: NodeJS.ErrnoException) => {
+      throw Object.assign(error, { path: dir })
+    })
     try {
       await mkdir(join(temp, 'blobs', 'sha256'), { recursive: true })
       const empty: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }

@@ -4,7 +4,7 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { execa } from 'execa'
-import { zreg, type CliResult } from '../helpers/cli.js'
+import { zreg, zregOk, type CliResult } from '../helpers/cli.js'
 import { cliPath, fixturesDir, tempDir } from '../helpers/paths.js'
 import { startZregServe } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
@@ -79,6 +79,23 @@ describe('system errors get the table entry that says what to do, never "a bug"'
     const error = jsonError(result)
     assert.equal(error.code, 'PERMISSION_DENIED')
     assert.match(error.message, new RegExp(`${dir}.*read-only`))
+  })
+
+  test('a read-only file system names the path zreg wanted, not a temp name, for the store and the tree', async () => {
+    const dir = await mountTmpfs('ro,size=1m')
+    const store = join(await tempDir('ro-build'), 'store')
+    await zregOk(['add', layout, '--store', store])
+    const cases: [string[], string][] = [
+      [['add', layout, '--store', join(dir, 'store')], join(dir, 'store')],
+      [['build', '--store', store, '--out', join(dir, 'deep', 'site')], join(dir, 'deep')],
+    ]
+    for (const [args, path] of cases) {
+      const result = await zreg([...args, '--json'])
+      assert.equal(result.exitCode, 2, args.join(' '))
+      const error = jsonError(result)
+      assert.equal(error.code, 'PERMISSION_DENIED')
+      assert.equal(error.message, `cannot create the directory ${path}: the file system is read-only`)
+    }
   })
 
   test('a full disk (ENOSPC) names the store, exits 5, and leaves no store behind', async () => {
