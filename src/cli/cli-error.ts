@@ -36,7 +36,8 @@ function oneLine(message: string): string {
 export function toCliError(thrown: unknown, argv: readonly string[] = []): ZregError {
   if (isOclifError(thrown)) {
     // plugin-not-found ends with exit 127 after its warning; say which word was not a command.
-    const word = argv.find((arg) => !arg.startsWith('-'))
+    // main() refuses a flag before the command, so the first word is the one oclif took for a command.
+    const word = argv[0]
     const message = thrown.oclif.exit === 127 && word !== undefined ? `"${word}" is not a zreg command` : oneLine(thrown.message)
     return new ZregError('USAGE', message, { cause: thrown })
   }

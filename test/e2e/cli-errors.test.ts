@@ -51,7 +51,8 @@ describe('usage errors: one JSON object under --json, a short message otherwise,
     { what: 'a value outside the options', args: ['add', layout, '--format', 'tar'], message: /--format=tar to be one of: docker, oci/ },
     { what: 'a port out of range', args: ['serve', '--port', '70000'], message: /--port: Expected an integer less than or equal to 65535 but received: 70000/ },
     { what: 'a port out of range in ZREG_PORT', args: ['serve'], message: /less than or equal to 65535/ },
-    { what: 'an unknown command', args: ['ad'], message: /"ad" is not a zreg command/ },
+    { what: 'an unknown command, with the likely one', args: ['ad'], message: /"ad" is not a zreg command; did you mean `zreg add`\?/ },
+    { what: 'a flag before the command', args: ['--config', 'zreg.json', 'ls'], message: /"--config" stands where the command belongs: write the command first/ },
   ]
   for (const { what, args, message } of cases) {
     test(what, async () => {
