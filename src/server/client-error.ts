@@ -12,7 +12,7 @@ const nodeAnswers: Record<string, string> = {
 /** The error a parser failure stands for: a body cut short by the connection's end, or anything else malformed. */
 function parserError(code: string | undefined): ZregError {
   if (code === 'HPE_INVALID_EOF_STATE') {
-    return new ZregError('BODY_SIZE_INVALID', 'the connection ended before the body its Content-Length (or chunked encoding) announced: nothing was committed (an upload keeps the bytes that arrived; GET it for its Range and resume)')
+    return new ZregError('BODY_SIZE_INVALID', 'the connection ended before the body its Content-Length (or chunked encoding) announced, so the request was not completed; for an upload, GET it for its Range (what was kept) and resume from there')
   }
   return new ZregError('REQUEST_INVALID', `the request is not valid HTTP/1.1 (${code ?? 'parse error'}): a body longer than its Content-Length, or a malformed request line or header`)
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync } from 'node:fs'
+import { closeSync, createWriteStream, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync, statSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -89,6 +89,14 @@ function compareRefs(a: StoredRef, b: StoredRef): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0
 }
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile()
+  } catch {
+    return false
+  }
+}
+
 /** The store as an OCI image layout directory: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. */
 export class LayoutStore implements Store, LocalBlobPaths {
   readonly location: string
@@ -102,12 +110,16 @@ export class LayoutStore implements Store, LocalBlobPaths {
     const store = new LayoutStore(dir)
     const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined
+      if (error.code === 'ENOTDIR') {
+        if (isFile(dir)) throw new ZregError('STORE_INVALID', `${dir} is a file, not a store directory`)
+        // A parent of the store is a file: name the store path the user gave, not a file inside it.
+        Object.assign(error, { path: dir })
+      }
       throw systemError(error) ?? new ZregError('STORE_INVALID', `cannot read ${dir}/oci-layout: ${error.message}`)
     })
     if (marker === undefined) {
       const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return [] as string[]
-        if (error.code === 'ENOTDIR') throw new ZregError('STORE_INVALID', `${dir} is a file, not a store directory`)
         throw systemError(error) ?? error
       })
       if (entries.length > 0) {

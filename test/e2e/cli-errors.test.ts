@@ -131,7 +131,7 @@ describe('system errors get the table entry that says what to do, never "a bug"'
     assert.equal(result.exitCode, 2)
     const error = jsonError(result)
     assert.equal(error.code, 'PATH_INVALID')
-    assert.match(error.message, new RegExp(`${file}/store/oci-layout: a part of the path is a file`))
+    assert.match(error.message, new RegExp(`${file}/store: a part of the path is a file`))
   })
 
   test('a directory given as the config file (EISDIR) and a missing one (ENOENT)', async () => {
@@ -191,6 +191,17 @@ describe('messages that name what is wrong', () => {
       assert.match(result.stderr, /zreg add SOURCE/)
       assert.equal(existsSync(absent), false)
     }
+  })
+
+  test('a store path that is a file, or lies under one, says which', async () => {
+    const file = join(await tempDir('store-file'), 'file')
+    await writeFile(file, 'not a store')
+    const itself = await zreg(['add', layout, '--store', file])
+    assert.equal(itself.exitCode, 4)
+    assertPlainError(itself, new RegExp(`${file} is a file, not a store directory`))
+    const under = await zreg(['ls', '--store', join(file, 'store')])
+    assert.equal(under.exitCode, 2)
+    assertPlainError(under, new RegExp(`${file}/store: a part of the path is a file, not a directory`))
   })
 
   test('a failed first add leaves no store behind, whatever failed', async () => {
