@@ -168,6 +168,7 @@ export function resolveEntry(entries: ReadonlyMap<string, TarEntry>, path: strin
     if (hops === maxLinkHops) throw new ZregError('UNSAFE_PATH', `${display}: the links from "${path}" go round in a loop`)
     const target = linkTarget(entry, display)
     const next = entries.get(target)
+    if (target === '.') throw new ZregError('ARCHIVE_INVALID', `${display}: "${entry.name}" is a link to the archive's top directory, not a file`)
     if (next === undefined) throw new ZregError('ARCHIVE_INVALID', `${display}: "${entry.name}" is a link to "${target}", which the archive does not hold`)
     entry = next
   }

@@ -80,6 +80,8 @@ test('resolveEntry follows links inside the archive only', () => {
     ['self', index(link('a/l', 'l')), 'UNSAFE_PATH'],
     ['directory', index({ name: 'd', type: 'directory', offset: 0, size: 0 }, link('a/l', '../d')), 'ARCHIVE_INVALID'],
     ['dangling', index(link('a/l', 'nothing')), 'ARCHIVE_INVALID'],
+    ['top directory', index(link('a/l', '..')), 'ARCHIVE_INVALID'],
   ]
   for (const [what, entries, code] of refused) assert.throws(() => resolveEntry(entries, 'a/l', 't'), isCode(code), what)
+  assert.throws(() => resolveEntry(index(link('a/l', '..')), 'a/l', 't'), /a link to the archive's top directory, not a file/)
 })
