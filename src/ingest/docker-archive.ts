@@ -1,14 +1,16 @@
 import { availableParallelism } from 'node:os'
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ZregError } from '../errors.js'
 import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
-import type { PutBlobResult, StoreStaging } from '../store/store.js'
+import { rm } from 'node:fs/promises'
+import { systemError, ZregError } from '../errors.js'
+import { hasStagedFiles, type PutBlobResult, type StagedFiles, type StoreStaging } from '../store/store.js'
 import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
-import { readHead, readSmallFile, type FileTree } from './file-tree.js'
+import { hasFileLocations, readHead, readSmallFile, type FileLocation, type FileTree } from './file-tree.js'
+import { gzipFileRange } from './gzip-pool.js'
 import { mapLimit } from './map-limit.js'
 import { ParallelGzip } from './parallel-gzip.js'
 import { digestTransform } from '../store/digest-transform.js'
@@ -96,8 +98,9 @@ async function putKeepingBytes(staging: StoreStaging, source: Readable, decompre
 const layerGzip = { level: 6, blockSize: archiveReadBytes, parallel: availableParallelism() }
 
 /**
- * Layers converted at once. Gzipping a plain tar is CPU-bound and zlib runs off the main thread; each
- * conversion holds a few blocks, and with 3 the peak RSS of a 300 MiB add stays near 125 MB (bench f).
+ * Layers converted at once. A plain tar is gzipped on one of availableParallelism() worker threads
+ * (gzip-pool.ts); one more than that waits in the pool's queue, so a worker that finishes a layer
+ * starts the next at once. Each worker holds a few blocks: peak RSS of a 300 MiB add ~120 MB (bench f).
  */
 const layerConversions = 3
 
@@ -107,6 +110,24 @@ async function putCompressing(staging: StoreStaging, source: Readable): Promise<
   const gzip = new ParallelGzip(layerGzip)
   const [, put] = await Promise.all([pipeline(source, digestTransform(uncompressed), gzip), staging.blobPut(gzip)])
   return { put, diffId: uncompressed.digest() }
+}
+
+/**
+ * putCompressing on a worker thread (gzip-pool.ts): the worker reads the layer from the archive
+ * itself and writes the gzip into a file of the staging area, hashing both as they stream; the main
+ * thread only registers the file. The same bytes and checks as putCompressing, several cores.
+ */
+async function putCompressingElsewhere(staging: StoreStaging & StagedFiles, location: FileLocation): Promise<StoredLayer> {
+  const temp = await staging.stagedFilePath()
+  let result: Awaited<ReturnType<typeof gzipFileRange>>
+  try {
+    result = await gzipFileRange({ ...location, temp, gzip: layerGzip })
+  } catch (error) {
+    await rm(temp, { force: true })
+    throw systemError(error, temp) ?? error
+  }
+  const put = await staging.blobPutStaged(temp, { digest: result.digest, size: result.size })
+  return { put, diffId: result.diffId }
 }
 
 /** The layer media type for each compression, per manifest format; undefined where the format has none. */
@@ -129,8 +150,13 @@ async function putLayer(tree: FileTree, staging: StoreStaging, path: string, dif
   if (mediaType === undefined) {
     throw new ZregError('FORMAT_UNSUPPORTED', `${what} is zstd-compressed, which a Docker schema2 manifest cannot express; add the image with --format oci`)
   }
-  const source = (await tree.open(path))!
-  const stored = compression === 'none' ? await putCompressing(staging, source) : await putKeepingBytes(staging, source, createDecompressor(compression), what)
+  const location = hasFileLocations(tree) ? tree.locate(path) : undefined
+  let stored: StoredLayer
+  if (compression === 'none' && location !== undefined && hasStagedFiles(staging)) stored = await putCompressingElsewhere(staging, location)
+  else {
+    const source = (await tree.open(path))!
+    stored = compression === 'none' ? await putCompressing(staging, source) : await putKeepingBytes(staging, source, createDecompressor(compression), what)
+  }
   if (stored.diffId !== diffId) {
     throw new ZregError('DIGEST_INVALID', `${what} (${compression === 'none' ? 'uncompressed' : compression}) has diff_id ${stored.diffId}, but the image config says ${diffId}`)
   }
