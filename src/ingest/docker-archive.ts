@@ -141,22 +141,33 @@ function layerMediaType(compression: LayerCompression, format: ManifestFormat): 
  * (zstd only in an OCI manifest: Docker schema2 has no zstd media type, so that is FORMAT_UNSUPPORTED),
  * a plain tar is gzipped. Either way the uncompressed tar must hash to the config's diff_id.
  */
-async function putLayer(tree: FileTree, staging: StoreStaging, path: string, diffId: string, format: ManifestFormat): Promise<Descriptor> {
+async function putLayer(tree: FileTree, staging: StoreStaging, path: string, expectedDiffId: () => Promise<string>, format: ManifestFormat, started: () => void): Promise<Descriptor> {
   const what = `layer ${path} of ${tree.name}`
-  const head = await readHead(tree, path, compressionMagicLength)
-  if (head === undefined) throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${tree.name} lacks the layer ${path} that its manifest.json lists`)
-  const compression = detectCompression(head)
-  const mediaType = layerMediaType(compression, format)
-  if (mediaType === undefined) {
-    throw new ZregError('FORMAT_UNSUPPORTED', `${what} is zstd-compressed, which a Docker schema2 manifest cannot express; add the image with --format oci`)
-  }
-  const location = hasFileLocations(tree) ? tree.locate(path) : undefined
   let stored: StoredLayer
-  if (compression === 'none' && location !== undefined && hasStagedFiles(staging)) stored = await putCompressingElsewhere(staging, location)
-  else {
-    const source = (await tree.open(path))!
-    stored = compression === 'none' ? await putCompressing(staging, source) : await putKeepingBytes(staging, source, createDecompressor(compression), what)
+  let compression: LayerCompression
+  let mediaType: string | undefined
+  try {
+    const head = await readHead(tree, path, compressionMagicLength)
+    if (head === undefined) throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${tree.name} lacks the layer ${path} that its manifest.json lists`)
+    compression = detectCompression(head)
+    mediaType = layerMediaType(compression, format)
+    if (mediaType === undefined) {
+      throw new ZregError('FORMAT_UNSUPPORTED', `${what} is zstd-compressed, which a Docker schema2 manifest cannot express; add the image with --format oci`)
+    }
+    const location = hasFileLocations(tree) ? tree.locate(path) : undefined
+    if (compression === 'none' && location !== undefined && hasStagedFiles(staging)) {
+      const storing = putCompressingElsewhere(staging, location)
+      started()
+      stored = await storing
+    } else {
+      started()
+      const source = (await tree.open(path))!
+      stored = compression === 'none' ? await putCompressing(staging, source) : await putKeepingBytes(staging, source, createDecompressor(compression), what)
+    }
+  } finally {
+    started()
   }
+  const diffId = await expectedDiffId()
   if (stored.diffId !== diffId) {
     throw new ZregError('DIGEST_INVALID', `${what} (${compression === 'none' ? 'uncompressed' : compression}) has diff_id ${stored.diffId}, but the image config says ${diffId}`)
   }
@@ -182,12 +193,39 @@ export async function convertDockerImage(
   if (named !== undefined && `sha256:${named}` !== configDigest) {
     throw new ZregError('DIGEST_INVALID', `config ${image.config} hashes to ${configDigest}`)
   }
-  const config = parseImageConfig(configBytes)
-  check(config)
-  const diffIds = config.rootfs.diff_ids
-  if (diffIds.length !== image.layers.length) {
-    throw new ZregError('MANIFEST_INVALID', `the config lists ${diffIds.length} layers but manifest.json ${image.layers.length}`)
-  }
+  // The first layers start before the config is parsed and validated, which takes this thread a while
+  // the first time (the schema is compiled: ~100 ms) while worker threads gzip them. A config error
+  // still wins: the layers that started are waited for, and it is the one reported.
+  const first = Math.min(layerConversions, image.layers.length)
+  let layersStarted!: () => void
+  const firstStarted = new Promise<void>((resolve) => (layersStarted = resolve))
+  let startedCount = 0
+  if (first === 0) layersStarted()
+  const configChecked = firstStarted.then(() => {
+    const config = parseImageConfig(configBytes)
+    check(config)
+    const diffIds = config.rootfs.diff_ids
+    if (diffIds.length !== image.layers.length) {
+      throw new ZregError('MANIFEST_INVALID', `the config lists ${diffIds.length} layers but manifest.json ${image.layers.length}`)
+    }
+    return diffIds
+  })
+  configChecked.catch(() => undefined)
+  const layersDone = mapLimit(image.layers, layerConversions, (layer, i) => {
+    let once = false
+    const started = () => {
+      if (once) return
+      once = true
+      if (i < first && ++startedCount === first) layersStarted()
+    }
+    // Asked for only once the layer is stored: a promise made earlier would be an unhandled rejection when the config fails.
+    return putLayer(tree, staging, layer, async () => (await configChecked)[i]!, format, started)
+  })
+  const layers = await layersDone.catch(async (error: unknown) => {
+    await configChecked
+    throw error
+  })
+  await configChecked
   const oci = format === 'oci'
   const configDescriptor: Descriptor = {
     mediaType: oci ? MediaTypes.OciConfig : MediaTypes.DockerConfig,
@@ -195,7 +233,6 @@ export async function convertDockerImage(
     size: configBytes.length,
   }
   await staging.blobPut(Readable.from([configBytes]), configDescriptor)
-  const layers = await mapLimit(image.layers, layerConversions, (layer, i) => putLayer(tree, staging, layer, diffIds[i]!, format))
   const mediaType = oci ? MediaTypes.OciManifest : MediaTypes.DockerManifest
   const manifest = { schemaVersion: 2, mediaType, config: configDescriptor, layers }
   // Docker indents its manifests with three spaces; any fixed form keeps the digest reproducible.
