@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -5,7 +6,6 @@ import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
-import { rm } from 'node:fs/promises'
 import { systemError, ZregError } from '../errors.js'
 import { hasStagedFiles, type PutBlobResult, type StagedFiles, type StoreStaging } from '../store/store.js'
 import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
@@ -139,7 +139,9 @@ function layerMediaType(compression: LayerCompression, format: ManifestFormat): 
 /**
  * Stores one layer, its compression told by its first bytes: a gzip or zstd layer keeps its bytes
  * (zstd only in an OCI manifest: Docker schema2 has no zstd media type, so that is FORMAT_UNSUPPORTED),
- * a plain tar is gzipped. Either way the uncompressed tar must hash to the config's diff_id.
+ * a plain tar is gzipped. Either way the uncompressed tar must hash to the config's diff_id, which
+ * `expectedDiffId` gives once the layer is stored; `started` is called once the layer's work is under
+ * way (or it failed before), so the caller can use its own thread meanwhile.
  */
 async function putLayer(tree: FileTree, staging: StoreStaging, path: string, expectedDiffId: () => Promise<string>, format: ManifestFormat, started: () => void): Promise<Descriptor> {
   const what = `layer ${path} of ${tree.name}`
