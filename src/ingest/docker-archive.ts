@@ -1,14 +1,16 @@
+import { rm } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ZregError } from '../errors.js'
 import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
-import type { PutBlobResult, StoreStaging } from '../store/store.js'
+import { systemError, ZregError } from '../errors.js'
+import { hasStagedFiles, type PutBlobResult, type StagedFiles, type StoreStaging } from '../store/store.js'
 import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
-import { readHead, readSmallFile, type FileTree } from './file-tree.js'
+import { hasFileLocations, readHead, readSmallFile, type FileLocation, type FileTree } from './file-tree.js'
+import { gzipFileRange } from './gzip-pool.js'
 import { mapLimit } from './map-limit.js'
 import { ParallelGzip } from './parallel-gzip.js'
 import { digestTransform } from '../store/digest-transform.js'
@@ -96,8 +98,9 @@ async function putKeepingBytes(staging: StoreStaging, source: Readable, decompre
 const layerGzip = { level: 6, blockSize: archiveReadBytes, parallel: availableParallelism() }
 
 /**
- * Layers converted at once. Gzipping a plain tar is CPU-bound and zlib runs off the main thread; each
- * conversion holds a few blocks, and with 3 the peak RSS of a 300 MiB add stays near 125 MB (bench f).
+ * Layers converted at once. A plain tar is gzipped on one of availableParallelism() worker threads
+ * (gzip-pool.ts); one more than that waits in the pool's queue, so a worker that finishes a layer
+ * starts the next at once. Each worker holds a few blocks: peak RSS of a 300 MiB add ~120 MB (bench f).
  */
 const layerConversions = 3
 
@@ -109,6 +112,24 @@ async function putCompressing(staging: StoreStaging, source: Readable): Promise<
   return { put, diffId: uncompressed.digest() }
 }
 
+/**
+ * putCompressing on a worker thread (gzip-pool.ts): the worker reads the layer from the archive
+ * itself and writes the gzip into a file of the staging area, hashing both as they stream; the main
+ * thread only registers the file. The same bytes and checks as putCompressing, several cores.
+ */
+async function putCompressingElsewhere(staging: StoreStaging & StagedFiles, location: FileLocation): Promise<StoredLayer> {
+  const temp = await staging.stagedFilePath()
+  let result: Awaited<ReturnType<typeof gzipFileRange>>
+  try {
+    result = await gzipFileRange({ ...location, temp, gzip: layerGzip })
+  } catch (error) {
+    await rm(temp, { force: true })
+    throw systemError(error, temp) ?? error
+  }
+  const put = await staging.blobPutStaged(temp, { digest: result.digest, size: result.size })
+  return { put, diffId: result.diffId }
+}
+
 /** The layer media type for each compression, per manifest format; undefined where the format has none. */
 function layerMediaType(compression: LayerCompression, format: ManifestFormat): string | undefined {
   if (format === 'oci') return compression === 'zstd' ? MediaTypes.OciLayerZstd : MediaTypes.OciLayerGzip
@@ -118,19 +139,37 @@ function layerMediaType(compression: LayerCompression, format: ManifestFormat): 
 /**
  * Stores one layer, its compression told by its first bytes: a gzip or zstd layer keeps its bytes
  * (zstd only in an OCI manifest: Docker schema2 has no zstd media type, so that is FORMAT_UNSUPPORTED),
- * a plain tar is gzipped. Either way the uncompressed tar must hash to the config's diff_id.
+ * a plain tar is gzipped. Either way the uncompressed tar must hash to the config's diff_id, which
+ * `expectedDiffId` gives once the layer is stored; `started` is called once the layer's work is under
+ * way (or it failed before), so the caller can use its own thread meanwhile.
  */
-async function putLayer(tree: FileTree, staging: StoreStaging, path: string, diffId: string, format: ManifestFormat): Promise<Descriptor> {
+async function putLayer(tree: FileTree, staging: StoreStaging, path: string, expectedDiffId: () => Promise<string>, format: ManifestFormat, started: () => void): Promise<Descriptor> {
   const what = `layer ${path} of ${tree.name}`
-  const head = await readHead(tree, path, compressionMagicLength)
-  if (head === undefined) throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${tree.name} lacks the layer ${path} that its manifest.json lists`)
-  const compression = detectCompression(head)
-  const mediaType = layerMediaType(compression, format)
-  if (mediaType === undefined) {
-    throw new ZregError('FORMAT_UNSUPPORTED', `${what} is zstd-compressed, which a Docker schema2 manifest cannot express; add the image with --format oci`)
+  let stored: StoredLayer
+  let compression: LayerCompression
+  let mediaType: string | undefined
+  try {
+    const head = await readHead(tree, path, compressionMagicLength)
+    if (head === undefined) throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${tree.name} lacks the layer ${path} that its manifest.json lists`)
+    compression = detectCompression(head)
+    mediaType = layerMediaType(compression, format)
+    if (mediaType === undefined) {
+      throw new ZregError('FORMAT_UNSUPPORTED', `${what} is zstd-compressed, which a Docker schema2 manifest cannot express; add the image with --format oci`)
+    }
+    const location = hasFileLocations(tree) ? tree.locate(path) : undefined
+    if (compression === 'none' && location !== undefined && hasStagedFiles(staging)) {
+      const storing = putCompressingElsewhere(staging, location)
+      started()
+      stored = await storing
+    } else {
+      started()
+      const source = (await tree.open(path))!
+      stored = compression === 'none' ? await putCompressing(staging, source) : await putKeepingBytes(staging, source, createDecompressor(compression), what)
+    }
+  } finally {
+    started()
   }
-  const source = (await tree.open(path))!
-  const stored = compression === 'none' ? await putCompressing(staging, source) : await putKeepingBytes(staging, source, createDecompressor(compression), what)
+  const diffId = await expectedDiffId()
   if (stored.diffId !== diffId) {
     throw new ZregError('DIGEST_INVALID', `${what} (${compression === 'none' ? 'uncompressed' : compression}) has diff_id ${stored.diffId}, but the image config says ${diffId}`)
   }
@@ -156,12 +195,39 @@ export async function convertDockerImage(
   if (named !== undefined && `sha256:${named}` !== configDigest) {
     throw new ZregError('DIGEST_INVALID', `config ${image.config} hashes to ${configDigest}`)
   }
-  const config = parseImageConfig(configBytes)
-  check(config)
-  const diffIds = config.rootfs.diff_ids
-  if (diffIds.length !== image.layers.length) {
-    throw new ZregError('MANIFEST_INVALID', `the config lists ${diffIds.length} layers but manifest.json ${image.layers.length}`)
-  }
+  // The first layers start before the config is parsed and validated, which takes this thread a while
+  // the first time (the schema is compiled: ~100 ms) while worker threads gzip them. A config error
+  // still wins: the layers that started are waited for, and it is the one reported.
+  const first = Math.min(layerConversions, image.layers.length)
+  let layersStarted!: () => void
+  const firstStarted = new Promise<void>((resolve) => (layersStarted = resolve))
+  let startedCount = 0
+  if (first === 0) layersStarted()
+  const configChecked = firstStarted.then(() => {
+    const config = parseImageConfig(configBytes)
+    check(config)
+    const diffIds = config.rootfs.diff_ids
+    if (diffIds.length !== image.layers.length) {
+      throw new ZregError('MANIFEST_INVALID', `the config lists ${diffIds.length} layers but manifest.json ${image.layers.length}`)
+    }
+    return diffIds
+  })
+  configChecked.catch(() => undefined)
+  const layersDone = mapLimit(image.layers, layerConversions, (layer, i) => {
+    let once = false
+    const started = () => {
+      if (once) return
+      once = true
+      if (i < first && ++startedCount === first) layersStarted()
+    }
+    // Asked for only once the layer is stored: a promise made earlier would be an unhandled rejection when the config fails.
+    return putLayer(tree, staging, layer, async () => (await configChecked)[i]!, format, started)
+  })
+  const layers = await layersDone.catch(async (error: unknown) => {
+    await configChecked
+    throw error
+  })
+  await configChecked
   const oci = format === 'oci'
   const configDescriptor: Descriptor = {
     mediaType: oci ? MediaTypes.OciConfig : MediaTypes.DockerConfig,
@@ -169,7 +235,6 @@ export async function convertDockerImage(
     size: configBytes.length,
   }
   await staging.blobPut(Readable.from([configBytes]), configDescriptor)
-  const layers = await mapLimit(image.layers, layerConversions, (layer, i) => putLayer(tree, staging, layer, diffIds[i]!, format))
   const mediaType = oci ? MediaTypes.OciManifest : MediaTypes.DockerManifest
   const manifest = { schemaVersion: 2, mediaType, config: configDescriptor, layers }
   // Docker indents its manifests with three spaces; any fixed form keeps the digest reproducible.

@@ -24,6 +24,26 @@ export interface FileTree {
   open(path: string, range?: ByteRange): Promise<Readable | undefined>
 }
 
+/** Where a file's bytes lie on disk: `size` bytes of `file` from `offset`. */
+export interface FileLocation {
+  file: string
+  offset: number
+  size: number
+}
+
+/**
+ * Optional ability: the tree's files are byte ranges of files on disk, so another thread can read one
+ * by itself (a worker converting a layer) instead of being handed its bytes.
+ */
+export interface FileLocations {
+  /** Where the regular file `path` lies, or undefined when the tree holds none there. */
+  locate(path: string): FileLocation | undefined
+}
+
+export function hasFileLocations(tree: object): tree is FileLocations {
+  return typeof (tree as Partial<FileLocations>).locate === 'function'
+}
+
 async function collect(stream: Readable, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
@@ -83,7 +103,7 @@ export class DirectoryTree implements FileTree {
  * archive are followed; every link is checked when the archive is opened, so a hostile one is
  * refused before anything is read.
  */
-export class TarArchiveTree implements FileTree {
+export class TarArchiveTree implements FileTree, FileLocations {
   private constructor(
     private readonly file: string,
     private readonly entries: ReadonlyMap<string, TarEntry>,
@@ -107,6 +127,11 @@ export class TarArchiveTree implements FileTree {
       if (entry.type === 'symlink' || entry.type === 'link') resolveEntry(entries, entry.name, name)
     }
     return new TarArchiveTree(tarFile, entries, name)
+  }
+
+  locate(path: string): FileLocation | undefined {
+    const entry = resolveEntry(this.entries, safeEntryPath(path), this.name)
+    return entry === undefined ? undefined : { file: this.file, offset: entry.offset, size: entry.size }
   }
 
   async open(path: string, range: ByteRange = {}): Promise<Readable | undefined> {

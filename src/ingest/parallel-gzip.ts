@@ -11,7 +11,20 @@ export interface ParallelGzipOptions {
 }
 
 /** As pgzip: each block is primed with the input's previous 32 KiB, so matches can reach back across blocks. */
-const dictionaryBytes = 32 * 1024
+export const dictionaryBytes = 32 * 1024
+
+/** The gzip header: deflate, no flags, no name, mtime 0, OS unknown-Unix (3). */
+export function gzipHeader(): Buffer {
+  return Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03])
+}
+
+/** An empty final block that closes the deflate stream, then CRC-32 and size mod 2^32, little-endian. */
+export function gzipEnd(crc: number, size: number): Buffer[] {
+  const trailer = Buffer.alloc(8)
+  trailer.writeUInt32LE(crc >>> 0, 0)
+  trailer.writeUInt32LE(size % 2 ** 32, 4)
+  return [deflateRawSync(Buffer.alloc(0)), trailer]
+}
 
 function deflateBlock(block: Buffer, options: { level: number; dictionary?: Buffer | undefined }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -50,14 +63,34 @@ function storedBlocks(block: Buffer): Buffer[] {
  * is no smaller (klauspost/compress, under pgzip, skips such data the same way). Samples of the
  * block tell, so the choice, and the output, depend only on the block's bytes.
  */
-async function compressBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer[]> {
+/** compressBlock's samples when the trial runs synchronously: used and done with before the call returns. */
+const syncSample = Buffer.allocUnsafe(samples * sampleBytes)
+
+export async function compressBlock(block: Buffer, dictionary: Buffer | undefined, level: number, options: { syncTrial?: boolean } = {}): Promise<Buffer[]> {
   if (block.length >= samples * sampleBytes * 2) {
     const step = Math.floor(block.length / samples)
-    const sample = Buffer.concat(Array.from({ length: samples }, (_, i) => block.subarray(i * step, i * step + sampleBytes)))
-    const trial = await deflateBlock(sample, { level: 1 })
-    if (trial.length >= sample.length * 0.98) return storedBlocks(block)
+    // The same deflate either way (only the output's length is used): in this thread (no buffers
+    // left behind but the output), or on libuv's pool.
+    if (options.syncTrial) {
+      for (let i = 0; i < samples; i++) block.copy(syncSample, i * sampleBytes, i * step, i * step + sampleBytes)
+      const chunkSize = syncSample.length + (syncSample.length >> 8) + 1024
+      const trial = deflateRawSync(syncSample, { level: 1, chunkSize, finishFlush: constants.Z_SYNC_FLUSH })
+      if (trial.length >= syncSample.length * 0.98) return storedBlocks(block)
+    } else {
+      const sample = Buffer.concat(Array.from({ length: samples }, (_, i) => block.subarray(i * step, i * step + sampleBytes)))
+      const trial = await deflateBlock(sample, { level: 1 })
+      if (trial.length >= sample.length * 0.98) return storedBlocks(block)
+    }
   }
   return [await deflateBlock(block, { level, dictionary })]
+}
+
+/** The last 32 KiB of `block` (all of a shorter one), copied into `into` when given: the next block's deflate dictionary. */
+export function dictionaryAfter(block: Buffer, into?: Buffer): Buffer {
+  const length = Math.min(block.length, dictionaryBytes)
+  const tail = into === undefined ? Buffer.allocUnsafe(length) : into.subarray(0, length)
+  block.copy(tail, 0, block.length - length)
+  return tail
 }
 
 /**
@@ -76,7 +109,7 @@ export class ParallelGzip extends Transform {
 
   constructor(private readonly options: ParallelGzipOptions) {
     super()
-    this.push(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]))
+    this.push(gzipHeader())
   }
 
   private startBlock(block: Buffer): void {
@@ -86,7 +119,7 @@ export class ParallelGzip extends Transform {
     // Awaited in order by drainTo; until then a failure must not count as unhandled.
     job.catch(() => undefined)
     this.jobs.push(job)
-    this.previousTail = Buffer.from(block.subarray(Math.max(0, block.length - dictionaryBytes)))
+    this.previousTail = dictionaryAfter(block)
   }
 
   /** Pushes finished blocks, in order, until at most `keep` are still running. */
@@ -114,12 +147,7 @@ export class ParallelGzip extends Transform {
   override _flush(done: TransformCallback): void {
     if (this.pendingBytes > 0) this.startBlock(Buffer.concat(this.pending, this.pendingBytes))
     this.drainTo(0).then(() => {
-      // An empty final block closes the deflate stream; then CRC-32 and size mod 2^32, little-endian.
-      this.push(deflateRawSync(Buffer.alloc(0)))
-      const trailer = Buffer.alloc(8)
-      trailer.writeUInt32LE(this.crc >>> 0, 0)
-      trailer.writeUInt32LE(this.size, 4)
-      this.push(trailer)
+      for (const piece of gzipEnd(this.crc, this.size)) this.push(piece)
       done()
     }, done)
   }

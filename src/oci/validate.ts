@@ -1,15 +1,15 @@
 import { createRequire } from 'node:module'
-import type { ErrorObject, ValidateFunction } from 'ajv'
-import { Ajv } from 'ajv'
-import AjvDraft04Module from 'ajv-draft-04'
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv'
+import type AjvDraft04Module from 'ajv-draft-04'
 import { ZregError, type ErrorCode } from '../errors.js'
 
 // Schemas ship as JSON files in the package's schemas/ directory; loading them is module loading, not I/O
 // on user data. The compiled module lives in dist/src/oci/, three levels below the package root.
-// ajv-draft-04 is CommonJS with a default export; under Node16 ESM its class is that default.
-const AjvDraft04 = AjvDraft04Module.default
-
 const requireSchema = createRequire(new URL('../../../schemas/', import.meta.url))
+
+// ajv and ajv-draft-04 are CommonJS, so they load synchronously on first use rather than with every
+// command (about 55 ms); ajv-draft-04's class is its default export.
+const requireModule = createRequire(import.meta.url)
 
 const schemaIds = {
   'oci-manifest': 'https://opencontainers.org/schema/image/manifest',
@@ -22,11 +22,15 @@ const schemaIds = {
 
 export type SchemaName = keyof typeof schemaIds
 
-let validators: Map<SchemaName, ValidateFunction> | undefined
+/** The schemas' ajv instances, made on first use; each schema is compiled when first used. */
+let instances: { oci: Ajv; modern: Ajv } | undefined
+const validators = new Map<SchemaName, ValidateFunction>()
 
 const ociBase = 'https://opencontainers.org/schema/'
 
-function compileValidators(): Map<SchemaName, ValidateFunction> {
+function loadSchemas(): { oci: Ajv; modern: Ajv } {
+  const { Ajv } = requireModule('ajv') as typeof import('ajv')
+  const AjvDraft04 = (requireModule('ajv-draft-04') as typeof AjvDraft04Module).default
   // The OCI schemas are draft-04; their "format"s are informative (zreg checks digests itself) and
   // defs.json uses the non-standard "media" keyword.
   const oci = new AjvDraft04({ allErrors: true, validateFormats: false })
@@ -48,13 +52,23 @@ function compileValidators(): Map<SchemaName, ValidateFunction> {
   modern.addSchema(requireSchema('./docker/manifest-v2-schema2.json') as object)
   modern.addSchema(requireSchema('./docker/manifest-list-v2.json') as object)
   modern.addSchema(requireSchema('./zreg-config.json') as object)
-  const compiled = new Map<SchemaName, ValidateFunction>()
-  for (const [name, id] of Object.entries(schemaIds) as [SchemaName, string][]) {
-    const validator = (name.startsWith('oci-') ? oci.getSchema(id) : modern.getSchema(id)) as ValidateFunction | undefined
+  return { oci, modern }
+}
+
+/**
+ * The compiled validator of one schema. Compiled on first use: a command needs one or two of them,
+ * and compiling all six took about 230 ms of a `zreg add` before its first layer started.
+ */
+function validatorOf(name: SchemaName): ValidateFunction {
+  let validator = validators.get(name)
+  if (validator === undefined) {
+    instances ??= loadSchemas()
+    const id = schemaIds[name]
+    validator = (name.startsWith('oci-') ? instances.oci.getSchema(id) : instances.modern.getSchema(id)) as ValidateFunction | undefined
     if (!validator) throw new ZregError('INTERNAL', `schema ${id} is not loaded`)
-    compiled.set(name, validator)
+    validators.set(name, validator)
   }
-  return compiled
+  return validator
 }
 
 /** ajv's complaint with what it leaves in `params`: the unknown key, the allowed values, the missing property. */
@@ -75,13 +89,12 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 
 /** Compiles the schemas now (about 150 ms), so a long-running server does not pay it on its first request. */
 export function compileSchemas(): void {
-  validators ??= compileValidators()
+  for (const name of Object.keys(schemaIds) as SchemaName[]) validatorOf(name)
 }
 
 /** Throws `code` with the schema's complaints unless `value` satisfies the named schema. */
 export function validateAgainstSchema(name: SchemaName, value: unknown, code: ErrorCode, what: string): void {
-  validators ??= compileValidators()
-  const validator = validators.get(name)!
+  const validator = validatorOf(name)
   if (!validator(value)) {
     throw new ZregError(code, `${what} fails its schema: ${describe(validator.errors)}`, { detail: validator.errors })
   }

@@ -16,7 +16,7 @@ import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtom
 import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
-import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, Store, StoreStaging, StoredRef } from './store.js'
+import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, StagedFiles, Store, StoreStaging, StoredRef } from './store.js'
 
 export { refNameAnnotation }
 /** Untagged manifests a repository keeps (pushed by digest, referrers) carry their repository here. */
@@ -330,7 +330,7 @@ export class LayoutStore implements Store, LocalBlobPaths {
   }
 }
 
-class LayoutStaging implements StoreStaging {
+class LayoutStaging implements StoreStaging, StagedFiles {
   private readonly staged = new Map<Digest, { path: string; size: number }>()
   private counter = 0
   private closed = false
@@ -375,9 +375,33 @@ class LayoutStaging implements StoreStaging {
       await rm(temp, { force: true })
       throw error
     }
+    return this.keep(temp, { digest, size })
+  }
+
+  /** Records a verified temp file as the blob, or drops it when the blob is staged or stored already. */
+  private async keep(temp: string, blob: PutBlobResult): Promise<PutBlobResult> {
+    const { digest, size } = blob
     if (this.staged.has(digest) || (await this.store.blobStat(digest)) !== undefined) await rm(temp, { force: true })
     else this.staged.set(digest, { path: temp, size })
     return { digest, size }
+  }
+
+  async stagedFilePath(): Promise<string> {
+    if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
+    return join(this.dir, `${this.counter++}.part`)
+  }
+
+  async blobPutStaged(path: string, blob: PutBlobResult): Promise<PutBlobResult> {
+    try {
+      if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
+      if (dirname(path) !== this.dir) throw new ZregError('INTERNAL', `${path} is not a file of this staging area`)
+      const { size } = await stat(path)
+      if (size !== blob.size) throw new ZregError('SIZE_INVALID', `blob ${blob.digest} is ${size} bytes on disk, but its writer counted ${blob.size}`)
+    } catch (error) {
+      await rm(path, { force: true })
+      throw systemError(error, path) ?? error
+    }
+    return this.keep(path, blob)
   }
 
   async blobStat(digest: Digest): Promise<number | undefined> {

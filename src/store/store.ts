@@ -55,6 +55,27 @@ export interface StoreStaging {
   abort(): Promise<void>
 }
 
+/**
+ * Optional ability of a staging area: a blob file written by another writer (a worker thread), that
+ * hashed and counted the bytes as they streamed into the file and fsynced it. The file lives inside
+ * the staging area, so it is removed with it on abort, and published by the same rename on commit.
+ */
+export interface StagedFiles {
+  /** A fresh path inside the staging area (on the store's file system) for one blob file; nothing is there yet. */
+  stagedFilePath(): Promise<string>
+  /**
+   * Registers the file at `path` (from stagedFilePath) as the blob `blob` that its writer measured.
+   * Rejects with SIZE_INVALID when the file does not hold `blob.size` bytes; removes the file on any
+   * failure, and when the blob is already staged or stored. A nil error means as for blobPut.
+   */
+  blobPutStaged(path: string, blob: PutBlobResult): Promise<PutBlobResult>
+}
+
+export function hasStagedFiles(staging: object): staging is StagedFiles {
+  const candidate = staging as Partial<StagedFiles>
+  return typeof candidate.stagedFilePath === 'function' && typeof candidate.blobPutStaged === 'function'
+}
+
 /** The store: blobs by digest plus named references, as an OCI image layout holds them. */
 export interface Store extends BlobReader {
   readonly location: string

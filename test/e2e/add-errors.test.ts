@@ -54,6 +54,8 @@ describe('zreg add refuses bad input and leaves the store unchanged', () => {
     await refused([`docker-archive:${join(fixturesDir, 'nope.tar')}`], 'SOURCE_NOT_FOUND', 3)
     await refused([absoluteSource('oci:oci-layout:no-such-ref')], 'SOURCE_NOT_FOUND', 3)
     await refused([absoluteSource('oci:oci-layout:fixtures/multi-arch:1.0'), '--platform', 'windows/amd64'], 'PLATFORM_UNKNOWN', 3)
+    // docker-archive layers start converting before the config is checked: its error must still be the one reported.
+    await refused([`docker-archive:${join(fixturesDir, 'docker-old.tar')}`, '--platform', 'linux/s390x'], 'PLATFORM_UNKNOWN', 3)
     await refused([absoluteSource('oci-archive:single.oci.tar:1.0')], 'NAME_INVALID', 4)
     await refused([`oci:${join(fixturesDir, 'oci-layout')}`, '--name', 'one:tag'], 'SOURCE_AMBIGUOUS', 2)
   })
