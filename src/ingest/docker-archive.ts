@@ -85,12 +85,24 @@ async function putKeepingBytes(staging: StoreStaging, source: Readable, decompre
   const hashing = pipeline(decompressor, digestTransform(uncompressed), new Writable({ write: (_chunk, _encoding, done) => done() })).catch((error: unknown) => {
     throw new ZregError('ARCHIVE_INVALID', `${what} is damaged: it does not decompress (${(error as Error).message})`, { cause: error })
   })
+  const put = await storedWhileFed(staging.blobPut(toStore), [pipeline(source, split), hashing], [source, split, toStore, decompressor])
+  return { put, diffId: uncompressed.digest() }
+}
+
+/**
+ * Waits for the store's write and the pipelines feeding it. On the first failure every stream is
+ * destroyed (so none waits forever for a drain), and when the store itself failed with a ZregError
+ * (a full disk, naming its file), that error is the one reported: the feeding streams only saw
+ * themselves cut off, by the same error without a path.
+ */
+async function storedWhileFed(put: Promise<PutBlobResult>, feeds: Promise<unknown>[], streams: { destroy(): void }[]): Promise<PutBlobResult> {
   try {
-    const [, put] = await Promise.all([pipeline(source, split), staging.blobPut(toStore), hashing])
-    return { put, diffId: uncompressed.digest() }
-  } catch (error) {
-    for (const stream of [source, split, toStore, decompressor]) stream.destroy()
-    throw error
+    const [stored] = await Promise.all([put, ...feeds])
+    return stored
+  } catch (first) {
+    for (const stream of streams) stream.destroy()
+    const [stored] = await Promise.allSettled([put, ...feeds])
+    throw stored.status === 'rejected' && stored.reason instanceof ZregError ? stored.reason : first
   }
 }
 
@@ -108,7 +120,7 @@ const layerConversions = 3
 async function putCompressing(staging: StoreStaging, source: Readable): Promise<StoredLayer> {
   const uncompressed = new DigestCounter()
   const gzip = new ParallelGzip(layerGzip)
-  const [, put] = await Promise.all([pipeline(source, digestTransform(uncompressed), gzip), staging.blobPut(gzip)])
+  const put = await storedWhileFed(staging.blobPut(gzip), [pipeline(source, digestTransform(uncompressed), gzip)], [source, gzip])
   return { put, diffId: uncompressed.digest() }
 }
 
