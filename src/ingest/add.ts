@@ -61,6 +61,19 @@ function toRefs(names: ImageReference[], descriptor: Descriptor): StoredRef[] {
   return names.map((name) => ({ repository: name.repository, tag: name.tag!, descriptor }))
 }
 
+/** Two different images under one REPO:TAG (`--name REPO` over images that share a tag) would lose one. */
+function refuseTagTwice(refs: StoredRef[]): void {
+  const seen = new Map<string, string>()
+  for (const ref of refs) {
+    const name = `${ref.repository}:${ref.tag!}`
+    const digest = seen.get(name)
+    if (digest !== undefined && digest !== ref.descriptor.digest) {
+      throw new ZregError('SOURCE_AMBIGUOUS', `two images of the source would both be stored as ${name} (${digest} and ${ref.descriptor.digest}); add them one at a time with SOURCE:REF and --name REPO:TAG`)
+    }
+    seen.set(name, ref.descriptor.digest)
+  }
+}
+
 /**
  * Adds the image(s) SOURCE names to the store. Every blob is verified as it streams in; on any error
  * nothing is published and the store is unchanged.
@@ -76,6 +89,7 @@ export async function addImages(store: Store, sourceText: string, options: AddOp
     const storeOptions: StoreImageOptions = { ...(options.platform ? { platform: options.platform } : {}), ...(options.format ? { format: options.format } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) }
     const refs: StoredRef[] = []
     for (const image of images) refs.push(...toRefs(targetNames(image.names, override, images.length), await image.store(staging, storeOptions)))
+    refuseTagTwice(refs)
     await staging.commit(refs)
     return refs.map((ref) => ({
       repository: ref.repository,

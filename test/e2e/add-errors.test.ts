@@ -58,6 +58,8 @@ describe('zreg add refuses bad input and leaves the store unchanged', () => {
     await refused([`docker-archive:${join(fixturesDir, 'docker-old.tar')}`, '--platform', 'linux/s390x'], 'PLATFORM_UNKNOWN', 3)
     await refused([absoluteSource('oci-archive:single.oci.tar:1.0')], 'NAME_INVALID', 4)
     await refused([`oci:${join(fixturesDir, 'oci-layout')}`, '--name', 'one:tag'], 'SOURCE_AMBIGUOUS', 2)
+    // --name REPO keeps each image's tag: images that share one would overwrite each other.
+    await refused([`oci:${join(fixturesDir, 'oci-layout')}`, '--name', 'one'], 'SOURCE_AMBIGUOUS', 2)
   })
 
   test('a blob the store already holds must still match the declared size', async () => {
