@@ -3,7 +3,7 @@ import { ZregError } from '../errors.js'
 import { digestOf, type Digest } from '../oci/digest.js'
 import { isImageConfig, parseImageConfig, parseManifest, readManifestBytes, type Descriptor } from '../oci/manifest.js'
 import { isDistributable } from '../oci/media-types.js'
-import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
+import { configPlatform, formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
 import type { StoreStaging } from '../store/store.js'
 import { mapLimit } from './map-limit.js'
 
@@ -123,7 +123,7 @@ export class ImageCopier {
         const configBytes = await this.readVerified(config, 'config')
         const image = parseImageConfig(configBytes)
         const wanted = this.options.platform
-        const platform: Platform = { os: image.os, architecture: image.architecture, ...(image.variant ? { variant: image.variant } : {}) }
+        const platform = configPlatform(image)
         if (wanted !== undefined && !platformMatches(wanted, platform)) {
           throw new ZregError('PLATFORM_UNKNOWN', `image ${descriptor.digest} is ${formatPlatform(platform)}, not ${formatPlatform(wanted)}`)
         }

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import { DigestCounter, digestOf, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseImageConfig, type Descriptor, type ImageConfig } from '../oci/manifest.js'
 import { MediaTypes } from '../oci/media-types.js'
-import { formatPlatform, platformMatches, type Platform } from '../oci/platform.js'
+import { configPlatform, formatPlatform, platformMatches } from '../oci/platform.js'
 import { systemError, ZregError } from '../errors.js'
 import { hasStagedFiles, type PutBlobResult, type StagedFiles, type StoreStaging } from '../store/store.js'
 import type { ImageSource, SourceImage, StoreImageOptions } from './image-source.js'
@@ -288,7 +288,7 @@ export class DockerArchiveImages implements ImageSource {
       store: (staging: StoreStaging, options: StoreImageOptions) => {
         const checkPlatform = (config: ImageConfig) => {
           if (options.platform === undefined) return
-          const platform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
+          const platform = configPlatform(config)
           if (!platformMatches(options.platform, platform)) {
             throw new ZregError('PLATFORM_UNKNOWN', `${this.display} holds a ${formatPlatform(platform)} image, not ${formatPlatform(options.platform)}`)
           }

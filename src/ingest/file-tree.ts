@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
 import { ZregError } from '../errors.js'
+import { readManifestBytes } from '../oci/manifest.js'
 import { isGzipFile, readEntry, readTarIndex, resolveEntry, safeEntryPath, type TarEntry } from './tar-index.js'
 
 /** A byte range inside one file: `start` (default 0) and at most `length` bytes. */
@@ -44,19 +45,9 @@ export function hasFileLocations(tree: object): tree is FileLocations {
   return typeof (tree as Partial<FileLocations>).locate === 'function'
 }
 
+/** The stream's bytes under `limit` (oci/manifest's reader), then the stream closed. */
 async function collect(stream: Readable, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > limit) throw new ZregError('MANIFEST_TOO_LARGE', `${what} is over the ${limit}-byte limit`)
-      chunks.push(chunk)
-    }
-  } finally {
-    stream.destroy()
-  }
-  return Buffer.concat(chunks)
+  return readManifestBytes(stream as AsyncIterable<Buffer>, what, limit).finally(() => stream.destroy())
 }
 
 /** The file whole (it must be small: a manifest, config or index), or undefined when absent. */

@@ -57,15 +57,15 @@ function storedBlocks(block: Buffer): Buffer[] {
   return pieces
 }
 
+/** compressBlock's samples when the trial runs synchronously: used and done with before the call returns. */
+const syncSample = Buffer.allocUnsafe(samples * sampleBytes)
+
 /**
  * Compresses one block. Data that does not compress (already compressed files, random bytes) is
  * stored instead: zlib spends as long failing to compress it as compressing text, and the result
  * is no smaller (klauspost/compress, under pgzip, skips such data the same way). Samples of the
  * block tell, so the choice, and the output, depend only on the block's bytes.
  */
-/** compressBlock's samples when the trial runs synchronously: used and done with before the call returns. */
-const syncSample = Buffer.allocUnsafe(samples * sampleBytes)
-
 export async function compressBlock(block: Buffer, dictionary: Buffer | undefined, level: number, options: { syncTrial?: boolean } = {}): Promise<Buffer[]> {
   if (block.length >= samples * sampleBytes * 2) {
     const step = Math.floor(block.length / samples)

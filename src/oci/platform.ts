@@ -12,6 +12,11 @@ export interface Platform {
 /** What `docker pull` assumes when nothing else is said, and what old clients get from an index. */
 export const defaultPlatform: Platform = { os: 'linux', architecture: 'amd64' }
 
+/** The platform an image config names (its `os`, `architecture` and `variant` fields). */
+export function configPlatform(config: { os: string; architecture: string; variant?: string | undefined }): Platform {
+  return { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }
+}
+
 // Node's process.arch -> the OCI architecture name (GOARCH), for the platform this machine pulls.
 const ociArchitectures: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }
 

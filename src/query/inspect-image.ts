@@ -1,7 +1,7 @@
 import { ZregError } from '../errors.js'
 import type { Digest } from '../oci/digest.js'
 import { isImageConfig, maxManifestBytes, parseImageConfig, parseManifest, type Descriptor } from '../oci/manifest.js'
-import { formatPlatform } from '../oci/platform.js'
+import { configPlatform, formatPlatform } from '../oci/platform.js'
 import { parseImageReference } from '../oci/reference.js'
 import type { Store } from '../store/store.js'
 
@@ -38,7 +38,7 @@ async function inspectManifest(store: Store, descriptor: Descriptor, platform?: 
   let shownPlatform = platform
   if (shownPlatform === undefined && isImageConfig(config.mediaType)) {
     const image = parseImageConfig(await store.blobBytes(config.digest, maxManifestBytes))
-    shownPlatform = formatPlatform({ os: image.os, architecture: image.architecture, ...(image.variant ? { variant: image.variant } : {}) })
+    shownPlatform = formatPlatform(configPlatform(image))
   }
   return [
     {

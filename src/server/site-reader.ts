@@ -5,7 +5,7 @@ import type { HeaderEntry } from '../build/plan.js'
 import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
 import type { SiteManifest } from '../build/write-tree.js'
 import { ZregError } from '../errors.js'
-import { hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
+import { configPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
 
 /** A file the server may send: its bytes (small generated files) or path on disk, and its headers. */
 export interface SiteFile {
@@ -81,7 +81,7 @@ function tagPlatforms(site: LoadedSite, repository: string, tag: string): Platfo
     const configPath = manifest.config?.digest === undefined ? undefined : siteFile(site, repository, `blobs/${manifest.config.digest}`)?.path
     if (configPath === undefined) return []
     const config = JSON.parse(readFileSync(configPath, 'utf8')) as Partial<Platform>
-    return config.os && config.architecture ? [{ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) }] : []
+    return config.os && config.architecture ? [configPlatform({ ...config, os: config.os, architecture: config.architecture })] : []
   } catch {
     return []
   }
