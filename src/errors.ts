@@ -25,7 +25,7 @@ export const errorTable = {
   RANGE_INVALID: { oci: 'BLOB_UPLOAD_INVALID', status: 416, exit: 4, hint: 'The chunk does not start where the upload stands; GET the upload for its Range and resume from there.' },
   BODY_SIZE_INVALID: { oci: 'SIZE_INVALID', status: 400, exit: 4, hint: 'The body does not have the length its Content-Length or Content-Range announce, so nothing was committed; send it again with headers that describe it.' },
   REQUEST_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 4, hint: 'The request is not valid HTTP/1.1 (bytes after the body its Content-Length announced, a malformed header); fix the client or the proxy in between.' },
-  SOURCE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:REF|@N].' },
+  SOURCE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'SOURCE is oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF|@N] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST].' },
   SOURCE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Check the path, and the reference after it: where the source has other names, the message lists them.' },
   SOURCE_AMBIGUOUS: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'Name one image with SOURCE:REF, or drop --name to add every image under its own name.' },
   ARCHIVE_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 4, hint: 'The archive is truncated, damaged or not an image archive; export it again.' },
@@ -48,6 +48,12 @@ export const errorTable = {
   PATH_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'A path is not of the kind expected (a file where a directory belongs, or the reverse); check the paths you gave.' },
   NO_SPACE: { oci: 'UNAVAILABLE', status: 507, exit: 5, hint: 'Free space on that file system (`df -h`) and run again; the interrupted write was not committed.' },
   TOO_MANY_OPEN_FILES: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Raise the open-file limit (`ulimit -n 65536`) and run again.' },
+  REMOTE_UNAUTHORIZED: { oci: 'UNAUTHORIZED', status: 401, exit: 5, hint: 'Pass --creds USER[:PASS], or log in with `skopeo login`, `podman login` or `docker login` (zreg reads their auth.json and ~/.docker/config.json); check that the user may pull this repository.' },
+  REMOTE_UNAVAILABLE: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'The registry kept failing (5xx, 429, dropped connections) through every retry; try again later, or lower --jobs.' },
+  REMOTE_INVALID: { oci: 'UNSUPPORTED', status: 502, exit: 4, hint: 'The registry answered what the distribution-spec does not allow; check that the address is a registry (GET /v2/ answers 200 or 401).' },
+  TLS_FAILED: { oci: 'UNAVAILABLE', status: 503, exit: 2, hint: "The registry's certificate is not trusted or does not match its name: give its CA with --cert-dir DIR (a *.crt file), or --tls-verify=false for a test registry." },
+  SYNC_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: "Fix the sync file: skopeo sync's YAML format (schemas/sync-file.json), plus zreg's keys platforms, keep-last, with-referrers and prefix." },
+  SYNC_INCOMPLETE: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The images listed failed and the others were mirrored; fix what each error says and run sync again: what is stored is not fetched again.' },
   INTERNAL: { oci: 'UNKNOWN', status: 500, exit: 1, hint: 'This is a bug in zreg; please report it with the command you ran.' },
 } as const satisfies Record<string, { oci: string; status: number; exit: number; hint: string }>
 
