@@ -68,6 +68,12 @@ export abstract class ZregCommand extends Command {
     if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write(`\r\x1b[2K${text}`)
   }
 
+  /** A registry request that failed and will be tried again: one line on stderr, so a slow run says why. */
+  protected retried(event: { url: string; attempt: number; delayMs: number; reason: string }): void {
+    this.progressDone()
+    process.stderr.write(`zreg: ${event.reason} from ${event.url}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)} s\n`)
+  }
+
   protected progressDone(): void {
     if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write('\r\x1b[2K')
   }
@@ -123,6 +129,11 @@ export async function serveUntilSignal(server: { close(): Promise<void> }, log: 
 
 export const storeFlag = Flags.string({ description: 'OCI image layout store directory [default: ./zreg-store]', env: 'ZREG_STORE' })
 export const outFlag = Flags.string({ description: 'Directory of the static tree (a link to the live build) [default: ./zreg-site]', env: 'ZREG_OUT' })
+
+/** `bytes` over `ms` as ", 12.3 MiB/s"; empty for the first half second, when a rate means little. */
+export function formatRate(bytes: number, ms: number): string {
+  return ms < 500 ? '' : `, ${formatBytes(Math.round((bytes * 1000) / ms))}/s`
+}
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']

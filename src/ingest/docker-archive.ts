@@ -285,15 +285,15 @@ export class DockerArchiveImages implements ImageSource {
   async select(reference: string | undefined): Promise<SourceImage[]> {
     return selectImages(await readDockerArchiveManifest(this.tree), reference, this.display).map(({ image, names }) => ({
       names,
-      store: (staging: StoreStaging, options: StoreImageOptions) => {
+      store: async (staging: StoreStaging, options: StoreImageOptions) => {
         const checkPlatform = (config: ImageConfig) => {
-          if (options.platform === undefined) return
+          const wanted = options.platforms ?? []
           const platform = configPlatform(config)
-          if (!platformMatches(options.platform, platform)) {
-            throw new ZregError('PLATFORM_UNKNOWN', `${this.display} holds a ${formatPlatform(platform)} image, not ${formatPlatform(options.platform)}`)
+          if (wanted.length > 0 && !wanted.some((one) => platformMatches(one, platform))) {
+            throw new ZregError('PLATFORM_UNKNOWN', `${this.display} holds a ${formatPlatform(platform)} image, not ${wanted.map(formatPlatform).join(' or ')}`)
           }
         }
-        return convertDockerImage(this.tree, image, staging, options.format ?? 'docker', checkPlatform)
+        return { descriptor: await convertDockerImage(this.tree, image, staging, options.format ?? 'docker', checkPlatform) }
       },
     }))
   }

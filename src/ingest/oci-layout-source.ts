@@ -81,9 +81,9 @@ export class OciLayoutImages implements ImageSource {
     let copier: ImageCopier | undefined
     return selected.map((entry) => ({
       names: entry.refName === undefined ? [] : [entry.refName],
-      store: (staging: StoreStaging, options: StoreImageOptions) => {
-        copier ??= new ImageCopier(this.layout, staging, { ...(options.platform ? { platform: options.platform } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
-        return copier.copy(entry.descriptor)
+      store: async (staging: StoreStaging, options: StoreImageOptions) => {
+        copier ??= new ImageCopier(this.layout, staging, { ...(options.platforms ? { platforms: options.platforms } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) })
+        return { descriptor: await copier.copy(entry.descriptor) }
       },
     }))
   }

@@ -1,9 +1,12 @@
+import pLimit from 'p-limit'
 import { stat } from 'node:fs/promises'
 import { ZregError } from '../errors.js'
 import { DockerArchiveImages } from './docker-archive.js'
 import { DirectoryTree, TarArchiveTree, type FileTree } from './file-tree.js'
 import type { ImageSource } from './image-source.js'
 import { OciLayoutImages } from './oci-layout-source.js'
+import { connectRegistry, RegistryImages, type RemoteOptions } from './registry-source.js'
+import { parseRemoteReference } from '../remote/remote-reference.js'
 import type { SourceRef, SourceTransport } from './source.js'
 
 async function kindOf(path: string): Promise<'file' | 'directory' | undefined> {
@@ -60,14 +63,22 @@ export async function openSourceTree(source: SourceRef, scratch: () => Promise<s
   return tree
 }
 
-/** Each transport's reader of the files openSourceTree checked. */
-const readers: Record<SourceTransport, (tree: FileTree, display: string) => ImageSource> = {
+/** Each file transport's reader of the files openSourceTree checked. */
+const readers: Record<Exclude<SourceTransport, 'docker'>, (tree: FileTree, display: string) => ImageSource> = {
   oci: (tree, display) => new OciLayoutImages(tree, display),
   'oci-archive': (tree, display) => new OciLayoutImages(tree, display),
   'docker-archive': (tree, display) => new DockerArchiveImages(tree, display),
 }
 
-/** The images SOURCE holds, read by its transport's module. */
-export async function openImageSource(source: SourceRef, scratch: () => Promise<string>): Promise<ImageSource> {
+/** The images SOURCE holds, read by its transport's module; `docker://` connects to the registry. */
+export async function openImageSource(source: SourceRef, scratch: () => Promise<string>, remote: RemoteOptions = {}): Promise<ImageSource> {
+  if (source.transport === 'docker') {
+    const ref = parseRemoteReference(source.path)
+    return new RegistryImages(await connectRegistry(ref, remote), ref, {
+      ...(remote.scoped ? { scoped: true } : {}),
+      ...(remote.withReferrers ? { withReferrers: true } : {}),
+      ...(remote.jobs ? { limit: pLimit(remote.jobs) } : {}),
+    })
+  }
   return readers[source.transport](await openSourceTree(source, scratch), source.path)
 }

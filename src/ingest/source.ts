@@ -1,10 +1,11 @@
 import { ZregError } from '../errors.js'
 
-export type SourceTransport = 'oci' | 'oci-archive' | 'docker-archive'
+export type SourceTransport = 'oci' | 'oci-archive' | 'docker-archive' | 'docker'
 
 /** A SOURCE argument in skopeo's transport syntax. */
 export interface SourceRef {
   transport: SourceTransport
+  /** The file or directory; for `docker://`, the image reference after it (`HOST/REPO:TAG`). */
   path: string
   /** The ref name in a layout, a docker reference, or `@N` (an index) in a docker-archive. */
   reference?: string
@@ -13,6 +14,12 @@ export interface SourceRef {
 const transports: readonly SourceTransport[] = ['oci', 'oci-archive', 'docker-archive']
 
 export function parseSource(text: string): SourceRef {
+  if (text.startsWith('docker://')) {
+    const path = text.slice('docker://'.length)
+    if (path === '') throw new ZregError('SOURCE_INVALID', `source "${text}" names no image; write docker://HOST/REPO:TAG`)
+    return { transport: 'docker', path }
+  }
+  if (text.startsWith('docker:')) throw new ZregError('SOURCE_INVALID', `unsupported source "${text}"; a registry image is docker://HOST/REPO:TAG (two slashes)`)
   const colon = text.indexOf(':')
   const transport = text.slice(0, colon) as SourceTransport
   if (colon <= 0 || !transports.includes(transport)) {

@@ -408,13 +408,20 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     return this.staged.get(digest)?.size ?? this.store.blobStat(digest)
   }
 
+  async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
+    const staged = this.staged.get(digest)
+    if (staged === undefined) return this.store.blobBytes(digest, maxBytes)
+    if (staged.size > maxBytes) throw new ZregError('MANIFEST_TOO_LARGE', `blob ${digest} is ${staged.size} bytes, over the ${maxBytes}-byte limit`)
+    return readFile(staged.path)
+  }
+
   async scratchDirectory(): Promise<string> {
     const dir = join(this.dir, `scratch-${this.counter++}`)
     await mkdir(dir)
     return dir
   }
 
-  async commit(refs: StoredRef[]): Promise<void> {
+  async commit(refs: StoredRef[], options: { keepOpen?: boolean } = {}): Promise<void> {
     if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
     for (const ref of refs) {
       if ((await this.blobStat(ref.descriptor.digest)) === undefined) {
@@ -431,6 +438,8 @@ class LayoutStaging implements StoreStaging, StagedFiles {
       touched.add(dir)
       // Another writer may have published the same digest meanwhile; identical bytes, so either copy wins.
       if ((await this.store.blobStat(digest)) === undefined) await rename(temp, final)
+      else await rm(temp, { force: true })
+      this.staged.delete(digest)
     }
     for (const dir of touched) await fsyncDirectory(dir)
     if (refs.length > 0) {
@@ -439,7 +448,7 @@ class LayoutStaging implements StoreStaging, StagedFiles {
         for (const ref of refs) current.set(refKey(ref), ref)
       })
     }
-    await this.abort()
+    if (!options.keepOpen) await this.abort()
   }
 
   async abort(): Promise<void> {

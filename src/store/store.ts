@@ -43,14 +43,18 @@ export interface StoreStaging {
   blobPut(source: Readable, expected?: ExpectedBlob): Promise<PutBlobResult>
   /** Size of the blob staged here or already in the store, or undefined. */
   blobStat(digest: Digest): Promise<number | undefined>
+  /** A small blob (a manifest or config) staged here or already stored, read whole; BLOB_UNKNOWN when neither. */
+  blobBytes(digest: Digest, maxBytes: number): Promise<Buffer>
   /** A private directory on the store's file system (a gzipped archive is decompressed into it: gzip cannot be read by offset), removed with the staging. */
   scratchDirectory(): Promise<string>
   /**
    * Publishes the staged blobs (each an atomic rename), then records `refs` in the index under the lock.
    * Rejects with NAME_COLLISION, recording no ref, when a ref's name could not be held in
-   * the static tree beside the stored ones (oci/tree-collisions.ts).
+   * the static tree beside the stored ones (oci/tree-collisions.ts). The staging is closed after, unless
+   * `keepOpen`: then it takes more blobs for a later commit (a sync commits image by image, and blobs
+   * staged for an image still in flight are published early: verified, and unreferenced until then).
    */
-  commit(refs: StoredRef[]): Promise<void>
+  commit(refs: StoredRef[], options?: { keepOpen?: boolean }): Promise<void>
   /** Drops everything staged. Safe to call after commit or twice. */
   abort(): Promise<void>
 }

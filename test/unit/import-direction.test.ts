@@ -8,12 +8,14 @@ import { repoRoot } from '../helpers/paths.js'
 const allowed: Record<string, string[]> = {
   oci: ['oci', 'errors'],
   store: ['store', 'oci', 'errors'],
-  ingest: ['ingest', 'store', 'oci', 'errors'],
+  remote: ['remote', 'oci', 'errors'],
+  ingest: ['ingest', 'remote', 'store', 'oci', 'errors'],
+  sync: ['sync', 'ingest', 'remote', 'store', 'oci', 'errors', 'config'],
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'store', 'oci', 'errors'],
-  cli: ['cli', 'config', 'store', 'errors', 'oci'],
-  commands: ['commands', 'cli', 'ingest', 'build', 'server', 'query', 'oci', 'errors'],
+  cli: ['cli', 'config', 'store', 'errors', 'oci', 'ingest', 'remote'],
+  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'oci', 'errors'],
 }
 
 test('internal imports go one way down the layers, and build never names the layout store', async () => {

@@ -1,0 +1,88 @@
+import { Args, Flags } from '@oclif/core'
+import { formatBytes, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { remoteOptions } from '../cli/remote-flags.js'
+import { createSyncProgress, type SyncProgress } from '../cli/sync-progress.js'
+import { errorTable } from '../errors.js'
+import { loadSyncFile } from '../sync/sync-file.js'
+import { runSync, type SyncedImage, type SyncSummary } from '../sync/run-sync.js'
+
+/** One line per image, as the progress display and the log print it. */
+function describe(image: SyncedImage): string {
+  switch (image.status) {
+    case 'fetched':
+      return `synced ${image.source} -> ${image.target} (${image.blobs} blobs, ${formatBytes(image.bytes ?? 0)})`
+    case 'unchanged':
+      return `unchanged ${image.source} -> ${image.target}`
+    case 'would-fetch':
+      return `would fetch ${image.source} -> ${image.target}`
+    case 'failed':
+      return `failed ${image.source}${image.target ? ` -> ${image.target}` : ''}: ${image.error!.message}`
+  }
+}
+
+export default class Sync extends ZregCommand {
+  static override summary = 'Mirror the images a skopeo sync YAML file selects from registries into the store.'
+  static override description = `FILE is skopeo sync's YAML, unchanged: per registry, \`images\` (REPO: [] for every tag, or a list of tags and digests), \`images-by-tag-regex\`, \`images-by-semver\`, \`credentials\`, \`tls-verify\`, \`cert-dir\`; plus zreg's keys \`platforms\`, \`keep-last\` (the N newest tags by version order), \`with-referrers\` and \`prefix\` (schemas/sync-file.json). \${VAR} and \${VAR:-default} are taken from the environment.
+Each image is committed as soon as it is complete; one failing image stops nothing else, and the exit code is 5 when any failed. What the store holds costs one manifest request per tag: a second run downloads nothing that did not change upstream. Tags removed upstream stay unless --prune.`
+
+  static override examples = [
+    '<%= config.bin %> sync mirror.yaml',
+    '<%= config.bin %> sync mirror.yaml --dry-run',
+    '<%= config.bin %> sync mirror.yaml --prune --jobs 16 --json',
+  ]
+
+  static override args = {
+    file: Args.string({ required: true, description: 'The sync file (skopeo sync YAML)' }),
+  }
+
+  static override flags = {
+    store: storeFlag,
+    'dry-run': Flags.boolean({ description: 'Resolve every tag and say what would be fetched; write nothing' }),
+    prune: Flags.boolean({ description: 'Remove stored tags of the mirrored repositories that the selection no longer names' }),
+    scoped: Flags.boolean({ description: 'Store under HOST/REPO (as skopeo sync --scoped), for a mirror of several registries' }),
+    jobs: Flags.integer({ char: 'j', description: 'Blob downloads (and images) at once [default: 8]', min: 1, max: 64 }),
+  }
+
+  async run(): Promise<SyncSummary> {
+    const { args, flags } = await this.parse(Sync)
+    const config = await this.config_(flags)
+    const registries = await loadSyncFile(args.file)
+    let progress: SyncProgress | undefined
+    const run = (store: Parameters<typeof runSync>[0]) =>
+      runSync(store, registries, {
+        ...(flags['dry-run'] ? { dryRun: true } : {}),
+        ...(flags.prune ? { prune: true } : {}),
+        ...(flags.scoped ? { scoped: true } : {}),
+        jobs: flags.jobs ?? 8,
+        remote: { ...remoteOptions({}), onRetry: (event) => this.retried(event) },
+        onImage: {
+          planned: (images) => {
+            progress = createSyncProgress({ stream: process.stderr, tty: process.stderr.isTTY === true && !this.jsonEnabled(), totalImages: images })
+          },
+          started: (id, label) => progress?.imageStarted(id, label),
+          bytes: (id, bytes) => progress?.imageBytes(id, bytes),
+          finished: (image) => progress?.imageFinished(image.target || image.source, describe(image)),
+        },
+      })
+    let summary: SyncSummary
+    try {
+      summary = flags['dry-run'] ? await run(await this.openStore(flags.store, config)) : await this.withStore(flags.store, config, run)
+    } finally {
+      progress?.stop()
+    }
+    const count = (status: SyncedImage['status']) => summary.images.filter((image) => image.status === status).length
+    const bytes = summary.images.reduce((sum, image) => sum + (image.bytes ?? 0), 0)
+    const parts = flags['dry-run']
+      ? [`${count('would-fetch')} to fetch`, `${count('unchanged')} unchanged`]
+      : [`${count('fetched')} fetched (${formatBytes(bytes)})`, `${count('unchanged')} unchanged`]
+    if (summary.failed > 0) parts.push(`${summary.failed} failed`)
+    if (summary.pruned.length > 0) parts.push(`${summary.pruned.length} tags pruned`)
+    this.log(`${flags['dry-run'] ? 'dry run' : 'synced'}: ${summary.images.length} images, ${parts.join(', ')}`)
+    if (summary.failed > 0) {
+      this.logToStderr(`zreg: ${summary.failed} of ${summary.images.length} images failed (listed above)`)
+      this.logToStderr(`  ${errorTable.SYNC_INCOMPLETE.hint}`)
+      process.exitCode = errorTable.SYNC_INCOMPLETE.exit
+    }
+    return summary
+  }
+}
