@@ -1650,7 +1650,7 @@ async function probeZregMirror(base) {
   rmSync(store, { recursive: true, force: true })
   try {
     const ref = `${base.slice('http://'.length)}/${MIRROR_MANY}:${mirrorTag(0, settings.mirrorDistinctImages)}`
-    const add = await run(process.execPath, [ZREG, 'add', `docker://${ref}`, '--store', store, '--tls-verify=false'], { allowFail: true, timeoutMs: 120000 })
+    const add = await run(process.execPath, [ZREG, 'add', `docker://${ref}`, '--store', store], { allowFail: true, timeoutMs: 120000 })
     const sync = await run(process.execPath, [ZREG, 'sync', '--help'], { allowFail: true, timeoutMs: 60000 })
     const why = (r) => (r.stderr || r.stdout).trim().split('\n')[0].slice(0, 300)
     return {
@@ -1692,7 +1692,7 @@ async function benchMirror(images, results, rows, issues) {
     g.add = {}
     if (!notRun.add) {
       await run('sync', [])
-      const r = await runMeasured(process.execPath, [ZREG, 'add', bigUrl, '--store', zregStore, '--tls-verify=false', '--json'], { allowFail: true })
+      const r = await runMeasured(process.execPath, [ZREG, 'add', bigUrl, '--store', zregStore, '--json'], { allowFail: true })
       const problems = r.code === 0 ? await checkMirrorStore(zregStore, { [`${MIRROR_BIG.repository}:${MIRROR_BIG.tag}`]: held.big }) : [`exit ${r.code}: ${r.stderr.slice(-500)}`]
       g.add.zreg = { exit: r.code, seconds: r.seconds, peakRssMB: r.peakRssMB, storeBytes: existsSync(zregStore) ? treeBytes(zregStore) : 0, output: jsonOrTail(r.stdout), problems }
       for (const p of problems) issues.push(`(g) zreg add ${bigUrl}: ${p}`)
