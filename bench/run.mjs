@@ -5,7 +5,8 @@
 //   node bench/run.mjs --quick         tiny durations and sizes, to check the suite works
 //   node bench/run.mjs --only a,d      run some of: a (server-bound), b (pulls), c (memory), d (build scale),
 //                                      e (push: uploads into zreg push mode and distribution),
-//                                      f (ingest: zreg add of archives against skopeo copy)
+//                                      f (ingest: zreg add of archives against skopeo copy),
+//                                      g (mirror: zreg add docker:// and zreg sync against skopeo copy/sync)
 //
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
@@ -25,7 +26,7 @@ const ZREG = join(REPO, 'bin', 'run.js')
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['a', 'b', 'c', 'd', 'e', 'f']
+const PHASES = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
 
 function parseOptions(argv) {
   const options = { quick: false, only: new Set(PHASES) }
@@ -68,6 +69,12 @@ const settings = {
   pushRounds: Q ? 1 : 3,
   uploadRounds: Q ? 1 : 5,
   uploadChunks: 4,
+  // (g) mirror: the reference registry holds one big image and mirrorTags tags of bench/many, which
+  // point to mirrorDistinctImages distinct small images. Full runs mirror img300 (6 x 50 MiB); quick
+  // runs a 6-layer image of mirrorQuickLayerBytes layers.
+  mirrorTags: Q ? 20 : 200,
+  mirrorDistinctImages: Q ? 5 : 20,
+  mirrorQuickLayerBytes: 4 * 1024 * 1024,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1337,11 +1344,19 @@ async function benchPush(images, results, rows, issues) {
 
 const INGEST_DIR = join(DATA, 'ingest')
 
-/** Runs a command under /usr/bin/time: wall time and the peak RSS the kernel recorded (no polling gaps). */
-async function runMeasured(cmd, args) {
-  const r = await run('/usr/bin/time', ['-f', 'maxrss-kib=%M', cmd, ...args], { timeoutMs: 900000 })
+/**
+ * Runs a command under /usr/bin/time: wall time and the peak RSS the kernel recorded (no polling gaps).
+ * With allowFail, a non-zero exit is returned (code, and the command's own stderr without time's lines).
+ */
+async function runMeasured(cmd, args, { allowFail = false } = {}) {
+  const r = await run('/usr/bin/time', ['-f', 'maxrss-kib=%M', cmd, ...args], { timeoutMs: 900000, allowFail })
   const kib = Number(/maxrss-kib=(\d+)/.exec(r.stderr)?.[1])
-  return { seconds: r.ms / 1000, peakRssMB: (kib * 1024) / 1e6 }
+  const stderr = r.stderr
+    .split('\n')
+    .filter((l) => !/^maxrss-kib=\d+$/.test(l) && !l.startsWith('Command exited with non-zero status'))
+    .join('\n')
+    .trim()
+  return { seconds: r.ms / 1000, peakRssMB: (kib * 1024) / 1e6, code: r.code, stdout: r.stdout, stderr }
 }
 
 /** img300 written once by skopeo as a docker-archive (uncompressed layers, linked) and an oci-archive. */
@@ -1398,6 +1413,381 @@ async function benchIngest(images, results, rows, issues) {
     rmSync(zregStore, { recursive: true, force: true })
     rmSync(skopeoLayout, { recursive: true, force: true })
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (g) mirror: zreg add docker:// and zreg sync from the reference registry, against skopeo copy and skopeo sync
+
+const MIRROR_DIR = join(DATA, 'mirror')
+const MIRROR_IMAGES = join(MIRROR_DIR, 'images')
+const MIRROR_REGISTRY = join(MIRROR_DIR, 'registry')
+const MIRROR_REGISTRY_INFO = join(MIRROR_DIR, 'registry.json')
+const MIRROR_VERSION = 1
+const MIRROR_BIG = { repository: 'bench/big', tag: '1' }
+const MIRROR_MANY = 'bench/many'
+/** What a registry client asks for: either manifest format (skopeo pushes OCI manifests). */
+const MANIFEST_ACCEPT = `${MT.manifest}, ${MT.index}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json`
+
+/**
+ * The distinct images behind the tags of bench/many, with layer sharing as in real images: every one is
+ * built on one 1 MiB base layer, one of 4 runtime layers of 256 KiB (each shared by a quarter of them),
+ * and an application layer of its own of 4 to 64 KiB.
+ */
+function mirrorManySpecs(count) {
+  return Array.from({ length: count }, (_, i) => ({
+    ref: `${MIRROR_MANY}:src-${String(i).padStart(2, '0')}`,
+    layers: [
+      { seed: 'mirror-base', size: MiB },
+      { seed: `mirror-runtime-${i % 4}`, size: 256 * 1024 },
+      { seed: `mirror-app-${i}`, size: 4096 * (1 + ((i * 7) % 16)) },
+    ],
+  }))
+}
+
+/** Tag i of bench/many (semver-like, as real tags): the first mirrorDistinctImages are pushed, the others retag them. */
+const mirrorTag = (i, distinct) => `1.${Math.floor(i / distinct)}.${i % distinct}`
+
+/**
+ * The OCI layout the mirror registry is loaded from (made once, reused): the distinct images of bench/many
+ * and, in quick runs, a small 6-layer big image. Full runs take img300 from the shared images layout.
+ * Returns { many: [ref], big: { layout, ref, digest? }, key } (key: what the layout was made from; digest:
+ * img300's; the mirror registry is loaded again when either changes).
+ */
+async function ensureMirrorImages(images) {
+  const specs = mirrorManySpecs(settings.mirrorDistinctImages)
+  const bigSpec = Q ? { ref: `${MIRROR_BIG.repository}:quick`, layers: Array.from({ length: 6 }, (_, i) => ({ seed: `mirror-big-${i}`, size: settings.mirrorQuickLayerBytes })) } : undefined
+  const big = Q ? { layout: MIRROR_IMAGES, ref: bigSpec.ref } : { layout: IMAGES_DIR, ref: images.img300.ref, digest: images.img300.manifest.digest }
+  const wanted = JSON.stringify({ version: MIRROR_VERSION, specs, bigSpec })
+  const info = join(MIRROR_IMAGES, 'bench-mirror.json')
+  if (existsSync(info) && readFileSync(info, 'utf8') === wanted) {
+    log(`(g) reusing ${MIRROR_IMAGES}`)
+    return { many: specs.map((s) => s.ref), big, key: wanted }
+  }
+  log(`(g) generating ${MIRROR_IMAGES}`)
+  rmSync(MIRROR_IMAGES, { recursive: true, force: true })
+  writeLayoutSkeleton(MIRROR_IMAGES)
+  const blobs = join(MIRROR_IMAGES, 'blobs', 'sha256')
+  const written = new Map()
+  const layerBlob = async ({ seed, size }) => {
+    if (!written.has(seed)) written.set(seed, await writeRandomBlob(blobs, seed, size))
+    return written.get(seed)
+  }
+  const index = { schemaVersion: 2, mediaType: MT.index, manifests: [] }
+  for (const spec of [...specs, ...(bigSpec ? [bigSpec] : [])]) {
+    const layers = []
+    for (const layer of spec.layers) layers.push(await layerBlob(layer))
+    const config = writeBytesBlob(blobs, Buffer.from(JSON.stringify(configJson(layers, { 'bench.image': spec.ref }))))
+    const manifest = writeBytesBlob(blobs, Buffer.from(JSON.stringify(imageManifest(config, layers))))
+    index.manifests.push({ mediaType: MT.manifest, digest: manifest.digest, size: manifest.size, annotations: { [REF_NAME]: spec.ref } })
+  }
+  writeFileSync(join(MIRROR_IMAGES, 'index.json'), JSON.stringify(index, null, 2))
+  writeFileSync(info, wanted)
+  return { many: specs.map((s) => s.ref), big, key: wanted }
+}
+
+/** GET a manifest: its bytes, Content-Type and digest (checked against Docker-Content-Digest). */
+async function getManifest(base, repository, reference) {
+  const response = await fetch(`${base}/v2/${repository}/manifests/${reference}`, { headers: { Accept: MANIFEST_ACCEPT } })
+  const bytes = Buffer.from(await response.arrayBuffer())
+  if (response.status !== 200) throw new Error(`GET ${repository}:${reference} manifest: ${response.status} ${bytes.toString().slice(0, 300)}`)
+  const digest = `sha256:${sha256hex(bytes)}`
+  if (response.headers.get('docker-content-digest') !== digest) throw new Error(`GET ${repository}:${reference}: Docker-Content-Digest ${response.headers.get('docker-content-digest')}, body ${digest}`)
+  return { bytes, digest, mediaType: response.headers.get('content-type') }
+}
+
+/**
+ * Loads the mirror registry: the big image and the distinct images of bench/many pushed with skopeo (which
+ * gzips their layers, as images in real registries are), then the remaining tags PUT as copies of those
+ * manifests. Returns what it holds: { big: digest, many: { tag: digest }, layers: {...} }.
+ */
+async function populateMirrorRegistry(server, data) {
+  const base = `http://127.0.0.1:${server.port}`
+  const push = async (layout, ref, target) => {
+    const r = await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${ref}`, `docker://127.0.0.1:${server.port}/${target}`], { timeoutMs: 900000 })
+    log(`(g) registry: pushed ${target} in ${(r.ms / 1000).toFixed(1)} s`)
+  }
+  await push(data.big.layout, data.big.ref, `${MIRROR_BIG.repository}:${MIRROR_BIG.tag}`)
+  const D = settings.mirrorDistinctImages
+  const pushed = []
+  for (const [i, ref] of data.many.entries()) {
+    const tag = mirrorTag(i, D)
+    await push(MIRROR_IMAGES, ref, `${MIRROR_MANY}:${tag}`)
+    pushed.push(await getManifest(base, MIRROR_MANY, tag))
+  }
+  const started = performance.now()
+  const many = Object.fromEntries(pushed.map((m, i) => [mirrorTag(i, D), m.digest]))
+  for (let i = D; i < settings.mirrorTags; i++) {
+    const tag = mirrorTag(i, D)
+    const source = pushed[i % D]
+    const response = await fetch(`${base}/v2/${MIRROR_MANY}/manifests/${tag}`, { method: 'PUT', headers: { 'Content-Type': source.mediaType }, body: source.bytes })
+    const text = await response.text()
+    if (response.status !== 201 || response.headers.get('docker-content-digest') !== source.digest)
+      throw new Error(`PUT ${MIRROR_MANY}:${tag}: ${response.status}, Docker-Content-Digest ${response.headers.get('docker-content-digest')} (expected ${source.digest}): ${text.slice(0, 300)}`)
+    many[tag] = source.digest
+  }
+  log(`(g) registry: tagged ${settings.mirrorTags - D} more tags of ${MIRROR_MANY} by manifest PUT in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  const references = pushed.flatMap((m) => JSON.parse(m.bytes.toString()).layers.map((l) => l.digest))
+  const layers = { references: references.length, distinct: new Set(references).size }
+  const big = (await getManifest(base, MIRROR_BIG.repository, MIRROR_BIG.tag)).digest
+  return { big, many, layers }
+}
+
+/** Every tag of `repository` the registry lists (one page: distribution answers all without ?n=). */
+async function listTags(base, repository) {
+  const response = await fetch(`${base}/v2/${repository}/tags/list`)
+  if (response.status !== 200) return []
+  return (await response.json()).tags ?? []
+}
+
+/**
+ * Starts distribution on the mirror registry's storage and makes sure it holds the current data: reused
+ * when its record matches these settings and the registry still answers it, loaded from scratch otherwise.
+ */
+async function ensureMirrorRegistry(data) {
+  const wanted = JSON.stringify({ tags: settings.mirrorTags, images: data.key, big: data.big })
+  let held
+  try {
+    const record = JSON.parse(readFileSync(MIRROR_REGISTRY_INFO, 'utf8'))
+    if (record.wanted === wanted) held = record.held
+  } catch {
+    // not loaded yet
+  }
+  if (!held) {
+    rmSync(MIRROR_REGISTRY_INFO, { force: true })
+    rmSync(MIRROR_REGISTRY, { recursive: true, force: true })
+  }
+  const server = await startDistribution(MIRROR_REGISTRY, join(MIRROR_DIR, 'distribution.yml'))
+  try {
+    const base = `http://127.0.0.1:${server.port}`
+    if (held) {
+      const tags = await listTags(base, MIRROR_MANY)
+      const big = await getManifest(base, MIRROR_BIG.repository, MIRROR_BIG.tag).catch(() => undefined)
+      if (tags.length === settings.mirrorTags && big?.digest === held.big) {
+        log(`(g) registry: reusing ${MIRROR_REGISTRY}`)
+        return { server, held }
+      }
+      throw new Error(`the mirror registry in ${MIRROR_REGISTRY} does not hold what ${MIRROR_REGISTRY_INFO} says (${tags.length} tags of ${MIRROR_MANY}); delete both and run again`)
+    }
+    log(`(g) registry: loading ${settings.mirrorTags} tags of ${MIRROR_MANY} (${settings.mirrorDistinctImages} distinct images) and ${MIRROR_BIG.repository}:${MIRROR_BIG.tag}`)
+    held = await populateMirrorRegistry(server, data)
+    const tags = await listTags(base, MIRROR_MANY)
+    if (tags.length !== settings.mirrorTags) throw new Error(`the mirror registry lists ${tags.length} tags of ${MIRROR_MANY} after loading, expected ${settings.mirrorTags}`)
+    writeFileSync(MIRROR_REGISTRY_INFO, JSON.stringify({ wanted, held }, null, 2))
+    return { server, held }
+  } catch (error) {
+    await server.stop()
+    throw error
+  }
+}
+
+/** repository:tag -> manifest digest of a zreg store (its index.json), or undefined when it has none. */
+function storeRefs(store) {
+  try {
+    const index = JSON.parse(readFileSync(join(store, 'index.json'), 'utf8'))
+    return new Map(index.manifests.map((m) => [m.annotations?.[REF_NAME], m.digest]))
+  } catch {
+    return undefined
+  }
+}
+
+/** What a no-change run must leave as it was: the store's index.json and its set of blobs. */
+function storeSnapshot(store) {
+  const listing = spawnSync('find', [join(store, 'blobs'), '-type', 'f'], { encoding: 'utf8' }).stdout.split('\n').sort().join('\n')
+  let index = ''
+  try {
+    index = readFileSync(join(store, 'index.json'), 'utf8')
+  } catch {
+    // no index
+  }
+  return sha256hex(`${index}\n${listing}`)
+}
+
+/** The problems with a store zreg wrote: refs missing or pointing elsewhere than the registry's, and `zreg verify`. */
+async function checkMirrorStore(store, expected) {
+  const refs = storeRefs(store)
+  const problems = []
+  if (!refs) problems.push(`no index.json in ${store}`)
+  else {
+    const wrong = Object.entries(expected).filter(([ref, digest]) => refs.get(ref) !== digest)
+    if (wrong.length) problems.push(`${wrong.length} of ${Object.keys(expected).length} refs missing or not the registry's manifest (first: ${wrong[0][0]} is ${refs.get(wrong[0][0])}, expected ${wrong[0][1]})`)
+  }
+  const verify = await run(process.execPath, [ZREG, 'verify', '--store', store], { allowFail: true })
+  if (verify.code !== 0) problems.push(`zreg verify: ${(verify.stderr || verify.stdout).trim().slice(-500)}`)
+  return problems
+}
+
+/**
+ * The problems with what skopeo sync wrote into `dir`: images missing or with another manifest. Without
+ * --scoped, skopeo names each image's dir: by the repository's last component (`many:TAG`).
+ */
+function checkSkopeoSync(dir, many) {
+  const name = MIRROR_MANY.split('/').pop()
+  const wrong = Object.entries(many).filter(([tag, digest]) => {
+    try {
+      return `sha256:${sha256hex(readFileSync(join(dir, `${name}:${tag}`, 'manifest.json')))}` !== digest
+    } catch {
+      return true
+    }
+  })
+  return wrong.length ? [`${wrong.length} of ${Object.keys(many).length} images missing or with another manifest (first: ${name}:${wrong[0][0]})`] : []
+}
+
+/** A zreg run's --json output, or its last lines when it printed something else. */
+function jsonOrTail(stdout) {
+  try {
+    return JSON.parse(stdout)
+  } catch {
+    return stdout.trim().slice(-1000) || undefined
+  }
+}
+
+/**
+ * Whether this zreg can mirror: `zreg add docker://` of one small image, and `zreg sync --help`. The
+ * feature may be missing from the build under test; then the zreg side is reported as not run, with why.
+ */
+async function probeZregMirror(base) {
+  const store = join(MIRROR_DIR, `probe-store-${process.pid}`)
+  rmSync(store, { recursive: true, force: true })
+  try {
+    const ref = `${base.slice('http://'.length)}/${MIRROR_MANY}:${mirrorTag(0, settings.mirrorDistinctImages)}`
+    const add = await run(process.execPath, [ZREG, 'add', `docker://${ref}`, '--store', store], { allowFail: true, timeoutMs: 120000 })
+    const sync = await run(process.execPath, [ZREG, 'sync', '--help'], { allowFail: true, timeoutMs: 60000 })
+    const why = (r) => (r.stderr || r.stdout).trim().split('\n')[0].slice(0, 300)
+    return {
+      add: add.code === 0 ? undefined : `zreg add docker://${ref} failed (exit ${add.code ?? add.signal}): ${why(add)}`,
+      sync: sync.code === 0 ? undefined : `zreg sync --help failed (exit ${sync.code ?? sync.signal}): ${why(sync)}`,
+    }
+  } finally {
+    rmSync(store, { recursive: true, force: true })
+  }
+}
+
+async function benchMirror(images, results, rows, issues) {
+  mkdirSync(MIRROR_DIR, { recursive: true })
+  const data = await ensureMirrorImages(images)
+  const { server, held } = await ensureMirrorRegistry(data)
+  const g = { tags: settings.mirrorTags, distinctImages: settings.mirrorDistinctImages, bigSource: data.big.ref, layers: held.layers }
+  const notRun = {}
+  try {
+    const host = `127.0.0.1:${server.port}`
+    const base = `http://${host}`
+    log(`(g) registry :${server.port}: ${MIRROR_BIG.repository}:${MIRROR_BIG.tag} and ${Object.keys(held.many).length} tags of ${MIRROR_MANY} (layers: ${held.layers.references} references, ${held.layers.distinct} distinct)`)
+    // Both sides read the registry's files from the page cache.
+    await run('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'sh', MIRROR_REGISTRY], { timeoutMs: 600000 })
+    await waitForDist()
+    const probe = await probeZregMirror(base)
+    for (const [side, why] of Object.entries(probe)) {
+      if (!why) continue
+      notRun[side] = why
+      issues.push(`(g) zreg side of ${side === 'add' ? 'add docker://' : 'sync'} not run: ${why} (is the mirror feature, issue #8, in this build? npm run build)`)
+      log(`(g) zreg side of ${side} not run: ${why}`)
+    }
+
+    // 1. One big image: zreg add docker:// against skopeo copy docker:// -> oci:, each into an empty store.
+    const bigUrl = `docker://${host}/${MIRROR_BIG.repository}:${MIRROR_BIG.tag}`
+    const zregStore = join(MIRROR_DIR, 'zreg-store')
+    const skopeoOut = join(MIRROR_DIR, 'skopeo-out')
+    rmSync(zregStore, { recursive: true, force: true })
+    rmSync(skopeoOut, { recursive: true, force: true })
+    g.add = {}
+    if (!notRun.add) {
+      await run('sync', [])
+      const r = await runMeasured(process.execPath, [ZREG, 'add', bigUrl, '--store', zregStore, '--json'], { allowFail: true })
+      const problems = r.code === 0 ? await checkMirrorStore(zregStore, { [`${MIRROR_BIG.repository}:${MIRROR_BIG.tag}`]: held.big }) : [`exit ${r.code}: ${r.stderr.slice(-500)}`]
+      g.add.zreg = { exit: r.code, seconds: r.seconds, peakRssMB: r.peakRssMB, storeBytes: existsSync(zregStore) ? treeBytes(zregStore) : 0, output: jsonOrTail(r.stdout), problems }
+      for (const p of problems) issues.push(`(g) zreg add ${bigUrl}: ${p}`)
+      log(`(g) zreg add ${bigUrl}: ${r.seconds.toFixed(1)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB${problems.length ? ` (PROBLEMS: ${problems.join('; ')})` : ''}`)
+    }
+    await run('sync', [])
+    const sc = await runMeasured('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', bigUrl, `oci:${skopeoOut}:big`])
+    g.add.skopeo = { seconds: sc.seconds, peakRssMB: sc.peakRssMB, layoutBytes: treeBytes(skopeoOut) }
+    log(`(g) skopeo copy ${bigUrl} oci:: ${sc.seconds.toFixed(1)} s, peak RSS ${sc.peakRssMB.toFixed(0)} MB`)
+    rmSync(zregStore, { recursive: true, force: true })
+    rmSync(skopeoOut, { recursive: true, force: true })
+
+    // 2. Every tag of bench/many: zreg sync (twice, the second changes nothing) against skopeo sync of the same file.
+    const syncFile = join(MIRROR_DIR, 'sync.yaml')
+    writeFileSync(syncFile, `# written by bench/run.mjs: every tag of ${MIRROR_MANY}\n${host}:\n  tls-verify: false\n  images:\n    ${MIRROR_MANY}: []\n`)
+    const expected = Object.fromEntries(Object.entries(held.many).map(([tag, digest]) => [`${MIRROR_MANY}:${tag}`, digest]))
+    g.sync = {}
+    if (!notRun.sync) {
+      for (const which of ['first', 'again']) {
+        const before = which === 'again' ? storeSnapshot(zregStore) : undefined
+        await run('sync', [])
+        const r = await runMeasured(process.execPath, [ZREG, 'sync', syncFile, '--store', zregStore, '--json'], { allowFail: true })
+        const problems = r.code === 0 ? await checkMirrorStore(zregStore, expected) : [`exit ${r.code}: ${r.stderr.slice(-500)}`]
+        if (before !== undefined && r.code === 0 && storeSnapshot(zregStore) !== before) problems.push('the no-change run changed the store (index.json or blobs)')
+        g.sync[which] = { exit: r.code, seconds: r.seconds, peakRssMB: r.peakRssMB, output: jsonOrTail(r.stdout), problems }
+        for (const p of problems) issues.push(`(g) zreg sync (${which} run): ${p}`)
+        log(`(g) zreg sync, ${which} run: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMB.toFixed(0)} MB${problems.length ? ` (PROBLEMS: ${problems.join('; ')})` : ''}`)
+        if (r.code !== 0) break
+      }
+      g.sync.storeBytes = existsSync(zregStore) ? treeBytes(zregStore) : 0
+    }
+    await run('sync', [])
+    const ss = await runMeasured('skopeo', ['--insecure-policy', 'sync', '--src', 'yaml', '--dest', 'dir', '--src-tls-verify=false', syncFile, skopeoOut])
+    const skopeoProblems = checkSkopeoSync(skopeoOut, held.many)
+    for (const p of skopeoProblems) issues.push(`(g) skopeo sync: ${p}`)
+    g.sync.skopeo = { seconds: ss.seconds, peakRssMB: ss.peakRssMB, dirBytes: treeBytes(skopeoOut), problems: skopeoProblems }
+    log(`(g) skopeo sync --src yaml --dest dir: ${ss.seconds.toFixed(1)} s, peak RSS ${ss.peakRssMB.toFixed(0)} MB${skopeoProblems.length ? ` (PROBLEMS: ${skopeoProblems.join('; ')})` : ''}`)
+    rmSync(zregStore, { recursive: true, force: true })
+    rmSync(skopeoOut, { recursive: true, force: true })
+  } finally {
+    await server.stop()
+  }
+  g.notRun = notRun
+  results.mirror = g
+
+  const big = Q ? `6 x ${(settings.mirrorQuickLayerBytes / MiB).toFixed(0)} MiB` : '300 MiB, 6 layers'
+  const tags = `${settings.mirrorTags} tags`
+  const za = g.add.zreg
+  const okAdd = za !== undefined && za.problems.length === 0
+  const first = g.sync.first
+  const again = g.sync.again
+  const okFirst = first !== undefined && first.problems.length === 0 && g.sync.skopeo.problems.length === 0
+  const okAgain = again !== undefined && again.problems.length === 0
+  const why = (side) => (notRun[side] ? `zreg not run: ${notRun[side]}` : undefined)
+  // A run that failed has no figure (n/a; the issue says why); one whose checks failed is marked invalid.
+  const figure = (measured, key) => (measured?.exit === 0 ? measured[key] : undefined)
+  rows.push(
+    row(`(g) zreg add docker:// ${big} (s)`, {
+      zreg: figure(za, 'seconds'),
+      ratio: ratioOf(g.add.skopeo.seconds, figure(za, 'seconds')),
+      ratioNote: 'skopeo/zreg',
+      target: '>= 1.5x skopeo',
+      pass: (r) => r >= 1.5,
+      valid: okAdd,
+      unit: 's',
+      note: [
+        why('add'),
+        `skopeo copy docker:// -> oci: ${g.add.skopeo.seconds.toFixed(1)} s, peak RSS ${g.add.skopeo.peakRssMB.toFixed(0)} MB`,
+        `bytes written: ${za ? `zreg ${(za.storeBytes / 1e6).toFixed(0)} MB, ` : ''}skopeo ${(g.add.skopeo.layoutBytes / 1e6).toFixed(0)} MB`,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    }),
+    row(`(g) zreg add docker://: peak RSS (MB)`, { zreg: figure(za, 'peakRssMB'), target: '< 150 MB', pass: (v) => v < 150, valid: okAdd, unit: 'MB', digits: 1 }),
+    row(`(g) zreg sync, ${tags} of ${MIRROR_MANY} (s)`, {
+      zreg: figure(first, 'seconds'),
+      ratio: ratioOf(g.sync.skopeo.seconds, figure(first, 'seconds')),
+      ratioNote: 'skopeo/zreg',
+      target: '>= 2x skopeo sync',
+      pass: (r) => r >= 2,
+      valid: okFirst,
+      unit: 's',
+      note: [
+        why('sync'),
+        `skopeo sync --src yaml --dest dir: ${g.sync.skopeo.seconds.toFixed(1)} s, peak RSS ${g.sync.skopeo.peakRssMB.toFixed(0)} MB`,
+        `bytes written: ${g.sync.storeBytes !== undefined ? `zreg ${(g.sync.storeBytes / 1e6).toFixed(0)} MB, ` : ''}skopeo ${(g.sync.skopeo.dirBytes / 1e6).toFixed(0)} MB (one dir: per tag)`,
+        `${settings.mirrorDistinctImages} distinct images, ${held.layers.distinct} distinct layers`,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    }),
+    row(`(g) zreg sync: peak RSS (MB)`, { zreg: figure(first, 'peakRssMB'), target: '< 150 MB', pass: (v) => v < 150, valid: okFirst, unit: 'MB', digits: 1 }),
+    row(`(g) zreg sync again, no change, ${tags} (s)`, { zreg: figure(again, 'seconds'), target: '<= 2 s', pass: (v) => v <= 2, valid: okAgain, unit: 's', digits: 2 }),
+    row(`(g) zreg sync again: peak RSS (MB)`, { zreg: figure(again, 'peakRssMB'), target: '< 150 MB', pass: (v) => v < 150, valid: okAgain, unit: 'MB', digits: 1 }),
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1475,6 +1865,7 @@ async function main() {
       'nginx runs with worker_processes auto (one worker per core); zreg serve is one Node process; distribution uses all cores (Go).',
       'distribution config: filesystem storage, in-memory blob descriptor cache (as the packaged default), access log off.',
       '(e) push: zreg push and distribution each get a fresh server on an empty store for every push and upload; both stores on the same disk.',
+      '(g) mirror: zreg and skopeo each write into an empty store (the no-change zreg sync into the one its first run wrote), from one distribution on loopback whose files are in the page cache.',
     ],
   }
   const rows = []
@@ -1482,7 +1873,9 @@ async function main() {
   log(`mode ${results.mode}, phases ${results.only.join(',')}, ${results.host.cpus} cpus, load ${results.host.loadavgStart.join(' ')}`)
   const servers = []
   try {
-    const images = ['a', 'b', 'c', 'e', 'f'].some((p) => options.only.has(p)) ? await ensureImages() : undefined
+    // (g) mirrors img300 in full runs; its quick runs make their own small image.
+    const needsImages = ['a', 'b', 'c', 'e', 'f'].some((p) => options.only.has(p)) || (options.only.has('g') && !Q)
+    const images = needsImages ? await ensureImages() : undefined
     if (options.only.has('a') || options.only.has('b') || options.only.has('c')) {
       await ensureZregSite(images)
       writeWrkScript()
@@ -1507,6 +1900,7 @@ async function main() {
     if (options.only.has('d')) await benchBuildScale(results, rows, issues)
     if (options.only.has('e')) await benchPush(images, results, rows, issues)
     if (options.only.has('f')) await benchIngest(images, results, rows, issues)
+    if (options.only.has('g')) await benchMirror(images, results, rows, issues)
   } finally {
     for (const server of servers) await server.stop().catch(() => {})
   }
