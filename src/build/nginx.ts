@@ -102,7 +102,7 @@ map $zreg_target_info $zreg_target_digest {
     "~^[^|]*\\|(?<zreg_d2>[^|]+)" $zreg_d2;
 }
 # containerd's hosts.toml mirrors ask /v2/<name>/...?ns=<registry>: the repository that answers is the
-# first of <ns>/<name>, docker.io/<name without library/> and <name> the tree has, else <ns>/<name> (a
+# first of <ns>/<name> (a port joined with "-"), docker.io/<name without library/> and <name> the tree has, else <ns>/<name> (a
 # missing image is a 404, never a 400), as zreg serve does. nginx-locations.conf rewrites to it. The
 # repository map is keyed by /v2/<name>, as above.
 map $uri $zreg_mirror_name {
@@ -121,8 +121,9 @@ map $arg_ns $zreg_mirror_ns {
 }
 map "$zreg_mirror_ns|$zreg_mirror_name" $zreg_mirror_c1 {
     default "";
-    # A registry with a port cannot head a repository name: then only <name> answers (no rewrite).
     "~^(?<zreg_c1n>[^|:]+)\\|(?<zreg_c1r>.+)$" "$zreg_c1n/$zreg_c1r";
+    # A port cannot be part of a repository name: localhost:5000 heads it as localhost-5000 (zreg add --scoped).
+    "~^(?<zreg_c1h>[^|:]+):(?<zreg_c1p>[0-9]+)\\|(?<zreg_c1q>.+)$" "$zreg_c1h-$zreg_c1p/$zreg_c1q";
 }
 map "$zreg_mirror_ns|$zreg_mirror_name" $zreg_mirror_c2 {
     default "";

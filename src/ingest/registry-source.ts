@@ -3,7 +3,7 @@ import type { LimitFunction } from 'p-limit'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js'
 import { parseManifest, type Descriptor } from '../oci/manifest.js'
-import { isRepository } from '../oci/reference.js'
+import { isRepository, registryComponent } from '../oci/reference.js'
 import { lookupCredentials, type Credentials } from '../remote/credentials.js'
 import { RegistryClient, type RegistryClientOptions } from '../remote/registry-client.js'
 import { formatRemoteReference, type RemoteReference } from '../remote/remote-reference.js'
@@ -43,7 +43,7 @@ const maxReferrerDepth = 4
  * `localhost:5000` becomes `localhost-5000`. NAME_INVALID when the result is no repository name.
  */
 export function scopedRepository(registry: string, repository: string): string {
-  const name = `${registry.replace(/:(\d+)$/, '-$1')}/${repository}`
+  const name = `${registryComponent(registry)}/${repository}`
   if (!isRepository(name)) throw new ZregError('NAME_INVALID', `docker://${registry}/${repository} scoped gives "${name}", which is no repository name; pass --name`)
   return name
 }

@@ -11,6 +11,15 @@ const maxRepositoryLength = 255
 
 export const defaultTag = 'latest'
 
+/**
+ * A registry (`host[:port]`) as the first component of a repository name, for stores and trees that
+ * mirror several registries (skopeo sync --scoped, containerd's `?ns=`): a port cannot be part of a
+ * name, so `localhost:5000` becomes `localhost-5000`.
+ */
+export function registryComponent(registry: string): string {
+  return registry.replace(/:(\d+)$/, '-$1')
+}
+
 export function isRepository(name: string): boolean {
   return name.length <= maxRepositoryLength && repositoryPattern.test(name)
 }

@@ -1,4 +1,4 @@
-import { isRepository } from '../oci/reference.js'
+import { isRepository, registryComponent } from '../oci/reference.js'
 import { routePattern } from './read-routes.js'
 
 /** A registry host as containerd names it in `?ns=`: lowercase DNS labels, an optional port. */
@@ -6,15 +6,15 @@ const registryHostPattern = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-
 
 /**
  * The repositories that may answer a mirror request for `name` from registry `ns`, best first:
- * `<ns>/<name>` (a tree or store whose first path component names the registry), for docker.io also
- * `docker.io/<name>` without the `library/` containerd adds to official images, then `<name>` itself
- * (a tree that mirrors one registry under plain names).
+ * `<ns>/<name>` (a tree or store whose first path component names the registry, a port joined with
+ * "-" as `zreg add --scoped` stores it: `localhost-5000/<name>`), for docker.io also `docker.io/<name>`
+ * without the `library/` containerd adds to official images, then `<name>` itself (a tree that mirrors
+ * one registry under plain names).
  */
 export function mirrorCandidates(ns: string, name: string): string[] {
-  const candidates = [`${ns}/${name}`]
+  const candidates = [`${registryComponent(ns)}/${name}`]
   if (ns === 'docker.io' && name.startsWith('library/')) candidates.push(`docker.io/${name.slice('library/'.length)}`)
   candidates.push(name)
-  // A registry with a port (`localhost:5000`) cannot head a repository name: only `<name>` can answer.
   return candidates.filter(isRepository)
 }
 
@@ -22,7 +22,7 @@ export function mirrorCandidates(ns: string, name: string): string[] {
  * containerd's `hosts.toml` mirrors ask for `/v2/<name>/{manifests,blobs,tags,referrers}/...?ns=<registry>`,
  * the name without the registry it comes from (remotes/docker: `request.addNamespace`). Returns the
  * request path on the repository that answers: the first of `mirrorCandidates` the view has, else
- * the first candidate (`<ns>/<name>`, or `<name>` for a registry with a port), so a missing image is 404 (containerd before 1.5 tries the next host only on a 404,
+ * the first candidate (`<ns>/<name>`), so a missing image is 404 (containerd before 1.5 tries the next host only on a 404,
  * never on a 400). Undefined when the request names no registry (no or a malformed `ns`) or is no
  * repository route: it is served as it is.
  */

@@ -40,7 +40,8 @@ export interface PushRegistryOptions {
 export function namespaceOf(name: string): string {
   const slash = name.indexOf('/')
   const first = slash < 0 ? '' : name.slice(0, slash)
-  if (first === '' || !(first.includes('.') || first === 'localhost')) {
+  // `localhost-5000` is how a registry with a port heads a name (oci/reference.ts registryComponent).
+  if (first === '' || !(first.includes('.') || first === 'localhost' || /^localhost-\d+$/.test(first))) {
     throw new ZregError('NAME_INVALID', `"${name}" names no upstream registry: in namespaced mode repositories look like docker.io/library/alpine`)
   }
   return first

@@ -169,6 +169,7 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
     { name: 'unknown repository tags', path: '/v2/no/such/tags/list', status: 404, check: errorCode('NAME_UNKNOWN') },
     // containerd mirrors name the upstream registry in ?ns=; a tree of plain names answers by the plain name.
     { name: 'a containerd mirror request of a plain-name tree', path: '/v2/fixtures/single/manifests/1.0?ns=docker.io', headers: { Accept: allManifestTypes }, status: 200, check: manifestIs(single.digest!, single.size!, oci.manifest) },
+    { name: 'a containerd mirror request from a registry with a port, of a plain-name tree', path: '/v2/fixtures/single/manifests/1.0?ns=localhost%3A5000', headers: { Accept: allManifestTypes }, status: 200, check: manifestIs(single.digest!, single.size!, oci.manifest) },
     { name: 'a containerd mirror request of a blob', method: 'HEAD', path: `/v2/fixtures/single/blobs/${layer}?ns=quay.io`, status: 200, check: (r) => assert.equal(r.headers['docker-content-digest'], layer) },
     { name: 'a containerd mirror request of a missing image is 404, never 400', path: '/v2/library/nope/manifests/1?ns=docker.io', status: 404, check: errorCode('MANIFEST_UNKNOWN') },
     { name: 'a containerd mirror request of a missing blob', path: `/v2/library/nope/blobs/${unknown}?ns=docker.io`, status: 404, check: errorCode('BLOB_UNKNOWN') },

@@ -16,7 +16,9 @@ test('a mirror request reads the first candidate repository that exists, else <n
     ['/v2/team/tool/blobs/sha256:00', 'ns=registry.k8s.io', [], '/v2/registry.k8s.io/team/tool/blobs/sha256:00'],
     ['/v2/team/tool/tags/list', 'ns=quay.io&n=1', ['quay.io/team/tool'], '/v2/quay.io/team/tool/tags/list'],
     ['/v2/team/tool/referrers/sha256:00', 'ns=localhost%3A5000', ['team/tool'], '/v2/team/tool/referrers/sha256:00'],
-    ['/v2/team/tool/manifests/1', 'ns=localhost:5000', [], '/v2/team/tool/manifests/1'],
+    ['/v2/team/tool/manifests/1', 'ns=localhost:5000', ['localhost-5000/team/tool', 'team/tool'], '/v2/localhost-5000/team/tool/manifests/1'],
+    ['/v2/team/tool/manifests/1', 'ns=127.0.0.1:5000', ['127.0.0.1-5000/team/tool'], '/v2/127.0.0.1-5000/team/tool/manifests/1'],
+    ['/v2/team/tool/manifests/1', 'ns=localhost:5000', [], '/v2/localhost-5000/team/tool/manifests/1'],
     // No usable ns, or no repository route: served as it is.
     ['/v2/library/app/manifests/1', '', ['docker.io/library/app'], undefined],
     ['/v2/library/app/manifests/1', 'ns=', ['docker.io/library/app'], undefined],
