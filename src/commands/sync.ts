@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core'
 import { formatBytes, storeFlag, ZregCommand } from '../cli/base-command.js'
 import { remoteOptions } from '../cli/remote-flags.js'
 import { createSyncProgress, type SyncProgress } from '../cli/sync-progress.js'
-import { errorTable } from '../errors.js'
+import { errorTable, ZregError } from '../errors.js'
+import type { LayoutStore } from '../store/layout-store.js'
 import { loadSyncFile } from '../sync/sync-file.js'
 import { runSync, type SyncedImage, type SyncSummary } from '../sync/run-sync.js'
 
@@ -66,7 +67,7 @@ Each image is committed as soon as it is complete; one failing image stops nothi
       })
     let summary: SyncSummary
     try {
-      summary = flags['dry-run'] ? await run(await this.openStore(flags.store, config)) : await this.withStore(flags.store, config, run)
+      summary = flags['dry-run'] ? await run(await this.existingStore(flags.store, config)) : await this.withStore(flags.store, config, run)
     } finally {
       progress?.stop()
     }
@@ -84,5 +85,15 @@ Each image is committed as soon as it is complete; one failing image stops nothi
       process.exitCode = errorTable.SYNC_INCOMPLETE.exit
     }
     return summary
+  }
+
+  /** The store, or undefined when there is none yet: a dry run creates nothing. */
+  private async existingStore(flag: string | undefined, config: Awaited<ReturnType<ZregCommand['config_']>>): Promise<LayoutStore | undefined> {
+    try {
+      return await this.openStore(flag, config, { create: false })
+    } catch (error) {
+      if (error instanceof ZregError && error.code === 'STORE_NOT_FOUND') return undefined
+      throw error
+    }
   }
 }

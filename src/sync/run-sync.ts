@@ -85,8 +85,10 @@ async function selectRefs(client: RegistryClient, repository: string, entry: Syn
  * Mirrors every image the sync file selects into the store (skopeo sync's YAML, see sync-file.ts).
  * Each image is committed on its own as soon as it is complete, so one failure stops nothing else; its
  * error is in the summary. Manifests and blobs already stored cost one manifest request per tag.
+ * `store` may be undefined for a dry run where there is no store yet.
  */
-export async function runSync(store: Store, registries: SyncRegistry[], options: SyncOptions = {}): Promise<SyncSummary> {
+export async function runSync(store: Store | undefined, registries: SyncRegistry[], options: SyncOptions = {}): Promise<SyncSummary> {
+  if (store === undefined && !options.dryRun) throw new ZregError('INTERNAL', 'a sync that writes needs a store')
   const jobs = options.jobs ?? 8
   const images: SyncedImage[] = []
   const report = (image: SyncedImage) => {
@@ -160,11 +162,11 @@ export async function runSync(store: Store, registries: SyncRegistry[], options:
 
     // 2. Mirror: images in flight at once share one bound on downloads and one staging area.
     options.onImage?.planned(allJobs.length)
-    const stored = new Map((await store.refList()).map((ref) => [`${ref.repository}:${ref.tag ?? ref.descriptor.digest}`, ref.descriptor.digest]))
+    const stored = new Map((store === undefined ? [] : await store.refList()).map((ref) => [`${ref.repository}:${ref.tag ?? ref.descriptor.digest}`, ref.descriptor.digest]))
     const imageLimit = pLimit(jobs)
     const transfers = { limit: pLimit(jobs), inflight: new Map<Digest, Promise<void>>() }
     const commits = pLimit(1)
-    const staging = options.dryRun ? undefined : await store.stage()
+    const staging = options.dryRun ? undefined : await store!.stage()
     try {
       await Promise.all(
         allJobs.map(({ job, client }) =>
@@ -209,7 +211,7 @@ export async function runSync(store: Store, registries: SyncRegistry[], options:
 
     // 3. Prune: tags of a mirrored repository that its (fully known) selection no longer names.
     const pruned: { repository: string; tag: string }[] = []
-    if (options.prune && !options.dryRun) {
+    if (options.prune && store !== undefined && !options.dryRun) {
       const failedTargets = new Set(images.filter((image) => image.status === 'failed').map((image) => image.target))
       for (const ref of await store.refList()) {
         const selection = selections.get(ref.repository)
