@@ -112,7 +112,7 @@ describe('zreg sync from the reference registry', () => {
     await zregOk(['build', '--store', store, '--out', out])
     const server = await startZregServe(out)
     try {
-      assert.equal(await skopeoPull(`docker://${server.authority}/up/multi:1.0`, join(work, 'pulled-multi')), multi.digest)
+      assert.equal(await skopeoPull(`docker://${server.authority}/up/multi:1.0`, join(work, 'pulled-multi'), { all: true }), multi.digest)
       assert.equal(await skopeoPull(`docker://${server.authority}/up/small:1.0`, join(work, 'pulled-small')), single.digest)
     } finally {
       await server.stop()
