@@ -8,7 +8,8 @@ import { repoRoot } from '../helpers/paths.js'
 const allowed: Record<string, string[]> = {
   oci: ['oci', 'errors'],
   store: ['store', 'oci', 'errors'],
-  ingest: ['ingest', 'store', 'oci', 'errors'],
+  remote: ['remote', 'oci', 'errors'],
+  ingest: ['ingest', 'remote', 'store', 'oci', 'errors'],
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'store', 'oci', 'errors'],
