@@ -23,7 +23,7 @@ export function parseChallenges(header: string | string[] | undefined): AuthChal
   const skip = (chars: RegExp) => {
     while (pos < text.length && chars.test(text[pos]!)) pos++
   }
-  const readToken = (chars = tokenChars): string => {
+  const readToken = (chars: RegExp = tokenChars): string => {
     const start = pos
     while (pos < text.length && chars.test(text[pos]!)) pos++
     return text.slice(start, pos)
@@ -50,7 +50,14 @@ export function parseChallenges(header: string | string[] | undefined): AuthChal
     }
     pos++
     skip(/[ \t]/)
-    const value = text[pos] === '"' ? readQuoted() : readToken()
+    if (text[pos] === '"') return [name.toLowerCase(), readQuoted()]
+    // Unquoted values should be tokens; registries send URLs unquoted too (`realm=https://...`).
+    const value = readToken(/[^\s,"=]/)
+    if (value === '') {
+      // `abc==`: a token68's padding, not a parameter.
+      pos = start
+      return undefined
+    }
     return [name.toLowerCase(), value]
   }
   while (pos < text.length) {

@@ -59,8 +59,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const text = (Array.isArray(value) ? value[0] : value)?.trim()
   if (text === undefined || text === '') return undefined
   if (/^\d+$/.test(text)) return Number(text) * 1000
-  // HTTP-dates name their day, month and zone: a bare number or garbage is not one.
-  if (!/^[A-Za-z]{3},? /.test(text)) return undefined
+  // HTTP-dates (IMF-fixdate, RFC 850, asctime) start with the day's name: a bare number or garbage is not one.
+  if (!/^[A-Za-z]{3,9},? /.test(text)) return undefined
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
