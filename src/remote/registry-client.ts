@@ -8,7 +8,7 @@ import type { Credentials } from './credentials.js'
 import { RegistryAuth } from './registry-auth.js'
 import { isLoopbackRegistry, normalizeRegistry, registryEndpoint } from './remote-reference.js'
 import { resumableBlob, type ResumedBody } from './resumable-blob.js'
-import { header, readErrorBody, sendRequest, type HttpResponse, type RequestContext, type RetryEvent } from './retrying-request.js'
+import { discardBody, header, readErrorBody, sendRequest, type HttpResponse, type RequestContext, type RetryEvent } from './retrying-request.js'
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.js'
 import { loadTlsOptions } from './tls-options.js'
 import { isCertificateError } from './transport-error.js'
@@ -36,6 +36,7 @@ export interface RegistryClientOptions {
   onRetry?: (event: RetryEvent) => void
   /** A body that brings no byte for this long counts as a broken connection (default 60 s). */
   bodyTimeoutMs?: number
+  /** The environment (default process.env). Not read yet: kept in the shape for proxy settings (HTTPS_PROXY), which zreg does not honour yet. */
   env?: NodeJS.ProcessEnv
 }
 
@@ -166,6 +167,11 @@ export class RegistryClient {
       const here = url
       const outcome: Outcome<T> = await sendRequest(this.context, { url, method, headers }, async (response) => {
         if (request.ok.includes(response.statusCode)) return { ok: await onOk(response, here) }
+        if (response.statusCode === 416) {
+          // distribution 2.8 announces the blob's length for its short 416 body: reading it would stall.
+          discardBody(response.body)
+          return { refusal: { status: 416, headers: response.headers, words: '' } }
+        }
         return { refusal: { status: response.statusCode, headers: response.headers, words: await readErrorBody(response) } }
       })
       if ('ok' in outcome) return outcome
@@ -239,7 +245,7 @@ export class RegistryClient {
     const outcome = await this.exchange({ method: 'GET', url: this.url(repository, 'manifests', reference), repository, headers: { accept: manifestAccept }, ok: [200] }, async (response) => {
       const length = Number(header(response, 'content-length') ?? 0)
       if (length > maxManifestBytes) {
-        await response.body.dump()
+        discardBody(response.body)
         throw new ZregError('MANIFEST_TOO_LARGE', `${name}: the manifest is ${length} bytes, over the ${maxManifestBytes}-byte limit`)
       }
       const bytes = await readManifestBytes(response.body as AsyncIterable<Buffer>, `${name}: the manifest`)
@@ -277,21 +283,24 @@ export class RegistryClient {
         if (response.statusCode === 200) {
           const length = header(response, 'content-length')
           if (length !== undefined && Number(length) !== size) {
-            await response.body.dump()
+            discardBody(response.body)
             throw new ZregError('SIZE_INVALID', `${what}: the registry sends ${length} bytes for a blob whose descriptor gives ${size}`)
           }
           return { response, skip: offset }
         }
         const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(response, 'content-range') ?? '')
         if (offset === 0 || range === null || Number(range[1]) !== offset) {
-          await response.body.dump()
+          discardBody(response.body)
           throw new ZregError('REMOTE_INVALID', `${what}: asked for bytes ${offset}- and the registry answered 206 with Content-Range "${header(response, 'content-range') ?? ''}"`)
         }
         return { response, skip: 0 }
       })
       if ('ok' in outcome) return outcome.ok
       if (outcome.refusal.status === 404) throw new ZregError('SOURCE_NOT_FOUND', `${what} not found${outcome.refusal.words ? ` (${outcome.refusal.words})` : ''}`)
-      if (outcome.refusal.status === 416) throw new ZregError('SIZE_INVALID', `${what}: the registry has no bytes from ${offset} on, where the descriptor gives ${size}`)
+      if (outcome.refusal.status === 416) {
+        const total = /^bytes \*\/(\d+)$/.exec(header(outcome.refusal, 'content-range') ?? '')?.[1]
+        throw new ZregError('SIZE_INVALID', `${what}: the registry has no bytes from ${offset} on${total === undefined ? '' : ` (it has ${total})`}, where the descriptor gives ${size}`)
+      }
       throw this.unexpected(`GET ${what}`, outcome.refusal)
     }
     const first = await open(0)

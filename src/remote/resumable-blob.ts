@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import { backoffDelay, isRetryableError, sleep, type RetryPolicy } from './retry-policy.js'
-import type { HttpResponse, RetryEvent } from './retrying-request.js'
+import { discardBody, type HttpResponse, type RetryEvent } from './retrying-request.js'
 import { describeFailure } from './transport-error.js'
 
 /** A body to continue from: `skip` leading bytes to drop (a 200 answer to a Range request starts at 0). */
@@ -31,8 +31,8 @@ export interface ResumableBlobOptions {
  */
 export function resumableBlob(first: HttpResponse, options: ResumableBlobOptions): Readable {
   const { size, policy } = options
+  let body = first.body
   async function* bytes(): AsyncGenerator<Buffer> {
-    let body = first.body
     let skip = 0
     let received = 0
     let failures = 0
@@ -70,14 +70,17 @@ export function resumableBlob(first: HttpResponse, options: ResumableBlobOptions
         const delayMs = backoffDelay(policy, failures)
         options.onRetry?.({ url: options.url, attempt: failures, delayMs, reason: `${reason}; resuming at byte ${received}` })
         await sleep(delayMs)
-        body.destroy()
+        discardBody(body)
         const resumed = await options.reopen(received)
         body = resumed.response.body
         skip = resumed.skip
       }
     } finally {
-      body.destroy()
+      discardBody(body)
     }
   }
-  return Readable.from(bytes(), { objectMode: false })
+  const stream = Readable.from(bytes(), { objectMode: false })
+  // Destroyed before its first read, the generator never runs its finally: release the connection here.
+  stream.once('close', () => discardBody(body))
+  return stream
 }

@@ -56,6 +56,13 @@ export async function readErrorBody(response: HttpResponse): Promise<string> {
   return text.replace(/\s+/g, ' ').trim().slice(0, 200)
 }
 
+/** Drops a body not (fully) read, releasing its connection; undici's abort error for it is expected, not reported. */
+export function discardBody(body: HttpResponse['body']): void {
+  if (body.destroyed) return
+  body.on('error', () => undefined)
+  body.destroy()
+}
+
 /** A header's first value. */
 export function header(response: { headers: HttpResponse['headers'] }, name: string): string | undefined {
   const value = response.headers[name]

@@ -131,6 +131,20 @@ describe('the registry client against docker-registry (anonymous)', () => {
     })
   })
 
+  test('a manifest whose bytes do not hash to Docker-Content-Digest is DIGEST_INVALID; one over 4 MiB is MANIFEST_TOO_LARGE', async () => {
+    proxy.reset()
+    proxy.fault(
+      { method: 'GET', path: /\/manifests\/1\.0$/, fault: { kind: 'flip' } },
+      { method: 'GET', path: /\/manifests\/1\.0$/, fault: { kind: 'pad', bytes: 4 << 20 } },
+      { method: 'GET', path: /\/manifests\/1\.0$/, fault: { kind: 'pad', bytes: 4 << 20, chunked: true } },
+    )
+    await withClient({ registry: proxy.authority }, async (client) => {
+      await rejectsWith(client.manifestGet('up/single', '1.0'), 'DIGEST_INVALID', /up\/single:1\.0: the manifest's bytes hash to sha256:[0-9a-f]{64}, but the registry's Docker-Content-Digest says sha256:/)
+      await rejectsWith(client.manifestGet('up/single', '1.0'), 'MANIFEST_TOO_LARGE', /up\/single:1\.0: the manifest is \d+ bytes, over the 4194304-byte limit/)
+      await rejectsWith(client.manifestGet('up/single', '1.0'), 'MANIFEST_TOO_LARGE', /up\/single:1\.0: the manifest is over the 4194304-byte limit/)
+    })
+  })
+
   test('tag lists (distribution 2.8 ignores n: one page); referrers: distribution 2.8 has no API (undefined)', async () => {
     await withClient({ registry: registry.authority }, async (client) => {
       assert.deepEqual((await client.tagList('up/tags', { pageSize: 2 })).sort(), ['a', 'b', 'c', 'd', 'e'])
@@ -157,6 +171,31 @@ describe('the registry client against docker-registry (anonymous)', () => {
     assert.ok(first > 0 && second > first, `resumed at ${first} then ${second}`)
     assert.equal(retries.length, 2)
     assert.match(retries[0]!, /resuming at byte \d+/)
+  })
+
+  test('a stalled blob download (no byte within the body timeout) counts as broken and resumes', async () => {
+    proxy.reset()
+    proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'stall' } })
+    const reasons: string[] = []
+    await withClient({ registry: proxy.authority, bodyTimeoutMs: 300, onRetry: (event) => reasons.push(event.reason) }, async (client) => {
+      assert.deepEqual(await hashStream(await client.blobOpen('up/single', big.digest, big.bytes.length)), { digest: big.digest, size: big.bytes.length })
+    })
+    assert.equal(reasons.length, 1)
+    assert.match(reasons[0]!, /UND_ERR_BODY_TIMEOUT.*resuming at byte [1-9]\d*/)
+    assert.match(String(proxy.requests.at(-1)!.headers.range), /^bytes=[1-9]\d*-$/)
+  })
+
+  // A held connection would stall the last request for the 60 s body timeout: the test's timeout catches it.
+  test('a blob stream destroyed before or while it is read releases its connection: the next requests go through', { timeout: 10_000 }, async () => {
+    await withClient({ registry: registry.authority, connections: 1 }, async (client) => {
+      ;(await client.blobOpen('up/single', big.digest, big.bytes.length)).destroy()
+      const partly = await client.blobOpen('up/single', big.digest, big.bytes.length)
+      for await (const chunk of partly) {
+        assert.ok((chunk as Buffer).length > 0)
+        break
+      }
+      assert.deepEqual(await hashStream(await client.blobOpen('up/single', big.digest, big.bytes.length)), { digest: big.digest, size: big.bytes.length })
+    })
   })
 
   test('a blob that keeps breaking without progress is REMOTE_UNAVAILABLE naming the URL and the tries', async () => {
@@ -215,13 +254,19 @@ describe('the registry client against docker-registry (anonymous)', () => {
     })
   })
 
-  test('a blob longer or shorter than its descriptor is SIZE_INVALID', async () => {
-    await withClient({ registry: registry.authority }, async (client) => {
+  test('a blob longer or shorter than its descriptor is SIZE_INVALID, by Content-Length or by the bytes', async () => {
+    proxy.reset()
+    await withClient({ registry: proxy.authority }, async (client) => {
       await rejectsWith(client.blobOpen('up/single', big.digest, big.bytes.length - 1), 'SIZE_INVALID', /sends 3145745 bytes for a blob whose descriptor gives 3145744/)
+      proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'pad', bytes: 10, chunked: true } })
+      await rejectsWith(hashStream(await client.blobOpen('up/single', big.digest, big.bytes.length)), 'SIZE_INVALID', /the registry sent more than the 3145745 bytes its descriptor gives/)
+      // Without a Content-Length the short end shows when the body ends: resuming from there finds nothing more.
+      proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'pad', bytes: 0, chunked: true } })
+      await rejectsWith(hashStream(await client.blobOpen('up/single', big.digest, big.bytes.length + 1)), 'SIZE_INVALID', /the registry has no bytes from 3145745 on \(it has 3145745\), where the descriptor gives 3145746/)
     })
   })
 
-  test('what is not a registry, or not there: REMOTE_INVALID, REMOTE_UNAVAILABLE', async () => {
+  test('what is not a registry, or not there: REMOTE_INVALID, REMOTE_UNAVAILABLE, HOST_UNKNOWN', async () => {
     // The side server answers 403 to /v2/: a web server, not a registry.
     await rejectsWith(RegistryClient.connect({ registry: new URL(proxy.sideUrl).host, retry: quickRetry }), 'REMOTE_INVALID', /is not a registry: GET http:\/\/127\.0\.0\.1:\d+\/v2\/ answered 403/)
     const closed = new URL(proxy.sideUrl)
@@ -229,6 +274,7 @@ describe('the registry client against docker-registry (anonymous)', () => {
     await proxy.stop()
     await rejectsWith(RegistryClient.connect({ registry: `127.0.0.1:${port}`, retry: { ...quickRetry, attempts: 2 } }), 'REMOTE_UNAVAILABLE', /^GET http:\/\/127\.0\.0\.1:\d+\/v2\/ failed 2 times; the last: .*ECONNREFUSED/)
     proxy = await startFaultProxy(registry.url)
+    await rejectsWith(RegistryClient.connect({ registry: 'nosuch.invalid', retry: quickRetry }), 'HOST_UNKNOWN', /^cannot resolve the host name nosuch\.invalid \(the registry nosuch\.invalid, https:\/\/nosuch\.invalid\/v2\/\)$/)
   })
 })
 

@@ -7,10 +7,14 @@ import type { TestServer } from './servers.js'
 export type Fault =
   /** Sends the headers (Content-Length included) and the first `fraction` (default 0.5) of the body, then destroys the socket. */
   | { kind: 'drop'; fraction?: number }
+  /** Sends the headers and the first `fraction` (default 0.5) of the body, then nothing more, keeping the connection open (a stalled download). */
+  | { kind: 'stall'; fraction?: number }
   /** Answers `status` (503, 429, 500, ...) with `headers` (e.g. `{ 'retry-after': '1' }`) and an OCI error body, without asking upstream. */
   | { kind: 'status'; status: number; headers?: Record<string, string> }
   /** Answers 307 to the side server (another port), which serves the same bytes as a CDN would, from a signed URL. */
   | { kind: 'redirect' }
+  /** Passes the answer on with `bytes` spaces after the body: Content-Length grown to match, or dropped (chunked) with `chunked`. */
+  | { kind: 'pad'; bytes: number; chunked?: boolean }
   /** Passes the answer on with one byte of the body (the middle one) flipped; headers unchanged. */
   | { kind: 'flip' }
 
@@ -71,6 +75,8 @@ function listen(server: Server): Promise<number> {
  * proxy.fault({ path: /\/manifests\//, times: 2, fault: { kind: 'status', status: 503, headers: { 'retry-after': '1' } } })
  * proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'redirect' } })          // 307 to proxy.sideUrl
  * proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'flip' } })              // one wrong byte
+ * proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'stall' } })             // half, then silence
+ * proxy.fault({ method: 'GET', path: /\/manifests\//, fault: { kind: 'pad', bytes: 5 << 20 } }) // a body too long
  * // ... point a client at proxy.authority / proxy.url ...
  * proxy.requests.filter((r) => r.headers.range)   // what was sent
  * proxy.sideRequests[0]?.headers.authorization    // undefined when the client kept it to the registry
@@ -98,13 +104,23 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   }
 
   const passOn = (res: ServerResponse, upstreamRes: IncomingMessage, fault?: Fault) => {
+    if (fault?.kind === 'pad') {
+      const headers = forwardHeaders(upstreamRes.headers)
+      delete headers['content-length']
+      if (!fault.chunked) headers['content-length'] = String(Number(upstreamRes.headers['content-length'] ?? 0) + fault.bytes)
+      res.writeHead(upstreamRes.statusCode ?? 502, headers)
+      upstreamRes.pipe(res, { end: false })
+      upstreamRes.on('end', () => res.end(Buffer.alloc(fault.bytes, ' ')))
+      return
+    }
     res.writeHead(upstreamRes.statusCode ?? 502, forwardHeaders(upstreamRes.headers))
-    if (fault?.kind === 'drop') {
+    if (fault?.kind === 'drop' || fault?.kind === 'stall') {
       const length = Number(upstreamRes.headers['content-length'] ?? 0)
       const cut = Math.floor(length * (fault.fraction ?? 0.5))
       let sent = 0
       const cutOff = () => {
         upstreamRes.destroy()
+        if (fault.kind === 'stall') return
         // Let what was sent reach the client before the connection goes.
         setTimeout(() => res.socket?.destroy(), 20)
       }
