@@ -120,7 +120,8 @@ export class RegistryClient {
         await RegistryClient.ping(context, https, auth, !plainAllowed)
         return new RegistryClient(registry, https, context, auth)
       } catch (error) {
-        const final = ['TLS_FAILED', 'HOST_UNKNOWN', 'REMOTE_INVALID', 'REMOTE_UNAVAILABLE', 'REMOTE_UNAUTHORIZED']
+        // A certificate refused, or an HTTP answer: the registry speaks https, and http would not help.
+        const final = ['HOST_UNKNOWN', 'REMOTE_INVALID', 'REMOTE_UNAVAILABLE', 'REMOTE_UNAUTHORIZED']
         if (!plainAllowed || isCertificateError(error) || (error instanceof ZregError && final.includes(error.code))) throw error
       }
       const http = new URL(`http://${endpoint}`)
@@ -179,11 +180,11 @@ export class RegistryClient {
       const location = header(refusal, 'location')
       if (redirectStatuses.has(refusal.status) && location !== undefined) {
         if (++redirects > maxRedirects) throw new ZregError('REMOTE_INVALID', `${request.method} ${request.url.href}: more than ${maxRedirects} redirects`)
-        try {
-          url = new URL(location, url)
-        } catch {
-          throw new ZregError('REMOTE_INVALID', `${request.method} ${url.href} redirected to "${location}", which is not a URL`)
+        const target = URL.canParse(location, url.href) ? new URL(location, url) : undefined
+        if (target === undefined || (target.protocol !== 'https:' && target.protocol !== 'http:')) {
+          throw new ZregError('REMOTE_INVALID', `${request.method} ${url.href} redirected to "${location}", which is not an http(s) URL`)
         }
+        url = target
         if (refusal.status === 303 && method !== 'HEAD') method = 'GET'
         continue
       }

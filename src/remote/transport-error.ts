@@ -50,6 +50,10 @@ export function transportError(error: unknown, registry: string, url: string): Z
       : `its certificate is not accepted (${cause?.message ?? code})`
     return new ZregError('TLS_FAILED', `cannot connect to the registry ${registry} over TLS (${url}): ${why}`, { cause: error })
   }
+  const handshake = chain.find((e) => /^ERR_SSL_|^EPROTO$/.test(codeOf(e) ?? ''))
+  if (handshake !== undefined) {
+    return new ZregError('TLS_FAILED', `cannot connect to the registry ${registry} over TLS (${url}): the TLS handshake failed (${handshake.message.split('\n')[0]}); if it serves plain http, pass --tls-verify=false`, { cause: error })
+  }
   for (const e of chain) {
     const mapped = systemError(e)
     if (mapped) return new ZregError(mapped.code, `${mapped.message} (the registry ${registry}, ${url})`, { cause: error })
