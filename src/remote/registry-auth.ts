@@ -82,16 +82,25 @@ export class RegistryAuth {
     const key = scope ?? ''
     const cached = this.tokens.get(key)
     if (cached && cached.expiresAt > Date.now()) return cached.token
-    const entry: CachedToken = { token: this.fetchToken(challenge, scope, repository), expiresAt: Number.POSITIVE_INFINITY }
-    this.tokens.set(key, entry)
-    entry.token.then(
-      () => undefined,
-      () => this.tokens.get(key) === entry && this.tokens.delete(key),
+    // In flight it never expires: concurrent requests share the one token request.
+    const entry: CachedToken = { token: Promise.resolve(''), expiresAt: Number.POSITIVE_INFINITY }
+    const requestedAt = Date.now()
+    entry.token = this.fetchToken(challenge, scope, repository).then(
+      ({ token, seconds }) => {
+        entry.expiresAt = requestedAt + Math.max(seconds * 1000 - expiryMarginMs, seconds * 500)
+        return token
+      },
+      (error: unknown) => {
+        if (this.tokens.get(key) === entry) this.tokens.delete(key)
+        throw error
+      },
     )
+    this.tokens.set(key, entry)
     return entry.token
   }
 
-  private async fetchToken(challenge: AuthChallenge, scope: string | undefined, repository: string | undefined): Promise<string> {
+  /** GET realm?service=&scope= (the distribution token spec): the token and its lifetime in seconds. */
+  private async fetchToken(challenge: AuthChallenge, scope: string | undefined, repository: string | undefined): Promise<{ token: string; seconds: number }> {
     const { context, credentials } = this.options
     let realm: URL
     try {
@@ -104,8 +113,7 @@ export class RegistryAuth {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
     this.tokenRequests.set(scope ?? '', (this.tokenRequests.get(scope ?? '') ?? 0) + 1)
-    const requestedAt = Date.now()
-    const { token, seconds } = await sendRequest(context, { url: realm, method: 'GET', headers }, async (response) => {
+    return sendRequest(context, { url: realm, method: 'GET', headers }, async (response) => {
       if (response.statusCode === 401 || response.statusCode === 403) {
         throw this.refused(repository, response.statusCode, await readErrorBody(response), `the token server ${realm.origin}${realm.pathname}`)
       }
@@ -124,9 +132,6 @@ export class RegistryAuth {
       const expires = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : defaultTokenSeconds
       return { token: value, seconds: expires }
     })
-    const entry = this.tokens.get(scope ?? '')
-    if (entry) entry.expiresAt = requestedAt + Math.max(seconds * 1000 - expiryMarginMs, seconds * 500)
-    return token
   }
 
   /**

@@ -218,7 +218,7 @@ export class RegistryClient {
   /**
    * HEAD /v2/<name>/manifests/<reference> (distribution-spec "Checking if content exists") with the
    * manifest Accept list. undefined on 404; digest undefined when the registry sends no valid
-   * Docker-Content-Digest. size from Content-Length (bytes).
+   * Docker-Content-Digest. size from Content-Length (bytes; 0 when the registry sends none).
    */
   async manifestHead(repository: string, reference: string): Promise<{ digest?: Digest; mediaType: string; size: number } | undefined> {
     const outcome = await this.exchange({ method: 'HEAD', url: this.url(repository, 'manifests', reference), repository, headers: { accept: manifestAccept }, ok: [200] }, async (response) => {
@@ -227,7 +227,7 @@ export class RegistryClient {
       return {
         ...(digest !== undefined && isDigest(digest) ? { digest } : {}),
         mediaType: mediaTypeOf(header(response, 'content-type')) ?? MediaTypes.OciManifest,
-        size: Number(header(response, 'content-length') ?? 0),
+        size: /^\d+$/.test(header(response, 'content-length') ?? '') ? Number(header(response, 'content-length')) : 0,
       }
     })
     if ('ok' in outcome) return outcome.ok
