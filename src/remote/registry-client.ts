@@ -294,6 +294,10 @@ export class RegistryClient {
           discardBody(response.body)
           throw new ZregError('REMOTE_INVALID', `${what}: asked for bytes ${offset}- and the registry answered 206 with Content-Range "${header(response, 'content-range') ?? ''}"`)
         }
+        if (range[3] !== '*' && Number(range[3]) !== size) {
+          discardBody(response.body)
+          throw new ZregError('SIZE_INVALID', `${what}: the registry has ${range[3]} bytes of a blob whose descriptor gives ${size}`)
+        }
         return { response, skip: 0 }
       })
       if ('ok' in outcome) return outcome.ok

@@ -8,6 +8,7 @@ import { execa } from 'execa'
 import { ZregError } from '../../src/errors.js'
 import { parseDigest, type Digest } from '../../src/oci/digest.js'
 import { MediaTypes } from '../../src/oci/media-types.js'
+import { lookupCredentials } from '../../src/remote/credentials.js'
 import { RegistryClient, type RegistryClientOptions } from '../../src/remote/registry-client.js'
 import { makeCertificates } from '../helpers/certificates.js'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
@@ -173,6 +174,20 @@ describe('the registry client against docker-registry (anonymous)', () => {
     assert.match(retries[0]!, /resuming at byte \d+/)
   })
 
+  test('a resumed download answered 200 (no range support) skips the bytes it already has', async () => {
+    proxy.reset()
+    proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'drop' } }, { method: 'GET', path: /\/blobs\//, fault: { kind: 'ignore-range' } })
+    await withClient({ registry: proxy.authority }, async (client) => {
+      assert.deepEqual(await hashStream(await client.blobOpen('up/single', big.digest, big.bytes.length)), { digest: big.digest, size: big.bytes.length })
+    })
+    const blobs = proxy.requests.filter((r) => r.path.includes('/blobs/'))
+    assert.deepEqual(
+      blobs.map((r) => r.fault),
+      ['drop', 'ignore-range'],
+    )
+    assert.match(String(blobs[1]!.headers.range), /^bytes=[1-9]\d*-$/)
+  })
+
   test('a stalled blob download (no byte within the body timeout) counts as broken and resumes', async () => {
     proxy.reset()
     proxy.fault({ method: 'GET', path: /\/blobs\//, fault: { kind: 'stall' } })
@@ -308,6 +323,17 @@ describe('the registry client against docker-registry with htpasswd (Basic)', ()
     })
     await withClient({ registry: registry.authority, credentialSource: '~/.docker/config.json', credentialHelper: 'docker-credential-pass' }, async (client) => {
       await rejectsWith(client.tagList('up/single'), 'REMOTE_UNAUTHORIZED', new RegExp(`~/\\.docker/config\\.json configures docker-credential-pass for ${registry.authority.replace(/\./g, '\\.')}, which zreg does not run: pass --creds$`))
+    })
+  })
+
+  test('credentials found by lookupCredentials in $REGISTRY_AUTH_FILE log in', async () => {
+    const dir = await tempDir('client-authfile')
+    const authFile = join(dir, 'auth.json')
+    await writeFile(authFile, JSON.stringify({ auths: { [`${registry.authority}/up`]: { auth: Buffer.from('alice:alice-secret').toString('base64') } } }))
+    const lookup = await lookupCredentials({ registry: registry.authority, repository: 'up/single' }, { env: { HOME: dir, REGISTRY_AUTH_FILE: authFile } })
+    assert.equal(lookup.source, `$REGISTRY_AUTH_FILE (${authFile})`)
+    await withClient({ registry: registry.authority, credentials: lookup.credentials, credentialSource: lookup.source }, async (client) => {
+      assert.equal((await client.manifestHead('up/single', '1.0'))?.digest, (await fixture('oci/single')).digest)
     })
   })
 

@@ -15,6 +15,8 @@ export type Fault =
   | { kind: 'redirect' }
   /** Passes the answer on with `bytes` spaces after the body: Content-Length grown to match, or dropped (chunked) with `chunked`. */
   | { kind: 'pad'; bytes: number; chunked?: boolean }
+  /** Forwards the request without its Range header, as a server without range support answers: 200 and the whole body. */
+  | { kind: 'ignore-range' }
   /** Passes the answer on with one byte of the body (the middle one) flipped; headers unchanged. */
   | { kind: 'flip' }
 
@@ -179,7 +181,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       res.end()
       return
     }
-    forward(req, res, path, forwardHeaders(req.headers), (upstreamRes) => passOn(res, upstreamRes, fault))
+    const headers = forwardHeaders(req.headers)
+    if (fault?.kind === 'ignore-range') delete headers.range
+    forward(req, res, path, headers, (upstreamRes) => passOn(res, upstreamRes, fault))
   })
 
   const side = createServer((req, res) => {
