@@ -11,7 +11,7 @@ import { resumableBlob, type ResumedBody } from './resumable-blob.js'
 import { discardBody, header, readErrorBody, sendRequest, type HttpResponse, type RequestContext, type RetryEvent } from './retrying-request.js'
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.js'
 import { loadTlsOptions } from './tls-options.js'
-import { isCertificateError } from './transport-error.js'
+import { isCertificateError, isNotTls } from './transport-error.js'
 
 export type { RetryPolicy } from './retry-policy.js'
 
@@ -113,20 +113,24 @@ export class RegistryClient {
     const endpoint = registryEndpoint(registry)
     const plainAllowed = isLoopbackRegistry(registry) || options.tlsVerify === false
     try {
-      try {
-        const https = new URL(`https://${endpoint}`)
-        // With a plain-http fallback, a transport failure of the https ping (refused, reset, not TLS)
-        // means trying http; any HTTP answer means the registry speaks https.
-        await RegistryClient.ping(context, https, auth, !plainAllowed)
-        return new RegistryClient(registry, https, context, auth)
-      } catch (error) {
-        // A certificate refused, or an HTTP answer: the registry speaks https, and http would not help.
-        const final = ['HOST_UNKNOWN', 'REMOTE_INVALID', 'REMOTE_UNAVAILABLE', 'REMOTE_UNAUTHORIZED']
-        if (!plainAllowed || isCertificateError(error) || (error instanceof ZregError && final.includes(error.code))) throw error
+      const https = new URL(`https://${endpoint}`)
+      if (plainAllowed) {
+        // One https try, its transport failures not retried: a peer that does not speak TLS (or is not
+        // there) means plain http; a refused certificate or any HTTP answer means https, as docker does.
+        try {
+          await RegistryClient.ping(context, https, auth, false)
+          return new RegistryClient(registry, https, context, auth)
+        } catch (error) {
+          if (isNotTls(error)) {
+            const http = new URL(`http://${endpoint}`)
+            await RegistryClient.ping(context, http, auth)
+            return new RegistryClient(registry, http, context, auth)
+          }
+          if (error instanceof ZregError || isCertificateError(error)) throw error
+        }
       }
-      const http = new URL(`http://${endpoint}`)
-      await RegistryClient.ping(context, http, auth)
-      return new RegistryClient(registry, http, context, auth)
+      await RegistryClient.ping(context, https, auth)
+      return new RegistryClient(registry, https, context, auth)
     } catch (error) {
       await dispatcher.close()
       throw error

@@ -26,6 +26,15 @@ function codeOf(error: Error): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
+/**
+ * The https ping failed in a way that says nothing speaks TLS there: the peer answered something that is
+ * not TLS (a plain-http server: ERR_SSL_WRONG_VERSION_NUMBER), or nothing listens. Only then may a
+ * loopback or --tls-verify=false registry be tried over plain http.
+ */
+export function isNotTls(error: unknown): boolean {
+  return errorChain(error).some((e) => /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_HTTP_REQUEST|ERR_SSL_UNKNOWN_PROTOCOL|EPROTO|ECONNREFUSED)$/.test(codeOf(e) ?? ''))
+}
+
 /** A TLS failure the user fixes with a CA, a client certificate or --tls-verify=false (not a dropped connection). */
 export function isCertificateError(error: unknown): boolean {
   return errorChain(error).some((e) => {

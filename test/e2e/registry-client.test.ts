@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { ZregError } from '../../src/errors.js'
@@ -462,6 +465,46 @@ describe('the registry client over TLS (zreg serve --tls-cert)', () => {
       assert.equal(client.base.protocol, 'https:')
       assert.equal((await client.manifestHead('fixtures/single', '1.0'))?.digest, single.digest)
     })
+  })
+
+  test('a client certificate from the cert dir (NAME.cert + NAME.key) is presented; without one a server that wants it fails over https, not plain http', async () => {
+    // zreg serve does not ask for client certificates: a bare node:https server that does stands in for the registry's TLS front.
+    const dir = await tempDir('client-mtls')
+    const certs = await makeCertificates(dir)
+    const run = (args: string[]) => execa('openssl', args, { cwd: dir })
+    await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=zreg client', '-keyout', 'client.key', '-out', 'client.csr'])
+    await run(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.cert'])
+    const withClientCert = join(dir, 'with-client')
+    const caOnly = join(dir, 'ca-only')
+    for (const target of [withClientCert, caOnly]) {
+      await mkdir(target)
+      await copyFile(certs.ca, join(target, 'ca.crt'))
+    }
+    await copyFile(join(dir, 'client.cert'), join(withClientCert, 'client.cert'))
+    await copyFile(join(dir, 'client.key'), join(withClientCert, 'client.key'))
+    const subjects: string[] = []
+    const mtls = createHttpsServer({ key: await readFile(certs.key), cert: await readFile(certs.cert), ca: await readFile(certs.ca), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      subjects.push(String((req.socket as TLSSocket).getPeerCertificate().subject?.CN))
+      res.writeHead(200, { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' })
+      res.end('{}')
+    })
+    await new Promise<void>((resolve) => mtls.listen(0, '127.0.0.1', resolve))
+    const authority = `127.0.0.1:${(mtls.address() as AddressInfo).port}`
+    try {
+      await withClient({ registry: authority, certDir: withClientCert }, async (client) => assert.equal(client.base.protocol, 'https:'))
+      assert.deepEqual(subjects, ['zreg client'])
+      // With TLS 1.3 the server's refusal comes after the handshake: an alert (TLS_FAILED) or, as often,
+      // a closed connection (REMOTE_UNAVAILABLE once retries run out); never a fall back to plain http.
+      const refused = await RegistryClient.connect({ registry: authority, certDir: caOnly, retry: quickRetry }).then(
+        () => assert.fail('connected without a client certificate'),
+        (error: unknown) => error as ZregError,
+      )
+      assert.ok(['TLS_FAILED', 'REMOTE_UNAVAILABLE'].includes(refused.code), refused.message)
+      assert.ok(refused.message.includes(`https://${authority}/v2/`), refused.message)
+    } finally {
+      mtls.closeAllConnections()
+      await new Promise((resolve) => mtls.close(resolve))
+    }
   })
 
   test('a cert dir with a client certificate but no key, or one that does not exist, is an error naming it', async () => {

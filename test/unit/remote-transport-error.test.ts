@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { isCertificateError, transportError } from '../../src/remote/transport-error.js'
+import { isCertificateError, isNotTls, transportError } from '../../src/remote/transport-error.js'
 
 const errno = (code: string, message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), { code, ...fields })
 
@@ -23,4 +23,9 @@ test('transport failures as what a user acts on: certificates and handshakes TLS
   assert.equal(transportError(new Error('plain'), 'r', url), undefined)
   assert.ok(isCertificateError(transportError(cases[0]![0], 'r', url)), 'the mapped error keeps its cause')
   assert.ok(!isCertificateError(errno('ERR_SSL_WRONG_VERSION_NUMBER', 'x')), 'a handshake with a plain-http server is not a certificate problem (http may follow)')
+})
+
+test('only a peer that does not speak TLS, or no peer, lets a loopback registry fall back to plain http', () => {
+  for (const code of ['ERR_SSL_WRONG_VERSION_NUMBER', 'EPROTO', 'ECONNREFUSED']) assert.ok(isNotTls(new Error('x', { cause: errno(code, code) })), code)
+  for (const code of ['UND_ERR_SOCKET', 'ECONNRESET', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ENOTFOUND']) assert.ok(!isNotTls(errno(code, code)), code)
 })
