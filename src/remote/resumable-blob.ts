@@ -40,6 +40,7 @@ export function resumableBlob(first: HttpResponse, options: ResumableBlobOptions
       for (;;) {
         const before = received
         let reason: string
+        let endedShort = false
         try {
           for await (const chunk of body) {
             let part = chunk as Buffer
@@ -59,13 +60,14 @@ export function resumableBlob(first: HttpResponse, options: ResumableBlobOptions
           }
           if (received === size) return
           reason = `the body ended after ${received} of ${size} bytes`
+          endedShort = true
         } catch (error) {
           if (error instanceof ZregError || !isRetryableError(error)) throw error
           reason = describeFailure(error)
         }
         failures = received > before ? 1 : failures + 1
         if (failures >= policy.attempts) {
-          throw new ZregError('REMOTE_UNAVAILABLE', `${options.what}: GET ${options.url} broke off ${failures} time${failures === 1 ? '' : 's'} in a row, at byte ${received} of ${size}; the last: ${reason}`)
+          throw new ZregError(endedShort ? 'SIZE_INVALID' : 'REMOTE_UNAVAILABLE', `${options.what}: GET ${options.url} broke off ${failures} time${failures === 1 ? '' : 's'} in a row, at byte ${received} of ${size}; the last: ${reason}`)
         }
         const delayMs = backoffDelay(policy, failures)
         options.onRetry?.({ url: options.url, attempt: failures, delayMs, reason: `${reason}; resuming at byte ${received}` })

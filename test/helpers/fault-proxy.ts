@@ -15,8 +15,8 @@ export type Fault =
   | { kind: 'redirect' }
   /** Passes the answer on with `bytes` spaces after the body: Content-Length grown to match, or dropped (chunked) with `chunked`. */
   | { kind: 'pad'; bytes: number; chunked?: boolean }
-  /** Forwards the request without its Range header, as a server without range support answers: 200 and the whole body. */
-  | { kind: 'ignore-range' }
+  /** Forwards the request without its Range header, as a server without range support answers: 200 and the whole body (`chunked`: without Content-Length). */
+  | { kind: 'ignore-range'; chunked?: boolean }
   /** Passes the answer on with one byte of the body (the middle one) flipped; headers unchanged. */
   | { kind: 'flip' }
 
@@ -106,6 +106,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   }
 
   const passOn = (res: ServerResponse, upstreamRes: IncomingMessage, fault?: Fault) => {
+    if (fault?.kind === 'ignore-range' && fault.chunked) fault = { kind: 'pad', bytes: 0, chunked: true }
     if (fault?.kind === 'pad') {
       const headers = forwardHeaders(upstreamRes.headers)
       delete headers['content-length']
