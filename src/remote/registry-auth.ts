@@ -110,6 +110,8 @@ export class RegistryAuth {
     }
     if (challenge.params.service !== undefined) realm.searchParams.set('service', challenge.params.service)
     if (scope !== undefined) realm.searchParams.set('scope', scope)
+    // As docker sends it: the account the token is for (the token spec's optional `account`).
+    if (credentials) realm.searchParams.set('account', credentials.username)
     const headers: Record<string, string> = { accept: 'application/json' }
     if (credentials) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
     this.tokenRequests.set(scope ?? '', (this.tokenRequests.get(scope ?? '') ?? 0) + 1)

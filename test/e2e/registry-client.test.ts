@@ -399,6 +399,7 @@ describe('the registry client against zreg push with --auth (the bearer token fl
       )
       assert.match(String(tokenRequests[0]!.headers.authorization), /^Basic /, 'the token request carries the credentials')
       assert.equal(new URL(tokenRequests[0]!.path, proxy.url).searchParams.get('service'), 'zreg')
+      assert.equal(new URL(tokenRequests[0]!.path, proxy.url).searchParams.get('account'), 'alice')
       // A token the registry no longer takes (expired, revoked): one new token, then it works.
       proxy.fault({ path: /\/manifests\/1\.0$/, fault: { kind: 'status', status: 401, headers: { 'www-authenticate': `Bearer realm="${proxy.url}/token",service="zreg",scope="repository:up/single:pull"` } } })
       await client.manifestGet('up/single', '1.0')
