@@ -52,6 +52,7 @@ export const errorTable = {
   REMOTE_UNAVAILABLE: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'The registry kept failing (5xx, 429, dropped connections) through every retry; try again later, or lower --jobs.' },
   REMOTE_INVALID: { oci: 'UNSUPPORTED', status: 502, exit: 4, hint: 'The registry answered what the distribution-spec does not allow; check that the address is a registry (GET /v2/ answers 200 or 401).' },
   TLS_FAILED: { oci: 'UNAVAILABLE', status: 503, exit: 2, hint: "The registry's certificate is not trusted or does not match its name: give its CA with --cert-dir DIR (a *.crt file), or --tls-verify=false for a test registry." },
+  AUTH_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the registry credentials file the message names (containers-auth.json(5) or docker config.json format), or log in again with `skopeo login`, `podman login` or `docker login` to rewrite it.' },
   SYNC_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: "Fix the sync file: skopeo sync's YAML format (schemas/sync-file.json), plus zreg's keys platforms, keep-last, with-referrers and prefix." },
   SYNC_INCOMPLETE: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The images listed failed and the others were mirrored; fix what each error says and run sync again: what is stored is not fetched again.' },
   INTERNAL: { oci: 'UNKNOWN', status: 500, exit: 1, hint: 'This is a bug in zreg; please report it with the command you ran.' },

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict'
-import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
+import { makeCertificates } from '../helpers/certificates.js'
 import { loadFixtures, tempDir } from '../helpers/paths.js'
 import { startZregServe } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
 import { skopeoPull } from '../helpers/skopeo.js'
-
-/** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */
-async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
-  const run = (args: string[]) => execa('openssl', args, { cwd: dir })
-  await run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=zreg test CA', '-keyout', 'ca.key', '-out', 'ca.crt'])
-  await run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr'])
-  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-  await run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.crt'])
-  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') }
-}
 
 test('zreg serve over HTTPS: skopeo pulls while trusting the test CA, and refuses without it', async () => {
   const dir = await tempDir('tls')
