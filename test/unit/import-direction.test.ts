@@ -12,6 +12,7 @@ const allowed: Record<string, string[]> = {
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'store', 'oci', 'errors'],
+  sync: ['sync', 'config', 'oci', 'errors'],
   cli: ['cli', 'config', 'store', 'errors', 'oci'],
   commands: ['commands', 'cli', 'ingest', 'build', 'server', 'query', 'oci', 'errors'],
 }
