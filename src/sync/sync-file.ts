@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { ErrorObject } from 'ajv'
 import levenshtein from 'fast-levenshtein'
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLMap } from 'yaml'
 import { expandEnvVariables } from '../config.js'
 import { systemError, ZregError } from '../errors.js'
 import { isDigest } from '../oci/digest.js'
@@ -52,6 +52,10 @@ const typedKeys = new Set(['tls-verify', 'keep-last', 'with-referrers'])
 
 const hostPattern = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/
 
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && key.value === '<<' && key.type === 'PLAIN'
+}
+
 interface Place {
   line: number | undefined
   /** The line of the key that holds the value (the item's own line in a list). */
@@ -78,30 +82,71 @@ class Reader {
     return offset === undefined ? undefined : this.lines.linePos(offset).line
   }
 
-  read(node: unknown, pointer: string, path: string[], keyLine: number | undefined): unknown {
-    if (isAlias(node)) node = node.resolve(this.doc)
+  /**
+   * A mapping as an object. Merge keys (`<<: *defaults`, which skopeo's Go YAML decoder applies) come
+   * first, so the mapping's own keys win over merged ones as YAML says.
+   */
+  private readMap(node: YAMLMap, pointer: string, path: string[], line: number | undefined): Record<string, unknown> {
+    const object: Record<string, unknown> = {}
     const shown = path.join(' › ')
+    const set = (name: string, value: unknown): void => void Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true })
+    const pairs = [...node.items].sort((a, b) => Number(!isMergeKey(a.key)) - Number(!isMergeKey(b.key)))
+    const own = this.places.get(pointer)
+    for (const pair of pairs) {
+      const key = isAlias(pair.key) ? pair.key.resolve(this.doc) : pair.key
+      const keyAt = this.lineOf((key as { range?: [number] } | null)?.range?.[0]) ?? line
+      if (isMergeKey(key)) {
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value]
+        for (const source of sources) {
+          const before = this.problems.length
+          const merged = this.read(source, pointer, path, keyAt)
+          if (this.problems.length > before) continue
+          if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) this.problems.push({ line: keyAt, path: shown || '(top level)', message: 'a merge key (<<) takes a mapping or a list of mappings' })
+          else for (const [name, value] of Object.entries(merged)) set(name, value)
+        }
+        if (own) this.places.set(pointer, own) // reading the merged mapping placed this pointer there
+        continue
+      }
+      if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
+        this.problems.push({ line: keyAt, path: shown || '(top level)', message: 'a key must be plain text' })
+        continue
+      }
+      // A key such as 1.0 is a number to YAML and the text "1.0" to skopeo (Go decodes it into a string).
+      const name = typeof key.value === 'string' ? key.value : key.source ?? String(key.value)
+      set(name, this.read(pair.value, `${pointer}/${pointerSegment(name)}`, [...path, name], keyAt))
+    }
+    return object
+  }
+
+  /** Collections being read, to refuse an alias inside the value it names (a loop). */
+  private readonly open = new Set<unknown>()
+  private aliases = 0
+
+  read(node: unknown, pointer: string, path: string[], keyLine: number | undefined): unknown {
+    const shown = path.join(' › ')
+    if (isAlias(node)) {
+      // As yaml's own toJS, bound what aliases can expand to (a "billion laughs" file).
+      if (++this.aliases > maxAliases) {
+        this.problems.push({ line: keyLine, path: shown, message: `more than ${maxAliases} aliases (*name): write the values out` })
+        return null
+      }
+      node = node.resolve(this.doc)
+      if (this.open.has(node)) {
+        this.problems.push({ line: keyLine, path: shown, message: 'the alias (*name) refers to a value that contains it' })
+        return null
+      }
+    }
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range
     const empty = isScalar(node) && node.value === null && !node.source
     const line = empty || range === undefined ? keyLine : this.lineOf(range[0])
     this.places.set(pointer, { line, keyLine: keyLine ?? line, path: shown })
-    if (isMap(node)) {
-      const object: Record<string, unknown> = {}
-      for (const pair of node.items) {
-        const key = isAlias(pair.key) ? pair.key.resolve(this.doc) : pair.key
-        const keyAt = this.lineOf((key as { range?: [number] } | null)?.range?.[0]) ?? line
-        if (!isScalar(key) || key.value === null || typeof key.value === 'object') {
-          this.problems.push({ line: keyAt, path: shown || '(top level)', message: 'a key must be plain text' })
-          continue
-        }
-        // A key such as 1.0 is a number to YAML and the text "1.0" to skopeo (Go decodes it into a string).
-        const name = typeof key.value === 'string' ? key.value : key.source ?? String(key.value)
-        Object.defineProperty(object, name, { value: this.read(pair.value, `${pointer}/${pointerSegment(name)}`, [...path, name], keyAt), enumerable: true, writable: true, configurable: true })
+    if (isMap(node) || isSeq(node)) {
+      this.open.add(node)
+      try {
+        return isMap(node) ? this.readMap(node, pointer, path, line) : node.items.map((item, i) => this.read(item, `${pointer}/${i}`, [...path.slice(0, -1), `${path.at(-1) ?? ''}[${i}]`], line))
+      } finally {
+        this.open.delete(node)
       }
-      return object
-    }
-    if (isSeq(node)) {
-      return node.items.map((item, i) => this.read(item, `${pointer}/${i}`, [...path.slice(0, -1), `${path.at(-1) ?? ''}[${i}]`], line))
     }
     if (!isScalar(node)) return null
     const typed = path.length === 2 && typedKeys.has(path[1]!)
@@ -127,6 +172,8 @@ class Reader {
     return value ?? null
   }
 }
+
+const maxAliases = 100
 
 function valueAt(root: unknown, pointer: string): unknown {
   let value = root

@@ -104,6 +104,35 @@ quay.io/coreos:
   ])
 })
 
+test('anchors, aliases and merge keys (<<) as Go YAML reads them; an alias loop or bomb is refused', () => {
+  const text = `registry.example.com: &base
+  tls-verify: false
+  credentials: { username: robot, password: pw }
+  images:
+    app: &tags [latest, "1.0"]
+mirror.example.com:
+  <<: *base
+  tls-verify: true
+  images:
+    other: *tags
+`
+  const [, merged] = parseSyncFile(text, 'sync.yaml', {})
+  assert.deepEqual(merged, {
+    registry: 'mirror.example.com',
+    images: [{ repository: 'other', refs: ['latest', '1.0'] }],
+    imagesByTagRegex: [],
+    imagesBySemver: [],
+    credentials: { username: 'robot', password: 'pw' },
+    tlsVerify: true, // the mapping's own key wins over the merged one
+  })
+  assert.equal(problemsOf('r.io: &r\n  images:\n    a: [latest]\n  <<: *r\n').message, 'sync.yaml line 4: r.io: the alias (*name) refers to a value that contains it')
+  assert.equal(problemsOf('r.io:\n  <<: [1]\n').message, 'sync.yaml line 2: r.io: a merge key (<<) takes a mapping or a list of mappings')
+  // An anchored mistake is reported where it is written.
+  assert.equal(problemsOf('r.io: &r\n  keep-last: 0\nq.io:\n  <<: *r\n').message, 'sync.yaml line 2: r.io › keep-last: must be at least 1, not 0\nsync.yaml line 2: q.io › keep-last: must be at least 1, not 0')
+  const bomb = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]', ...Array.from({ length: 5 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`), 'r.io:\n  images:\n    app: *f'].join('\n')
+  assert.match(problemsOf(bomb).message, /more than 100 aliases \(\*name\): write the values out/)
+})
+
 test('registry keys: host names, IP addresses, ports', () => {
   const keys = ['docker.io', 'localhost:5000', '127.0.0.1:5000', '[::1]:5000', 'registry-1.example.com', 'xn--bcher-kva.example', 'ghcr.io/owner']
   const text = keys.map((key) => `${key.includes(':') || key.startsWith('[') ? JSON.stringify(key) : key}:\n  images:\n    app: []\n`).join('')
