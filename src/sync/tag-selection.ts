@@ -56,11 +56,18 @@ function compareNatural(a: string, b: string): number {
  * the text, so the order is total and the same on every run.
  */
 export function compareTagAge(a: string, b: string): number {
-  const versionA = parseTagVersion(a)
-  const versionB = parseTagVersion(b)
-  if ((versionA === undefined) !== (versionB === undefined)) return versionA === undefined ? -1 : 1
-  const byVersion = versionA && versionB ? semver.compare(versionA, versionB) : 0
-  return byVersion !== 0 ? byVersion : compareNatural(a, b)
+  return compareParsed({ tag: a, version: parseTagVersion(a) }, { tag: b, version: parseTagVersion(b) })
+}
+
+interface ParsedTag {
+  tag: string
+  version: semver.SemVer | undefined
+}
+
+function compareParsed(a: ParsedTag, b: ParsedTag): number {
+  if ((a.version === undefined) !== (b.version === undefined)) return a.version === undefined ? -1 : 1
+  const byVersion = a.version && b.version ? semver.compare(a.version, b.version) : 0
+  return byVersion !== 0 ? byVersion : compareNatural(a.tag, b.tag)
 }
 
 /**
@@ -70,5 +77,7 @@ export function compareTagAge(a: string, b: string): number {
  */
 export function newestTags(tags: readonly string[], n: number): string[] {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`newestTags: n must be a whole number >= 0, not ${n}`)
-  return [...new Set(tags)].sort(compareTagAge).reverse().slice(0, n)
+  // Each tag parsed once, not once per comparison.
+  const parsed = [...new Set(tags)].map((tag) => ({ tag, version: parseTagVersion(tag) }))
+  return parsed.sort((a, b) => compareParsed(b, a)).slice(0, n).map(({ tag }) => tag)
 }
