@@ -49,6 +49,12 @@ export const credentialKeys = ['username', 'password'] as const
 
 // Values that are not text: a ${VAR} there is read as the boolean or number it spells.
 const typedKeys = new Set(['tls-verify', 'keep-last', 'with-referrers'])
+const booleanKeys = new Set(['tls-verify', 'with-referrers'])
+// YAML 1.1 booleans, which Go's yaml.v3 (skopeo's) still takes for a bool field when written plain.
+const yaml11Booleans: Record<string, boolean> = Object.fromEntries([
+  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((word) => [word, true]),
+  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'].map((word) => [word, false]),
+])
 
 const hostPattern = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/
 
@@ -161,9 +167,11 @@ class Reader {
         this.problems.push({ line, path: shown, message: (error as Error).message })
         return value
       }
-      if (typed && substituted && node.type === 'PLAIN') {
-        if (text === 'true' || text === 'false') return text === 'true'
-        if (/^-?\d+$/.test(text)) return Number(text)
+      if (typed && node.type === 'PLAIN') {
+        const boolean = booleanKeys.has(path[1]!) ? yaml11Booleans[text] : undefined
+        if (boolean !== undefined) return boolean
+        if (substituted && (text === 'true' || text === 'false')) return text === 'true'
+        if (substituted && /^-?\d+$/.test(text)) return Number(text)
       }
       return text
     }

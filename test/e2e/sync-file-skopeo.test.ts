@@ -39,9 +39,10 @@ async function skopeoSelection(file: string): Promise<{ refs: string[]; log: str
 }
 
 let files = 0
-async function syncFile(body: string): Promise<string> {
+/** A sync file for the test registry (plain HTTP, so tls-verify: false unless `settings` says otherwise). */
+async function syncFile(body: string, settings = '  tls-verify: false\n'): Promise<string> {
   const file = join(work, `sync-${++files}.yaml`)
-  await writeFile(file, `"${server.authority}":\n  tls-verify: false\n${body}`)
+  await writeFile(file, `"${server.authority}":\n${settings}${body}`)
   return file
 }
 
@@ -83,10 +84,26 @@ test("a pattern Go's RE2 refuses is refused by zreg too, with the reason", async
   }
 })
 
-test('images: unquoted refs such as 1.2 are the tags skopeo copies, not numbers', async () => {
-  const body = '  images:\n    app: [1.2, 1.20, 1.10, latest, V1.2]\n' // YAML would read 1.20 as the number 1.2
+test("images: unquoted refs such as 1.2 are the tags skopeo copies, not numbers; skopeo ignores zreg's keys", async () => {
+  // YAML would read 1.20 as the number 1.2
+  const body = '  images:\n    app: [1.2, 1.20, 1.10, latest, V1.2]\n  platforms: [linux/amd64]\n  keep-last: 2\n  with-referrers: true\n  prefix: mirror/\n'
   const file = await syncFile(body)
   const [registry] = parseSyncFile(`"${server.authority}":\n${body}`, file, {})
   assert.deepEqual(registry!.images[0]!.refs, ['1.2', '1.20', '1.10', 'latest', 'V1.2'])
   assert.deepEqual(registry!.images[0]!.refs.map((ref) => `app:${ref}`).sort(), (await skopeoSelection(file)).refs)
+})
+
+test('tls-verify takes what Go YAML takes for a bool: plain yes/no/on/off too, quoted text not', async () => {
+  for (const value of ['false', 'no', 'off', 'N', '"no"', "'off'", 'banana', '0']) {
+    const body = `  tls-verify: ${value}\n  images:\n    app: [latest]\n`
+    const theirs = await skopeoSelection(await syncFile(body, ''))
+    const skopeoTakes = !/level=fatal msg="Failed to unmarshal/.test(theirs.log)
+    let zregTakes = true
+    try {
+      parseSyncFile(`"${server.authority}":\n${body}`, 'sync.yaml', {})
+    } catch {
+      zregTakes = false
+    }
+    assert.equal(zregTakes, skopeoTakes, `tls-verify: ${value}\n${theirs.log}`)
+  }
 })

@@ -142,6 +142,20 @@ test('registry keys: host names, IP addresses, ports', () => {
   )
 })
 
+test('tls-verify: no, as Go YAML (skopeo) reads a plain YAML 1.1 boolean into a bool', () => {
+  const text = 'a.io:\n  tls-verify: no\nb.io:\n  tls-verify: On\n  with-referrers: y\nc.io:\n  tls-verify: ${TLS:-off}\n'
+  assert.deepEqual(
+    parseSyncFile(text, 'sync.yaml', {}).map((registry) => [registry.registry, registry.tlsVerify, registry.withReferrers]),
+    [
+      ['a.io', false, undefined],
+      ['b.io', true, true],
+      ['c.io', false, undefined],
+    ],
+  )
+  // Quoted, it is text to Go as well: an error (see the table below).
+  assert.match(problemsOf('a.io:\n  tls-verify: "no"\n').message, /must be true or false, not the text "no"/)
+})
+
 test('${VAR} and ${VAR:-default} in values; a plain ${VAR} for a boolean or number reads as one', () => {
   const text = `r.example.com:
   images:
