@@ -58,6 +58,62 @@ test('images-by-semver: Masterminds constraints select the same tags as skopeo',
   assert.deepEqual(tagsInSemverRange(tags, parseSemverConstraint('^4')), ['4.0.0'], 'a parsed constraint is taken too')
 })
 
+test("Masterminds' rules, comparison by comparison (partial versions are ranges, pre-releases only when named)", () => {
+  const cases: [string, string, boolean][] = [
+    ['=3.0', '3.0.7', true], // a partial version: every 3.0.x
+    ['=3.0.0', '3.0.7', false],
+    ['7', '7.9.1', true],
+    ['7.2.x', '7.3.0', false],
+    ['!=7.2', '7.2.5', false], // != a partial version: none of 7.2.x
+    ['!=7.2', '7.3.0', true],
+    ['!=7.x', '8.0.0', true],
+    ['!=7.2', '8.0.0-rc.1', false], // a pre-release needs a comparison naming one
+    ['!=7.2.5', '8.0.0-rc.1', true], // except an exact !=
+    ['!=7.2-rc', '7.2.9-rc', false], // Masterminds compares only the pre-releases there
+    ['!=7.2-rc', '7.2.0', true],
+    ['>12', '12.9.0', false], // past every 12.x
+    ['>12', '13.0.0', true],
+    ['>12.4', '12.4.9', false],
+    ['>12.4', '12.5.0', true],
+    ['<=12.4', '12.4.9', true], // up to every 12.4.x
+    ['<=12.4', '12.5.0', false],
+    ['<12.4', '12.4.0', false],
+    ['>=0', '0.0.0-alpha', false],
+    ['>=0-0', '0.5.0-alpha', true],
+    ['>0-0', '0.5.0-alpha', false], // > a dirty 0: past every 0.x
+    ['<0-z', '0.0.0-alpha', true],
+    ['*', '5.0.0-beta', false],
+    ['*-0', '5.0.0-beta', true],
+    ['~5.3.1', '5.3.9', true],
+    ['~5.3.1', '5.4.0', false],
+    ['~5', '5.8.0', true],
+    ['~5.3-alpha', '5.3.4-beta', true],
+    ['~5.3.4-beta', '5.3.4-alpha', false],
+    ['~5.3.4-beta', '5.3.4', true],
+    ['~0.0.0', '9.9.9', true], // ~0.0.0 is any version in Masterminds
+    ['~*', '9.9.9', true],
+    ['^5.3', '5.9.0', true],
+    ['^5.3', '6.0.0', false],
+    ['^5.x', '5.0.1-beta', false],
+    ['^5.3.1-alpha', '5.6.0-beta', true], // pre-releases across patch releases, unlike npm
+    ['^0.4.1', '0.4.9', true],
+    ['^0.4.1', '0.5.0', false],
+    ['^0.0.4', '0.0.5', false],
+    ['^0.0', '0.0.9', true],
+    ['^0.0', '0.1.0', false],
+    ['^0', '0.9.0', true],
+    ['^0.0.0', '1.0.0', false],
+    ['2.1 - 3', '3.7.0', true], // a hyphen range ends past every 3.x
+    ['2.1 - 3', '4.0.0', false],
+    ['>=2.1 <3 !=2.5.0 || >=4', '2.5.0', false],
+    ['>=2.1 <3 !=2.5.0 || >=4', '4.0.0', true],
+    ['>= 2.1,  <   3', '2.9.9', true],
+  ]
+  for (const [constraint, version, expected] of cases) {
+    assert.equal(parseSemverConstraint(constraint).matches(parseTagVersion(version)!), expected, `${constraint} on ${version}`)
+  }
+})
+
 test('a constraint that does not parse is SYNC_FILE_INVALID naming it and the part at fault', () => {
   const cases: [string, RegExp][] = [
     ['banana', /^"banana" is not a semver constraint: write comparisons such as ">= 3.12.0"/],
