@@ -17,17 +17,22 @@ export interface ZregConfig {
 export const defaultConfigFile = 'zreg.json'
 
 /**
- * Replaces ${VAR} and ${VAR:-default} in every string, as a shell does: `:-` also replaces an empty
- * value; an unset variable without a default is an error.
+ * Replaces ${VAR} and ${VAR:-default} in `text`, as a shell does: `:-` also replaces an empty value;
+ * for an unset variable without a default, throws what `unset(name)` makes.
  */
+export function expandEnvVariables(text: string, env: NodeJS.ProcessEnv, unset: (name: string) => Error): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+    const found = env[name]
+    if (fallback !== undefined) return found === undefined || found === '' ? fallback : found
+    if (found !== undefined) return found
+    throw unset(name)
+  })
+}
+
+/** expandEnvVariables in every string of a JSON value; an unset variable is CONFIG_FILE_INVALID naming where. */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, where = ''): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
-      const found = env[name]
-      if (fallback !== undefined) return found === undefined || found === '' ? fallback : found
-      if (found !== undefined) return found
-      throw new ZregError('CONFIG_FILE_INVALID', `${where || 'a value'} uses \${${name}}, which is not set; set it or write \${${name}:-default}`)
-    })
+    return expandEnvVariables(value, env, (name) => new ZregError('CONFIG_FILE_INVALID', `${where || 'a value'} uses \${${name}}, which is not set; set it or write \${${name}:-default}`))
   }
   if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, `${where}[${i}]`))
   if (value !== null && typeof value === 'object') {

@@ -27,3 +27,6 @@ export { verifyStore, type VerifyResult, type VerifyProblem } from './query/veri
 export { RegistryClient, manifestAccept, type RegistryClientOptions, type RetryPolicy } from './remote/registry-client.js'
 export { parseRemoteReference, formatRemoteReference, registryEndpoint, type RemoteReference } from './remote/remote-reference.js'
 export { lookupCredentials, parseCreds, type Credentials, type CredentialLookup } from './remote/credentials.js'
+export { loadSyncFile, parseSyncFile, type SyncRegistry, type SyncFileProblem } from './sync/sync-file.js'
+export { tagsMatching, tagsInSemverRange, newestTags, compareTagAge, parseSemverConstraint } from './sync/tag-selection.js'
+export { runSync, type SyncOptions, type SyncSummary, type SyncedImage } from './sync/run-sync.js'

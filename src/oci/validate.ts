@@ -18,6 +18,7 @@ const schemaIds = {
   'docker-manifest': 'https://zreg.dev/schema/docker/manifest-v2-schema2.json',
   'docker-manifest-list': 'https://zreg.dev/schema/docker/manifest-list-v2.json',
   'zreg-config': 'https://zreg.dev/schema/zreg-config.json',
+  'sync-file': 'https://zreg.dev/schema/sync-file.json',
 } as const
 
 export type SchemaName = keyof typeof schemaIds
@@ -52,6 +53,7 @@ function loadSchemas(): { oci: Ajv; modern: Ajv } {
   modern.addSchema(requireSchema('./docker/manifest-v2-schema2.json') as object)
   modern.addSchema(requireSchema('./docker/manifest-list-v2.json') as object)
   modern.addSchema(requireSchema('./zreg-config.json') as object)
+  modern.addSchema(requireSchema('./sync-file.json') as object)
   return { oci, modern }
 }
 
@@ -90,6 +92,12 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 /** Compiles the schemas now (about 150 ms), so a long-running server does not pay it on its first request. */
 export function compileSchemas(): void {
   for (const name of Object.keys(schemaIds) as SchemaName[]) validatorOf(name)
+}
+
+/** ajv's complaints about `value` against the named schema (every one: the instance has allErrors); [] when it satisfies it. */
+export function schemaErrors(name: SchemaName, value: unknown): ErrorObject[] {
+  const validator = validatorOf(name)
+  return validator(value) ? [] : [...(validator.errors ?? [])]
 }
 
 /** Throws `code` with the schema's complaints unless `value` satisfies the named schema. */
