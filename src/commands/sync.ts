@@ -1,9 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { formatBytes, storeFlag, ZregCommand } from '../cli/base-command.js'
 import { remoteOptions } from '../cli/remote-flags.js'
-import { createSyncProgress, type SyncProgress } from '../cli/sync-progress.js'
+import { createSyncProgress, failedLine, syncedLine, unchangedLine, type SyncProgress } from '../cli/sync-progress.js'
 import { errorTable, ZregError } from '../errors.js'
-import type { LayoutStore } from '../store/layout-store.js'
 import { loadSyncFile } from '../sync/sync-file.js'
 import { runSync, type SyncedImage, type SyncSummary } from '../sync/run-sync.js'
 
@@ -11,13 +10,13 @@ import { runSync, type SyncedImage, type SyncSummary } from '../sync/run-sync.js
 function describe(image: SyncedImage): string {
   switch (image.status) {
     case 'fetched':
-      return `synced ${image.source} -> ${image.target} (${image.blobs} blobs, ${formatBytes(image.bytes ?? 0)})`
+      return syncedLine(image.source, image.target, image.blobs ?? 0, image.bytes ?? 0)
     case 'unchanged':
-      return `unchanged ${image.source} -> ${image.target}`
+      return unchangedLine(image.source, image.target)
     case 'would-fetch':
       return `would fetch ${image.source} -> ${image.target}`
     case 'failed':
-      return `failed ${image.source}${image.target ? ` -> ${image.target}` : ''}: ${image.error!.message}`
+      return failedLine(image.target ? `${image.source} -> ${image.target}` : image.source, image.error!.message)
   }
 }
 
@@ -88,7 +87,7 @@ Each image is committed as soon as it is complete; one failing image stops nothi
   }
 
   /** The store, or undefined when there is none yet: a dry run creates nothing. */
-  private async existingStore(flag: string | undefined, config: Awaited<ReturnType<ZregCommand['config_']>>): Promise<LayoutStore | undefined> {
+  private async existingStore(flag: string | undefined, config: Awaited<ReturnType<ZregCommand['config_']>>): Promise<Awaited<ReturnType<ZregCommand['openStore']>> | undefined> {
     try {
       return await this.openStore(flag, config, { create: false })
     } catch (error) {
