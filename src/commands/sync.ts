@@ -61,7 +61,8 @@ Each image is committed as soon as it is complete; one failing image stops nothi
           },
           started: (id, label) => progress?.imageStarted(id, label),
           bytes: (id, bytes) => progress?.imageBytes(id, bytes),
-          finished: (image) => progress?.imageFinished(image.target || image.source, describe(image)),
+          // A registry or repository that fails before the plan is known has no progress display yet.
+          finished: (image) => (progress ? progress.imageFinished(image.target || image.source, describe(image)) : this.logToStderr(describe(image))),
         },
       })
     let summary: SyncSummary
