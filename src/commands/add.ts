@@ -3,6 +3,7 @@ import { addImages, type AddedImage } from '../ingest/add.js'
 import { parsePlatform } from '../oci/platform.js'
 import { formatBytes, formatRate, storeFlag, ZregCommand } from '../cli/base-command.js'
 import { remoteFlags, remoteOptions } from '../cli/remote-flags.js'
+import { ZregError } from '../errors.js'
 
 export default class Add extends ZregCommand {
   static override summary = 'Add images to the store, verifying every blob as it streams in.'
@@ -42,6 +43,10 @@ On any error (corrupt blob, truncated archive, invalid manifest, missing layer, 
   async run(): Promise<{ images: AddedImage[] }> {
     const { args, flags } = await this.parse(Add)
     const config = await this.config_(flags)
+    const remoteOnly = (['scoped', 'with-referrers', 'creds', 'tls-verify', 'cert-dir'] as const).filter((flag) => flags[flag] !== undefined && flags[flag] !== false)
+    if (remoteOnly.length > 0 && !args.source.startsWith('docker://')) {
+      throw new ZregError('USAGE', `--${remoteOnly[0]} applies to registry sources (docker://HOST/REPO:TAG) only, not to ${args.source}`)
+    }
     const started = Date.now()
     const images = await this.withStore(flags.store, config, (store) =>
       addImages(store, args.source, {

@@ -20,6 +20,10 @@ function describe(image: SyncedImage): string {
   }
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
 export default class Sync extends ZregCommand {
   static override summary = 'Mirror the images a skopeo sync YAML file selects from registries into the store.'
   static override description = `FILE is skopeo sync's YAML, unchanged: per registry, \`images\` (REPO: [] for every tag, or a list of tags and digests), \`images-by-tag-regex\`, \`images-by-semver\`, \`credentials\`, \`tls-verify\`, \`cert-dir\`; plus zreg's keys \`platforms\`, \`keep-last\` (the N newest tags by version order), \`with-referrers\` and \`prefix\` (schemas/sync-file.json). \${VAR} and \${VAR:-default} are taken from the environment.
@@ -38,7 +42,7 @@ Each image is committed as soon as it is complete; one failing image stops nothi
   static override flags = {
     store: storeFlag,
     'dry-run': Flags.boolean({ description: 'Resolve every tag and say what would be fetched; write nothing' }),
-    prune: Flags.boolean({ description: 'Remove stored tags of the mirrored repositories that the selection no longer names' }),
+    prune: Flags.boolean({ description: 'Remove stored tags of the mirrored repositories that the selection no longer names (with --dry-run: list them)' }),
     scoped: Flags.boolean({ description: 'Store under HOST/REPO (as skopeo sync --scoped), for a mirror of several registries' }),
     jobs: Flags.integer({ char: 'j', description: 'Blob downloads (and images) at once [default: 8]', min: 1, max: 64 }),
   }
@@ -77,10 +81,11 @@ Each image is committed as soon as it is complete; one failing image stops nothi
       ? [`${count('would-fetch')} to fetch`, `${count('unchanged')} unchanged`]
       : [`${count('fetched')} fetched (${formatBytes(bytes)})`, `${count('unchanged')} unchanged`]
     if (summary.failed > 0) parts.push(`${summary.failed} failed`)
-    if (summary.pruned.length > 0) parts.push(`${summary.pruned.length} tags pruned`)
-    this.log(`${flags['dry-run'] ? 'dry run' : 'synced'}: ${summary.images.length} images, ${parts.join(', ')}`)
+    for (const ref of summary.pruned) this.logToStderr(`${flags['dry-run'] ? 'would prune' : 'pruned'} ${ref.repository}:${ref.tag}`)
+    if (summary.pruned.length > 0) parts.push(`${plural(summary.pruned.length, 'tag')} ${flags['dry-run'] ? 'to prune' : 'pruned'}`)
+    this.log(`${flags['dry-run'] ? 'dry run' : 'synced'}: ${plural(summary.images.length, 'image')}, ${parts.join(', ')}`)
     if (summary.failed > 0) {
-      this.logToStderr(`zreg: ${summary.failed} of ${summary.images.length} images failed (listed above)`)
+      this.logToStderr(`zreg: ${summary.failed} of ${plural(summary.images.length, 'image')} failed (listed above)`)
       this.logToStderr(`  ${errorTable.SYNC_INCOMPLETE.hint}`)
       process.exitCode = errorTable.SYNC_INCOMPLETE.exit
     }

@@ -56,6 +56,7 @@ export class ImageCopier {
   private readonly inflight: Map<Digest, Promise<void>>
   /** The first transfer's failure: transfers still queued behind the limit then give up instead of fetching. */
   private failure: unknown
+  private readonly wanted: Platform[]
   /** Every manifest this copier stored or found stored, in the order copied: what referrers hang off. */
   readonly manifests: Descriptor[] = []
 
@@ -66,6 +67,8 @@ export class ImageCopier {
   ) {
     this.limit = options.limit ?? pLimit(layerCopies)
     this.inflight = options.inflight ?? new Map()
+    // `--platform linux/amd64` twice is one platform: its manifest, not an index of one.
+    this.wanted = [...new Map((options.platforms ?? []).map((platform) => [formatPlatform(platform), platform])).values()]
   }
 
   private async openBlob(descriptor: Descriptor, what: string): Promise<Readable> {
@@ -161,12 +164,34 @@ export class ImageCopier {
     this.tick(descriptor.size)
   }
 
+  /**
+   * Runs `task` for `digest`; when another copier sharing `inflight` is running it, waits for that one
+   * first, so `task` finds its result in staging and fetches nothing (tags of one image synced at once).
+   */
+  private async once<T>(digest: Digest, task: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(digest)
+    if (running !== undefined) await running.catch(() => undefined)
+    const result = task()
+    if (!this.inflight.has(digest)) {
+      const settled = result.then(() => undefined)
+      this.inflight.set(digest, settled)
+      settled.catch(() => undefined).finally(() => {
+        if (this.inflight.get(digest) === settled) this.inflight.delete(digest)
+      })
+    }
+    return result
+  }
+
   /** Copies `descriptor`'s manifest tree; returns the descriptor to record (narrowed by `platforms`). */
   async copy(descriptor: Descriptor): Promise<Descriptor> {
+    return this.once(descriptor.digest, () => this.copyManifest(descriptor))
+  }
+
+  private async copyManifest(descriptor: Descriptor): Promise<Descriptor> {
     const bytes = await this.readVerified(descriptor, 'manifest')
     const parsed = parseManifest(bytes, descriptor.mediaType)
     const own: Descriptor = { mediaType: parsed.mediaType, digest: descriptor.digest, size: descriptor.size }
-    const wanted = this.options.platforms ?? []
+    const wanted = this.wanted
     if (parsed.kind === 'index') {
       if (wanted.length === 1) return this.copy(this.platformManifest(parsed.index.manifests, wanted[0]!, descriptor))
       if (wanted.length > 1) return this.copyNarrowed(bytes, parsed.index.manifests, wanted, own)
@@ -174,12 +199,14 @@ export class ImageCopier {
     } else {
       const { config, layers } = parsed.manifest
       if (isImageConfig(config.mediaType)) {
-        const configBytes = await this.readVerified(config, 'config')
-        const platform = configPlatform(parseImageConfig(configBytes))
-        if (wanted.length > 0 && !wanted.some((one) => platformMatches(one, platform))) {
-          throw new ZregError('PLATFORM_UNKNOWN', `image ${descriptor.digest} is ${formatPlatform(platform)}, not ${wanted.map(formatPlatform).join(' or ')}`)
-        }
-        await this.putBytes(configBytes, config, 'config')
+        await this.once(config.digest, async () => {
+          const configBytes = await this.readVerified(config, 'config')
+          const platform = configPlatform(parseImageConfig(configBytes))
+          if (wanted.length > 0 && !wanted.some((one) => platformMatches(one, platform))) {
+            throw new ZregError('PLATFORM_UNKNOWN', `image ${descriptor.digest} is ${formatPlatform(platform)}, not ${wanted.map(formatPlatform).join(' or ')}`)
+          }
+          await this.putBytes(configBytes, config, 'config')
+        })
       } else {
         await this.copyBlob(config, 'config')
       }

@@ -3,7 +3,7 @@ import type { LimitFunction } from 'p-limit'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js'
 import { parseManifest, type Descriptor } from '../oci/manifest.js'
-import { isRepository, registryComponent } from '../oci/reference.js'
+import { defaultTag, isRepository, registryComponent } from '../oci/reference.js'
 import { lookupCredentials, type Credentials } from '../remote/credentials.js'
 import { RegistryClient, type RegistryClientOptions } from '../remote/registry-client.js'
 import { formatRemoteReference, type RemoteReference } from '../remote/remote-reference.js'
@@ -15,6 +15,8 @@ import type { ImageSource, SourceImage, StoredImage, StoreImageOptions } from '.
 export interface RemoteOptions {
   /** `--creds USER:PASS`; without it, the credential files users already have (see lookupCredentials). */
   creds?: Credentials
+  /** Where `creds` come from, for messages (default "--creds"). */
+  credsSource?: string
   /** false: any certificate, and plain http (skopeo's --tls-verify=false). */
   tlsVerify?: boolean
   certDir?: string
@@ -110,10 +112,18 @@ export class RegistryImages implements ImageSource {
     this.repository = new RegistryRepository(client, ref.repository)
   }
 
-  /** The name the image is stored under unless --name says otherwise: REPO:TAG, or REPO@DIGEST when there is no tag. */
+  /** The name the image is stored under unless --name says otherwise: REPO:TAG (TAG latest when none), or REPO@DIGEST for a digest alone. */
   get storedName(): string {
     const repository = this.options.scoped ? scopedRepository(this.ref.registry, this.ref.repository) : this.ref.repository
-    return this.ref.tag !== undefined ? `${repository}:${this.ref.tag}` : `${repository}@${this.ref.digest!}`
+    if (this.ref.digest !== undefined && this.ref.tag === undefined) return `${repository}@${this.ref.digest}`
+    return `${repository}:${this.ref.tag ?? defaultTag}`
+  }
+
+  /** SOURCE_NOT_FOUND for a tag the registry lacks, naming some tags it has (a listing that fails adds nothing). */
+  private async tagUnknown(tag: string): Promise<ZregError> {
+    const tags = await this.client.tagList(this.ref.repository).catch(() => undefined)
+    const offered = tags === undefined ? '' : tags.length === 0 ? ' (the repository has no tags)' : ` (it has: ${tags.slice(0, 10).join(', ')}${tags.length > 10 ? `, and ${tags.length - 10} more` : ''})`
+    return new ZregError('SOURCE_NOT_FOUND', `docker://${this.ref.registry}/${this.ref.repository}:${tag}: no such manifest${offered}`)
   }
 
   async select(reference: string | undefined): Promise<SourceImage[]> {
@@ -131,18 +141,23 @@ export class RegistryImages implements ImageSource {
    * then the tag is read with one GET.
    */
   async resolve(staging: StoreStaging, narrowing: boolean): Promise<Descriptor> {
-    const { tag, digest } = this.ref
+    const { digest } = this.ref
+    const tag = this.ref.tag ?? defaultTag
     if (digest !== undefined) {
       const size = await staging.blobStat(digest)
       if (size === undefined) return this.repository.manifestGet(digest)
       return { mediaType: parseManifest(await staging.blobBytes(digest, size)).mediaType, digest, size }
     }
     if (!narrowing) {
-      const head = await this.client.manifestHead(this.ref.repository, tag!)
-      if (head === undefined) throw new ZregError('SOURCE_NOT_FOUND', `docker://${formatRemoteReference(this.ref)}: no such manifest`)
-      if (head.digest !== undefined && (await staging.blobStat(head.digest)) === head.size) return { mediaType: head.mediaType, digest: head.digest, size: head.size }
+      const head = await this.client.manifestHead(this.ref.repository, tag)
+      if (head === undefined) throw await this.tagUnknown(tag)
+      if (head.digest !== undefined) {
+        // Another tag of the same image, being copied right now: wait for it rather than fetch it twice.
+        await this.options.inflight?.get(head.digest)?.catch(() => undefined)
+        if ((await staging.blobStat(head.digest)) === head.size) return { mediaType: head.mediaType, digest: head.digest, size: head.size }
+      }
     }
-    return this.repository.manifestGet(tag!)
+    return this.repository.manifestGet(tag)
   }
 
   async store(staging: StoreStaging, options: StoreImageOptions): Promise<StoredImage> {
@@ -189,7 +204,7 @@ export async function connectRegistry(ref: RemoteReference, options: RemoteOptio
   return RegistryClient.connect({
     registry: ref.registry,
     ...(found.credentials ? { credentials: found.credentials } : {}),
-    ...(found.source ? { credentialSource: found.source } : {}),
+    ...(found.source ? { credentialSource: options.creds && options.credsSource ? options.credsSource : found.source } : {}),
     ...(found.helper ? { credentialHelper: found.helper } : {}),
     ...(options.tlsVerify !== undefined ? { tlsVerify: options.tlsVerify } : {}),
     ...(options.certDir ? { certDir: options.certDir } : {}),

@@ -17,9 +17,11 @@ export function parseSource(text: string): SourceRef {
   if (text.startsWith('docker://')) {
     const path = text.slice('docker://'.length)
     if (path === '') throw new ZregError('SOURCE_INVALID', `source "${text}" names no image; write docker://HOST/REPO:TAG`)
+    // docker's rules read `localhost:5000` alone as docker.io/library/localhost, tag 5000: surely not meant.
+    if (/^(?:localhost|[^/]*\.[^/]*):\d+$/.test(path)) throw new ZregError('SOURCE_INVALID', `source "${text}" names a registry but no repository; write docker://${path}/REPO:TAG`)
     return { transport: 'docker', path }
   }
-  if (text.startsWith('docker:')) throw new ZregError('SOURCE_INVALID', `unsupported source "${text}"; a registry image is docker://HOST/REPO:TAG (two slashes)`)
+  if (/^docker:?\/+/.test(text)) throw new ZregError('SOURCE_INVALID', `unsupported source "${text}"; a registry image is docker://HOST/REPO:TAG (a colon and two slashes)`)
   const colon = text.indexOf(':')
   const transport = text.slice(0, colon) as SourceTransport
   if (colon <= 0 || !transports.includes(transport)) {

@@ -139,7 +139,7 @@ export class RegistryClient {
 
   private static async ping(context: RequestContext, base: URL, auth: RegistryAuth, retryTransport = true): Promise<void> {
     const url = new URL('/v2/', base)
-    await sendRequest(context, { url, method: 'GET', headers: {}, retryTransport }, async (response) => {
+    await sendRequest(context, { url, method: 'GET', headers: {}, retryTransport, retryRefused: false }, async (response) => {
       const words = await readErrorBody(response)
       if (response.statusCode === 401) auth.learn(response.headers['www-authenticate'])
       else if (response.statusCode !== 200) {

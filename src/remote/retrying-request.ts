@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici'
 import { ZregError } from '../errors.js'
 import { backoffDelay, isRetryableError, parseRetryAfter, retryableStatuses, sleep, type RetryPolicy } from './retry-policy.js'
-import { describeFailure, transportError } from './transport-error.js'
+import { describeFailure, isConnectionRefused, transportError } from './transport-error.js'
 
 export type HttpResponse = Dispatcher.ResponseData
 
@@ -28,6 +28,8 @@ export interface OutgoingRequest {
   headers: Record<string, string>
   /** false: a transport failure is thrown at once (a probe that falls back to plain http); statuses are still retried. */
   retryTransport?: boolean
+  /** false: a refused connection is thrown at once as CONNECTION_FAILED (the first contact: a wrong port, not a restart). */
+  retryRefused?: boolean
 }
 
 /** The most of an error body read for a message: the registry's `{"errors":[...]}` is small. */
@@ -90,7 +92,8 @@ export async function sendRequest<T>(context: RequestContext, outgoing: Outgoing
       const words = await readErrorBody(response)
       reason = `${response.statusCode}${words ? ` ${words}` : ''}`
     } catch (error) {
-      if (error instanceof ZregError || !isRetryableError(error) || outgoing.retryTransport === false) throw transportError(error, context.registry, url) ?? error
+      const final = !isRetryableError(error) || outgoing.retryTransport === false || (outgoing.retryRefused === false && isConnectionRefused(error))
+      if (error instanceof ZregError || final) throw transportError(error, context.registry, url) ?? error
       reason = describeFailure(error)
     }
     if (retryAfterMs !== undefined && retryAfterMs > policy.maxRetryAfterMs) {

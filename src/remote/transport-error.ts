@@ -35,6 +35,11 @@ export function isNotTls(error: unknown): boolean {
   return errorChain(error).some((e) => /^(ERR_SSL_WRONG_VERSION_NUMBER|ERR_SSL_HTTP_REQUEST|ERR_SSL_UNKNOWN_PROTOCOL|EPROTO|ECONNREFUSED)$/.test(codeOf(e) ?? ''))
 }
 
+/** Nothing listens at the address (ECONNREFUSED): on a first contact, a wrong host or port more likely than a hiccup. */
+export function isConnectionRefused(error: unknown): boolean {
+  return errorChain(error).some((e) => codeOf(e) === 'ECONNREFUSED')
+}
+
 /** A TLS failure the user fixes with a CA, a client certificate or --tls-verify=false (not a dropped connection). */
 export function isCertificateError(error: unknown): boolean {
   return errorChain(error).some((e) => {
@@ -62,6 +67,9 @@ export function transportError(error: unknown, registry: string, url: string): Z
   const handshake = chain.find((e) => /^ERR_SSL_|^EPROTO$/.test(codeOf(e) ?? ''))
   if (handshake !== undefined) {
     return new ZregError('TLS_FAILED', `cannot connect to the registry ${registry} over TLS (${url}): the TLS handshake failed (${handshake.message.split('\n')[0]}); if it serves plain http, pass --tls-verify=false`, { cause: error })
+  }
+  if (isConnectionRefused(error)) {
+    return new ZregError('CONNECTION_FAILED', `nothing listens at ${new URL(url).host}: the connection was refused (the registry ${registry}, ${url}); check the host and port`, { cause: error })
   }
   for (const e of chain) {
     const mapped = systemError(e)

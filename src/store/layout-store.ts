@@ -412,7 +412,13 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     const staged = this.staged.get(digest)
     if (staged === undefined) return this.store.blobBytes(digest, maxBytes)
     if (staged.size > maxBytes) throw new ZregError('MANIFEST_TOO_LARGE', `blob ${digest} is ${staged.size} bytes, over the ${maxBytes}-byte limit`)
-    return readFile(staged.path)
+    try {
+      return await readFile(staged.path)
+    } catch (error) {
+      // A commit({ keepOpen }) of another image published it meanwhile: it is in the store now.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.store.blobBytes(digest, maxBytes)
+      throw error
+    }
   }
 
   async scratchDirectory(): Promise<string> {

@@ -51,7 +51,7 @@ export interface SyncedImage {
 
 export interface SyncSummary {
   images: SyncedImage[]
-  /** Tags --prune removed. */
+  /** Tags --prune removed (with --dry-run: would remove). */
   pruned: { repository: string; tag: string }[]
   failed: number
 }
@@ -71,14 +71,6 @@ function targetRepository(entry: SyncRegistry, ref: RemoteReference, scoped: boo
 
 function formatTarget(target: SyncJob['target']): string {
   return target.tag !== undefined ? `${target.repository}:${target.tag}` : `${target.repository}@${target.digest!}`
-}
-
-/** The tags or digests one entry of the file selects from a repository's tag list. */
-async function selectRefs(client: RegistryClient, repository: string, entry: SyncRegistry, choose: (tags: string[]) => string[], listed: boolean, refs: string[]): Promise<string[]> {
-  const selected = listed ? choose(await client.tagList(repository)) : refs
-  if (entry.keepLast === undefined) return selected
-  const tags = selected.filter((ref) => !isDigest(ref))
-  return [...newestTags(tags, entry.keepLast), ...selected.filter((ref) => isDigest(ref))]
 }
 
 /**
@@ -106,11 +98,18 @@ export async function runSync(store: Store | undefined, registries: SyncRegistry
   try {
     // 1. Connect and expand each entry's selection into jobs.
     for (const entry of registries) {
+      const specs = [
+        ...entry.images.map((image) => ({ repository: image.repository, listed: image.refs.length === 0, refs: image.refs, choose: (tags: string[]) => tags })),
+        ...entry.imagesByTagRegex.map((image) => ({ repository: image.repository, listed: true, refs: [], choose: (tags: string[]) => tagsMatching(tags, image.pattern) })),
+        ...entry.imagesBySemver.map((image) => ({ repository: image.repository, listed: true, refs: [], choose: (tags: string[]) => tagsInSemverRange(tags, image.constraint) })),
+      ]
+      // A key that selects nothing (an anchor holder such as `base: &base {...}`) is not contacted, as in skopeo.
+      if (specs.length === 0) continue
       let client: RegistryClient
       try {
         client = await connectRegistry({ registry: entry.registry, repository: '' } as RemoteReference, {
           ...options.remote,
-          ...(entry.credentials ? { creds: entry.credentials } : {}),
+          ...(entry.credentials ? { creds: entry.credentials, credsSource: `the sync file's credentials of ${entry.registry}` } : {}),
           ...(entry.tlsVerify !== undefined ? { tlsVerify: entry.tlsVerify } : {}),
           ...(entry.certDir !== undefined ? { certDir: entry.certDir } : {}),
           jobs,
@@ -120,11 +119,8 @@ export async function runSync(store: Store | undefined, registries: SyncRegistry
         fail(entry.registry, '', error)
         continue
       }
-      const specs = [
-        ...entry.images.map((image) => ({ repository: image.repository, listed: image.refs.length === 0, refs: image.refs, choose: (tags: string[]) => tags })),
-        ...entry.imagesByTagRegex.map((image) => ({ repository: image.repository, listed: true, refs: [], choose: (tags: string[]) => tagsMatching(tags, image.pattern) })),
-        ...entry.imagesBySemver.map((image) => ({ repository: image.repository, listed: true, refs: [], choose: (tags: string[]) => tagsInSemverRange(tags, image.constraint) })),
-      ]
+      // Every selector's refs, per stored repository: keep-last applies to their union.
+      const groups = new Map<string, { base: RemoteReference; refs: Set<string> }>()
       for (const spec of specs) {
         const display = `${entry.registry}/${spec.repository}`
         let base: RemoteReference
@@ -137,25 +133,31 @@ export async function runSync(store: Store | undefined, registries: SyncRegistry
           continue
         }
         try {
-          const refs = await selectRefs(client, base.repository, entry, spec.choose, spec.listed, spec.refs)
-          const selection = selections.has(repository) ? selections.get(repository) : new Set<string>()
-          for (const ref of refs) {
-            const digest = isDigest(ref) ? ref : undefined
-            const tag = digest === undefined ? ref : undefined
-            if (tag !== undefined) selection?.add(tag)
-            allJobs.push({
-              client,
-              job: {
-                registry: entry,
-                ref: { registry: base.registry, repository: base.repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
-                target: { repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
-              },
-            })
-          }
-          selections.set(repository, selection)
+          const refs = spec.listed ? spec.choose(await client.tagList(base.repository)) : spec.refs
+          const group = groups.get(repository) ?? { base, refs: new Set<string>() }
+          for (const ref of refs) group.refs.add(ref)
+          groups.set(repository, group)
+          if (!selections.has(repository)) selections.set(repository, new Set())
         } catch (error) {
           selections.set(repository, undefined)
           fail(display, repository, error)
+        }
+      }
+      for (const [repository, { base, refs }] of groups) {
+        const digests = [...refs].filter((ref) => isDigest(ref))
+        const tags = [...refs].filter((ref) => !isDigest(ref))
+        for (const ref of [...(entry.keepLast === undefined ? tags : newestTags(tags, entry.keepLast)), ...digests]) {
+          const digest = isDigest(ref) ? ref : undefined
+          const tag = digest === undefined ? ref : undefined
+          if (tag !== undefined) selections.get(repository)?.add(tag)
+          allJobs.push({
+            client,
+            job: {
+              registry: entry,
+              ref: { registry: base.registry, repository: base.repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
+              target: { repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
+            },
+          })
         }
       }
     }
@@ -209,16 +211,16 @@ export async function runSync(store: Store | undefined, registries: SyncRegistry
       await staging?.abort()
     }
 
-    // 3. Prune: tags of a mirrored repository that its (fully known) selection no longer names.
+    // 3. Prune: tags of a mirrored repository that its (fully known) selection no longer names; a dry run lists them.
     const pruned: { repository: string; tag: string }[] = []
-    if (options.prune && store !== undefined && !options.dryRun) {
+    if (options.prune && store !== undefined) {
       const failedTargets = new Set(images.filter((image) => image.status === 'failed').map((image) => image.target))
       for (const ref of await store.refList()) {
         const selection = selections.get(ref.repository)
         if (ref.tag === undefined || selection === undefined || selection.has(ref.tag) || failedTargets.has(`${ref.repository}:${ref.tag}`)) continue
         pruned.push({ repository: ref.repository, tag: ref.tag })
       }
-      if (pruned.length > 0) await store.refDelete(pruned)
+      if (pruned.length > 0 && !options.dryRun) await store.refDelete(pruned)
     }
     return { images, pruned, failed: images.filter((image) => image.status === 'failed').length }
   } finally {

@@ -134,14 +134,34 @@ describe('zreg add docker:// from the reference registry', () => {
     assert.equal(await pullBack(store, `127.0.0.1-${port}/up/small:1.0`, work), single.digest)
   })
 
-  test('a tag or repository the registry lacks: exit 3, nothing stored', async () => {
+  test('a tag or repository the registry lacks: exit 3 naming the tags there are, nothing stored; no tag means latest', async () => {
     const store = join(work, 'missing')
-    for (const source of [`docker://${registry.authority}/up/small:nope`, `docker://${registry.authority}/up/nothing:1.0`]) {
+    for (const source of [`docker://${registry.authority}/up/small:nope`, `docker://${registry.authority}/up/small`, `docker://${registry.authority}/up/nothing:1.0`]) {
       const result = await zreg(['add', source, '--store', store], { env })
       assert.equal(result.exitCode, 3, `${source}: ${result.stderr}`)
-      assert.match(result.stderr, /SOURCE_NOT_FOUND|no such manifest|manifest unknown|not found/i)
+      assert.match(result.stderr, /no such manifest|manifest unknown|not found/i)
     }
+    assert.match((await zreg(['add', `docker://${registry.authority}/up/small`, '--store', store], { env })).stderr, /up\/small:latest: no such manifest \(it has: 1\.0\)/)
     await assert.rejects(readFile(join(store, 'index.json')))
+    await pushFixture(layout, 'fixtures/single:1.0', registry.authority, 'up/small:latest')
+    const latest = await addJson([`docker://${registry.authority}/up/small`, '--store', store], env)
+    assert.deepEqual([latest.images[0]!.repository, latest.images[0]!.tag, latest.images[0]!.digest], ['up/small', 'latest', single.digest])
+  })
+
+  test('mistakes a user makes: nothing listening, no repository, a malformed transport, registry flags on a file source', async () => {
+    const store = join(work, 'mistakes')
+    const refused = await zreg(['add', 'docker://127.0.0.1:1/up/small:1.0', '--store', store], { env })
+    assert.equal(refused.exitCode, 5, refused.stderr)
+    assert.match(refused.stderr, /nothing listens at 127\.0\.0\.1:1/)
+    assert.doesNotMatch(refused.stderr, /retry \d/)
+    for (const [source, pattern] of [[`docker://${registry.authority}`, /names a registry but no repository/], [`docker//${registry.authority}/up/small:1.0`, /docker:\/\/HOST/], [`docker:/${registry.authority}/up/small:1.0`, /docker:\/\/HOST/]] as const) {
+      const result = await zreg(['add', source, '--store', store], { env })
+      assert.equal(result.exitCode, 2, `${source}: ${result.stderr}`)
+      assert.match(result.stderr, pattern)
+    }
+    const misplaced = await zreg(['add', `oci:${layout}:fixtures/single:1.0`, '--store', store, '--with-referrers'], { env })
+    assert.equal(misplaced.exitCode, 2, misplaced.stderr)
+    assert.match(misplaced.stderr, /--with-referrers applies to registry sources/)
   })
 
   test('faults: a dropped download resumes with Range, 503 and 429 are retried, a redirect gets no Authorization', async () => {

@@ -287,13 +287,16 @@ describe('the registry client against docker-registry (anonymous)', () => {
     })
   })
 
-  test('what is not a registry, or not there: REMOTE_INVALID, REMOTE_UNAVAILABLE, HOST_UNKNOWN', async () => {
+  test('what is not a registry, or not there: REMOTE_INVALID, CONNECTION_FAILED at once, HOST_UNKNOWN', async () => {
     // The side server answers 403 to /v2/: a web server, not a registry.
     await rejectsWith(RegistryClient.connect({ registry: new URL(proxy.sideUrl).host, retry: quickRetry }), 'REMOTE_INVALID', /is not a registry: GET http:\/\/127\.0\.0\.1:\d+\/v2\/ answered 403/)
     const closed = new URL(proxy.sideUrl)
     const port = Number(closed.port)
     await proxy.stop()
-    await rejectsWith(RegistryClient.connect({ registry: `127.0.0.1:${port}`, retry: { ...quickRetry, attempts: 2 } }), 'REMOTE_UNAVAILABLE', /^GET http:\/\/127\.0\.0\.1:\d+\/v2\/ failed 2 times; the last: .*ECONNREFUSED/)
+    // Nothing listens: a wrong port, said at once rather than after retries.
+    const retries: unknown[] = []
+    await rejectsWith(RegistryClient.connect({ registry: `127.0.0.1:${port}`, retry: { ...quickRetry, attempts: 2 }, onRetry: (event) => retries.push(event) }), 'CONNECTION_FAILED', /^nothing listens at 127\.0\.0\.1:\d+: the connection was refused \(the registry 127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+\/v2\/\); check the host and port$/)
+    assert.deepEqual(retries, [])
     proxy = await startFaultProxy(registry.url)
     await rejectsWith(RegistryClient.connect({ registry: 'nosuch.invalid', retry: quickRetry }), 'HOST_UNKNOWN', /^cannot resolve the host name nosuch\.invalid \(the registry nosuch\.invalid, https:\/\/nosuch\.invalid\/v2\/\)$/)
   })

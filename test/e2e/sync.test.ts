@@ -99,6 +99,9 @@ describe('zreg sync from the reference registry', () => {
     ])
     assert.equal(first.summary.images.find((image) => image.target === 'up/multi:1.0')!.digest, multi.digest)
     await zregOk(['verify', '--store', store])
+    // The four up/app tags are one image: each of its blobs was downloaded once.
+    const blobGets = proxy.requests.filter((request) => request.method === 'GET' && request.path.includes('/blobs/')).map((request) => request.path)
+    assert.deepEqual(blobGets.filter((path, i) => blobGets.indexOf(path) !== i), [])
 
     proxy.reset()
     const second = await syncJson([file, '--store', store])
@@ -120,12 +123,17 @@ describe('zreg sync from the reference registry', () => {
   })
 
   test("zreg's keys: semver with keep-last, platforms and a prefix", async () => {
+    // An anchor holder selects nothing and is not contacted; keep-last counts every selector of a repository.
     const file = await writeSyncFile(
       'keys.yaml',
-      `${registry.authority}:
+      `base: &base
+  keep-last: 2
+${registry.authority}:
+  <<: *base
+  images:
+    up/app: ["1.0.0"]
   images-by-semver:
     up/app: ">= 1.1, < 3"
-  keep-last: 2
   prefix: mirror/
 `,
     )
@@ -184,6 +192,9 @@ describe('zreg sync from the reference registry', () => {
     const fewer = await writeSyncFile('fewer.yaml', `${registry.authority}:\n  images:\n    up/app: ["1.1.0"]\n`)
     await zregOk(['sync', fewer, '--store', store], { env })
     assert.deepEqual(await storedTags(store), ['up/app:1.0.0', 'up/app:1.1.0', 'up/app:2.0.0'])
+    const wouldPrune = await syncJson([fewer, '--store', store, '--prune', '--dry-run'])
+    assert.deepEqual(wouldPrune.summary.pruned.map((ref) => ref.tag).sort(), ['1.0.0', '2.0.0'])
+    assert.equal((await storedTags(store)).length, 3)
     const pruned = await syncJson([fewer, '--store', store, '--prune'])
     assert.deepEqual(pruned.summary.pruned.map((ref) => ref.tag).sort(), ['1.0.0', '2.0.0'])
     assert.deepEqual(await storedTags(store), ['up/app:1.1.0'])
