@@ -13,7 +13,8 @@ test('transport failures as what a user acts on: certificates and handshakes TLS
     [errno('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'tlsv13 alert certificate required'), 'TLS_FAILED', /wants a client certificate: put NAME\.cert and NAME\.key in the --cert-dir/],
     [errno('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number'), 'TLS_FAILED', /the TLS handshake failed \(wrong version number\); if it serves plain http, pass --tls-verify=false$/],
     [errno('ENOTFOUND', 'getaddrinfo ENOTFOUND r.example', { syscall: 'getaddrinfo', hostname: 'r.example' }), 'HOST_UNKNOWN', /^cannot resolve the host name r\.example \(the registry r\.example:5000, https:\/\/r\.example:5000\/v2\/\)$/],
-    [new Error('fetch failed', { cause: errno('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:5000', { syscall: 'connect', address: '10.0.0.1', port: 5000 }) }), 'CONNECTION_FAILED', /^cannot connect to 10\.0\.0\.1:5000/],
+    [new Error('fetch failed', { cause: errno('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:5000', { syscall: 'connect', address: '10.0.0.1', port: 5000 }) }), 'CONNECTION_FAILED', /^nothing listens at r\.example:5000: the connection was refused \(the registry r\.example:5000, https:\/\/r\.example:5000\/v2\/\); check the host and port$/],
+    [errno('ECONNRESET', 'read ECONNRESET', { syscall: 'read' }), 'CONNECTION_FAILED', /^cannot read: /],
   ]
   for (const [error, code, message] of cases) {
     const mapped = transportError(error, 'r.example:5000', url)
