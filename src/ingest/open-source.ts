@@ -1,12 +1,12 @@
-import pLimit from 'p-limit'
 import { stat } from 'node:fs/promises'
+import pLimit from 'p-limit'
 import { ZregError } from '../errors.js'
+import { parseRemoteReference } from '../remote/remote-reference.js'
 import { DockerArchiveImages } from './docker-archive.js'
 import { DirectoryTree, TarArchiveTree, type FileTree } from './file-tree.js'
 import type { ImageSource } from './image-source.js'
 import { OciLayoutImages } from './oci-layout-source.js'
 import { connectRegistry, RegistryImages, type RemoteOptions } from './registry-source.js'
-import { parseRemoteReference } from '../remote/remote-reference.js'
 import type { SourceRef, SourceTransport } from './source.js'
 
 async function kindOf(path: string): Promise<'file' | 'directory' | undefined> {
