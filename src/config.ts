@@ -8,6 +8,8 @@ export interface ZregConfig {
   store?: string
   out?: string
   defaultPlatform?: string
+  /** Seconds caches may keep what a build can change (build --cache-max-age). */
+  cacheMaxAge?: number
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
   notifications?: NotificationEndpoint[]
   /** Push mode access control. */

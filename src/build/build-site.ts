@@ -1,5 +1,6 @@
 import { ZregError, type ErrorCode } from '../errors.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
+import { defaultCacheMaxAge } from './cache-control.js'
 import { makeDirectory } from '../store/atomic.js'
 import { withLock } from '../store/lock.js'
 import { treeCollisions } from '../oci/tree-collisions.js'
@@ -14,6 +15,8 @@ export interface BuildOptions {
   out: string
   /** What a tag naming an index serves to clients that accept no index (default linux/amd64). */
   defaultPlatform?: Platform
+  /** Seconds caches may keep tags, tag lists and the catalog (default 60; 0: revalidate each time). */
+  cacheMaxAge?: number
 }
 
 /** A repository a build left out, and why (the rest of the tree is built and swapped in). */
@@ -100,7 +103,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
         skipped.push({ repository: name, reason: error.message })
       }
     }
-    const site = planSite(entries, { defaultPlatform: platform })
+    const site = planSite(entries, { defaultPlatform: platform, cacheMaxAge: options.cacheMaxAge ?? defaultCacheMaxAge })
     const written = await writeTree(site, paths, live)
     skipped.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0))
     return { ...written, repositoriesWritten, tags, skipped, durationMs: Math.round(performance.now() - started) }

@@ -45,11 +45,17 @@ export interface SitePlan {
   /** Files outside any repository, at paths relative to the tree root. */
   rootFiles: PlannedFile[]
   defaultPlatform: Platform
+  /** Seconds caches may keep what a build can change (see cache-control.ts). */
+  cacheMaxAge: number
   key: string
 }
 
 export interface PlanOptions {
   defaultPlatform: Platform
+}
+
+export interface SitePlanOptions extends PlanOptions {
+  cacheMaxAge: number
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
@@ -130,13 +136,13 @@ export function planRepository(repository: RepositoryModel, options: PlanOptions
  * The generation: the root files and which repository directory each repository uses. Pure, so it is
  * tested without a file system. The names must be ones the tree can hold together (treeCollisions).
  */
-export function planSite(repositories: RepositoryEntry[], options: PlanOptions): SitePlan {
+export function planSite(repositories: RepositoryEntry[], options: SitePlanOptions): SitePlan {
   const sorted = [...repositories].sort((a, b) => compare(a.name, b.name))
   const names = sorted.map((repository) => repository.name)
   const rootFiles = [
     text('v2/index.html', apiVersionBody, MediaTypes.Json),
     text('v2/_catalog', JSON.stringify({ repositories: names }), MediaTypes.Json),
   ]
-  const key = hashOf([treeFormatVersion, options.defaultPlatform, rootFiles, sorted.map((repository) => [repository.name, repository.key])])
-  return { repositories: sorted, rootFiles, defaultPlatform: options.defaultPlatform, key }
+  const key = hashOf([treeFormatVersion, options.defaultPlatform, options.cacheMaxAge, rootFiles, sorted.map((repository) => [repository.name, repository.key])])
+  return { repositories: sorted, rootFiles, defaultPlatform: options.defaultPlatform, cacheMaxAge: options.cacheMaxAge, key }
 }

@@ -14,6 +14,8 @@ export interface SiteManifest {
   format: 2
   key: string
   defaultPlatform: string
+  /** Seconds caches may keep what a build can change (absent in trees built before it: the default). */
+  cacheMaxAge?: number
   /** Repository name -> the directory (under objects/) holding its part of the tree. */
   repositories: Record<string, string>
   /** Repository name -> hash of its references, so the next build can skip it when unchanged. */
@@ -57,6 +59,7 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
       format: 2,
       key: plan.key,
       defaultPlatform: formatPlatform(plan.defaultPlatform),
+      cacheMaxAge: plan.cacheMaxAge,
       repositories: Object.fromEntries(plan.repositories.map((repository) => [repository.name, repository.key])),
       inputs: Object.fromEntries(plan.repositories.map((repository) => [repository.name, repository.input])),
       rootFiles,

@@ -16,6 +16,7 @@ A repository the tree cannot hold (its name needs a directory where another repo
     store: storeFlag,
     out: outFlag,
     'default-platform': Flags.string({ description: 'Manifest a tag naming an index serves to clients that accept no index [default: linux/amd64]' }),
+    'cache-max-age': Flags.integer({ description: 'Seconds a cache (a CDN) may keep tags, tag lists and the catalog; 0: revalidate each time. Content named by digest is always immutable [default: 60]', min: 0 }),
   }
 
   async run(): Promise<BuildResult> {
@@ -26,6 +27,7 @@ A repository the tree cannot hold (its name needs a directory where another repo
     const result = await buildSite(store, {
       out: flags.out ?? config.out ?? './zreg-site',
       ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
+      ...((flags['cache-max-age'] ?? config.cacheMaxAge) !== undefined ? { cacheMaxAge: flags['cache-max-age'] ?? config.cacheMaxAge! } : {}),
     })
     const what = result.changed ? `${result.repositoriesWritten} of ${result.repositories} repositories written` : 'unchanged'
     this.log(`built ${result.out}: ${result.repositories} repositories, ${result.tags} tags (${what}) in ${result.durationMs} ms`)

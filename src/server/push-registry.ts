@@ -166,7 +166,8 @@ export class PushRegistry {
         namespaceOf(name)
       }
     }
-    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target })) return
+    // A push changes tags at once: caches in front revalidate them (cacheMaxAge 0); digests stay immutable.
+    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0 })) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }

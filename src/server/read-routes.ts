@@ -3,6 +3,7 @@ import { ZregError } from '../errors.js'
 import { isDigest } from '../oci/digest.js'
 import { isIndex, MediaTypes } from '../oci/media-types.js'
 import { isRepository, isTag } from '../oci/reference.js'
+import { immutableCacheControl, mutableCacheControl } from '../build/cache-control.js'
 import { acceptsMediaType, matchesIfNoneMatch } from './accept.js'
 import { readSmall, sendFile, type SmallFileCache } from './send-file.js'
 import type { SiteFile } from './site-reader.js'
@@ -92,7 +93,7 @@ async function sendList(req: IncomingMessage, res: ServerResponse, file: SiteFil
   sendJson(res, 200, JSON.stringify(body), file.headers.contentType)
 }
 
-async function sendManifest(req: IncomingMessage, res: ServerResponse, view: SiteView, name: string, reference: string, cache: SmallFileCache): Promise<void> {
+async function sendManifest(req: IncomingMessage, res: ServerResponse, view: SiteView, name: string, reference: string, cache: SmallFileCache, cacheFor: (immutable: boolean) => void): Promise<void> {
   let file = isDigest(reference) || isTag(reference) ? await view.file(name, `manifests/${reference}`) : undefined
   const fallback = file?.headers.platformFallback
   if (file && fallback !== undefined && isIndex(file.headers.contentType)) {
@@ -103,6 +104,7 @@ async function sendManifest(req: IncomingMessage, res: ServerResponse, view: Sit
   if (!file) {
     throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
   }
+  cacheFor(isDigest(reference))
   return send(req, res, file, cache)
 }
 
@@ -112,15 +114,21 @@ async function sendManifest(req: IncomingMessage, res: ServerResponse, view: Sit
  * the request is not a read route, so a caller may handle it. `options.path` serves another (decoded)
  * path than the request's own: a mirror request resolved to its repository.
  */
-export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string } = {}): Promise<boolean> {
+export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string; cacheMaxAge?: number } = {}): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false
   const path = options.path ?? requestPath(req.url)
   if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
+  // Cache-Control (cache-control.ts) only where the view says how long what can change may be kept.
+  const cacheFor = (immutable: boolean) => {
+    if (options.cacheMaxAge !== undefined) res.setHeader('Cache-Control', immutable ? immutableCacheControl : mutableCacheControl(options.cacheMaxAge))
+  }
   if (path === '/v2/' || path === '/v2') {
+    cacheFor(false)
     sendJson(res, 200, '{}')
     return true
   }
   if (path === '/v2/_catalog') {
+    cacheFor(false)
     await sendList(req, res, view.rootFile('v2/_catalog'), 'repositories', path, cache)
     return true
   }
@@ -137,6 +145,7 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
   switch (kind) {
     case 'tags':
       if (reference !== 'list') throw new ZregError('NAME_UNKNOWN', `no registry route for ${path}`, { detail: { path } })
+      cacheFor(false)
       await sendList(req, res, await view.file(name, 'tags/list'), 'tags', path, cache)
       return true
     case 'blobs': {
@@ -144,19 +153,21 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
       // repository before any manifest names it.
       const file = isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
       if (!file) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
+      cacheFor(true)
       await send(req, res, file, cache)
       return true
     }
     case 'referrers': {
       if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `"${reference}" is not a digest`)
       const file = await view.file(name, `referrers/${reference}`)
-      // Every digest has a (possibly empty) referrers list, as the distribution-spec requires.
+      // Every digest has a (possibly empty) referrers list, as the distribution-spec requires; it grows.
+      cacheFor(false)
       if (file) await send(req, res, file, cache)
       else sendJson(res, 200, emptyReferrers, MediaTypes.OciIndex)
       return true
     }
     default:
-      await sendManifest(req, res, view, name, reference, cache)
+      await sendManifest(req, res, view, name, reference, cache, cacheFor)
       return true
   }
 }

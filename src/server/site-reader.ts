@@ -3,6 +3,7 @@ import { readFile, readlink, realpath } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { HeaderEntry } from '../build/plan.js'
 import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
+import { defaultCacheMaxAge } from '../build/cache-control.js'
 import type { SiteManifest } from '../build/write-tree.js'
 import { ZregError } from '../errors.js'
 import { configPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
@@ -24,6 +25,8 @@ export interface LoadedSite {
   /** Repository name -> the directory its files are served from. */
   directories: Map<string, string>
   rootFiles: Map<string, HeaderEntry>
+  /** Seconds caches may keep what a build can change (cache-control.ts). */
+  cacheMaxAge: number
 }
 
 /** The generation `out` points at (changes when a build swaps a new one in). */
@@ -62,7 +65,7 @@ export async function loadSite(out: string): Promise<LoadedSite> {
       directories.set(name, join(paths.objects, key))
     }),
   )
-  return { generation, meta: join(root, metaDir), repositories, directories, rootFiles: new Map(Object.entries(site.rootFiles)) }
+  return { generation, meta: join(root, metaDir), repositories, directories, rootFiles: new Map(Object.entries(site.rootFiles)), cacheMaxAge: site.cacheMaxAge ?? defaultCacheMaxAge }
 }
 
 /** The file behind a repository-relative path, if the build wrote one. */

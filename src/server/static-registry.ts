@@ -75,7 +75,7 @@ export class StaticRegistry {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0')
     const path = requestPath(req.url)
     const mirrored = path === undefined ? undefined : mirrorPath(path, requestQuery(req.url), this.view.hasRepository)
-    serveRead(req, res, this.view, this.cache, mirrored === undefined ? {} : { path: mirrored })
+    serveRead(req, res, this.view, this.cache, { cacheMaxAge: this.site.cacheMaxAge, ...(mirrored === undefined ? {} : { path: mirrored }) })
       .then((served) => {
         if (served) return
         res.setHeader('Allow', 'GET, HEAD')

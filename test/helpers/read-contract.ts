@@ -81,6 +81,13 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
       },
     },
     { name: 'tags list', path: '/v2/fixtures/single/tags/list', status: 200, check: (r) => assert.deepEqual(json(r), { name: 'fixtures/single', tags: ['1.0', 'sbom'] }) },
+    // Cache-Control for a CDN in front: what is named by digest never changes; what a build changes, 60 s (the default).
+    { name: 'a blob is immutable for caches', path: `/v2/fixtures/single/blobs/${layer}`, status: 200, check: (r) => assert.equal(r.headers['cache-control'], 'public, max-age=31536000, immutable') },
+    { name: 'a manifest by digest is immutable for caches', method: 'HEAD', path: `/v2/fixtures/single/manifests/${single.digest}`, headers: { Accept: allManifestTypes }, status: 200, check: (r) => assert.equal(r.headers['cache-control'], 'public, max-age=31536000, immutable') },
+    { name: 'a manifest by tag is kept a short while', method: 'HEAD', path: '/v2/fixtures/single/manifests/1.0', headers: { Accept: allManifestTypes }, status: 200, check: (r) => assert.equal(r.headers['cache-control'], 'public, max-age=60') },
+    { name: 'tag lists, the catalog and /v2/ too', path: '/v2/fixtures/single/tags/list', status: 200, check: (r) => assert.equal(r.headers['cache-control'], 'public, max-age=60') },
+    { name: 'the catalog is kept a short while', path: '/v2/_catalog', status: 200, check: (r) => assert.equal(r.headers['cache-control'], 'public, max-age=60') },
+    { name: 'errors carry no cache lifetime', path: `/v2/fixtures/single/blobs/${unknown}`, status: 404, check: (r) => assert.equal(r.headers['cache-control'], undefined) },
     { name: 'unknown query parameters are ignored', path: '/v2/fixtures/single/tags/list?cache=no', status: 200, check: (r) => assert.deepEqual(json(r), { name: 'fixtures/single', tags: ['1.0', 'sbom'] }) },
     {
       name: 'tags list pages with n, last and a Link to the next page',

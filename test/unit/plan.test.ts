@@ -18,7 +18,7 @@ const repo = (name: string, tags: [string, ManifestSummary][], more: ManifestSum
   tags: new Map(tags.map(([tag, summary]) => [tag, summary.digest])),
   manifests: new Map([...tags.map(([, s]) => s), ...more].map((s) => [s.digest, s])),
 })
-const options = { defaultPlatform: { os: 'linux', architecture: 'amd64' } }
+const options = { defaultPlatform: { os: 'linux', architecture: 'amd64' }, cacheMaxAge: 60 }
 const entry = (model: RepositoryModel): RepositoryEntry => ({ name: model.name, input: `input-${model.name}`, key: planRepository(model, options).key })
 
 test('a repository plans tags, manifests by tag and digest, its blobs and referrers', () => {
@@ -60,5 +60,6 @@ test('plans are deterministic and keyed by content', () => {
   assert.deepEqual(first.repositories.map((r) => r.key), second.repositories.map((r) => r.key))
   const changed = planSite([entry(repo('x', [['1', a]])), entry(repo('y', [['2', a]]))], options)
   assert.equal(changed.repositories[0]!.key, first.repositories[0]!.key, 'an unchanged repository keeps its key')
+  assert.notEqual(planSite([entry(repo('x', [['1', a]])), entry(repo('y', [['1', a]]))], { ...options, cacheMaxAge: 0 }).key, first.key, 'another cache max-age is another generation')
   assert.notEqual(changed.repositories[1]!.key, first.repositories[1]!.key)
 })
