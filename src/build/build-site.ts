@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import { ZregError, type ErrorCode } from '../errors.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { defaultCacheMaxAge } from './cache-control.js'
@@ -8,7 +9,7 @@ import type { Store, StoredRef } from '../store/store.js'
 import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
-import { liveState, writeTree, type WriteResult } from './write-tree.js'
+import { claimOut, liveState, writeTree, type WriteResult } from './write-tree.js'
 import { writeRepository } from './write-repository.js'
 
 export interface BuildOptions {
@@ -63,6 +64,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
   const started = performance.now()
   const platform = options.defaultPlatform ?? defaultPlatform
   const paths = treePaths(options.out)
+  const former = await claimOut(paths)
   await makeDirectory(paths.objects)
   await makeDirectory(paths.generations)
   return withLock(paths.lock, async () => {
@@ -105,6 +107,8 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
     }
     const site = planSite(entries, { defaultPlatform: platform, cacheMaxAge: options.cacheMaxAge ?? defaultCacheMaxAge })
     const written = await writeTree(site, paths, live)
+    // A tree of the former layout: its builds directory beside `out` is no longer read.
+    if (former !== undefined) await rm(former, { recursive: true, force: true })
     skipped.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0))
     return { ...written, repositoriesWritten, tags, skipped, durationMs: Math.round(performance.now() - started) }
   })

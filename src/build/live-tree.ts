@@ -186,7 +186,7 @@ export async function updateLiveTree(paths: TreePaths, repositories: RepositoryE
   }
   for (const file of rootFiles) {
     if (!('text' in file.source)) continue
-    const path = join(paths.root, file.path)
+    const path = join(paths.out, file.path)
     const current = (() => {
       try {
         return readFileSync(path, 'utf8')

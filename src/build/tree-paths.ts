@@ -1,23 +1,31 @@
-import { basename, dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 
 /**
- * Where a build keeps its files. `out` is a symlink to the live generation; generations and the
- * per-repository directories they share live in a hidden sibling, so swapping is one rename.
+ * Where a build keeps its files, all inside `out` so that a copy of it (`cp -a`, `rsync -a`, `tar`) serves
+ * the same: every link in it is relative and stays inside. `out/v2` is the literal tree plain file
+ * servers publish; `out/.zreg` is a link to the live generation's metadata (what zreg serve and nginx
+ * read), swapped by one rename; generations and the per-repository directories they share live in
+ * `out/.zreg-builds`.
  */
 export interface TreePaths {
   out: string
   root: string
   /** The literal tree (`v2/...`) plain file servers publish, updated in place repository by repository. */
   live: string
+  /** The link to the live generation's metadata directory. */
+  current: string
   objects: string
   generations: string
   lock: string
 }
 
+/** The directory inside `out` that holds what builds share (hidden: servers skip dot paths). */
+export const buildsDir = '.zreg-builds'
+
 export function treePaths(out: string): TreePaths {
   const absolute = resolve(out)
-  const root = join(dirname(absolute), `.${basename(absolute)}.builds`)
-  return { out: absolute, root, live: join(root, 'v2'), objects: join(root, 'objects'), generations: join(root, 'gen'), lock: join(root, 'build.lock') }
+  const root = join(absolute, buildsDir)
+  return { out: absolute, root, live: join(absolute, 'v2'), current: join(absolute, metaDir), objects: join(root, 'objects'), generations: join(root, 'gen'), lock: join(root, 'build.lock') }
 }
 
 /** The generation-level metadata directory, not served (servers skip dot paths). */

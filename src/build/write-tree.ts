@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { lstat, readdir, readFile, readlink, rename, rm, rmdir, stat, symlink } from 'node:fs/promises'
-import { basename, dirname, join, relative } from 'node:path'
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { lstat, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { formatPlatform } from '../oci/platform.js'
-import { tempPathBeside } from '../store/atomic.js'
+import { makeDirectory, tempPathBeside } from '../store/atomic.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
 import { writeNginxConfig } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
@@ -71,7 +71,6 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
       writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
     }
     writeNginxConfig(meta, paths, plan)
-    symlinkSync(relative(temp, paths.live), join(temp, 'v2'))
     renameSync(temp, final)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
@@ -79,23 +78,39 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
   }
 }
 
-/** The generation `out` points at now, or undefined; refuses an `out` zreg did not make. */
-async function currentGeneration(paths: TreePaths): Promise<string | undefined> {
+/**
+ * Makes `out` a directory a build may write: new, empty, or one a build made (it holds .zreg-builds).
+ * A tree of the former layout (`out` a link to a generation in `.NAME.builds` beside it) is replaced:
+ * the link goes now; the former builds directory is returned, to be removed once the new tree is live.
+ * OUT_INVALID for anything else (a file, a foreign directory or link), before anything is written.
+ */
+export async function claimOut(paths: TreePaths): Promise<string | undefined> {
   const info = await lstat(paths.out).catch(() => undefined)
-  if (info === undefined) return undefined
-  if (info.isSymbolicLink()) {
-    const target = await readlink(paths.out)
-    const absolute = join(dirname(paths.out), target)
-    if (dirname(absolute) !== paths.generations) {
-      throw new ZregError('OUT_INVALID', `${paths.out} is a link to ${target}, not to a zreg build`)
-    }
-    return basename(absolute)
-  }
-  if (info.isDirectory() && (await readdir(paths.out)).length === 0) {
-    await rmdir(paths.out)
+  if (info === undefined) {
+    await makeDirectory(paths.out)
     return undefined
   }
+  if (info.isSymbolicLink()) {
+    const target = await readlink(paths.out)
+    const former = join(dirname(paths.out), `.${basename(paths.out)}.builds`)
+    if (dirname(dirname(resolve(dirname(paths.out), target))) !== former) {
+      throw new ZregError('OUT_INVALID', `${paths.out} is a link to ${target}, not to a zreg build`)
+    }
+    await unlink(paths.out)
+    await makeDirectory(paths.out)
+    return former
+  }
+  if (info.isDirectory() && (existsSync(paths.root) || (await readdir(paths.out)).length === 0)) return undefined
   throw new ZregError('OUT_INVALID', `${paths.out} exists and is not a zreg build`)
+}
+
+/** The generation the tree's \`.zreg\` link names now, or undefined before the first build. */
+async function currentGeneration(paths: TreePaths): Promise<string | undefined> {
+  const target = await readlink(paths.current).catch(() => undefined)
+  if (target === undefined) return undefined
+  const generation = dirname(resolve(paths.out, target))
+  if (dirname(generation) !== paths.generations) throw new ZregError('OUT_INVALID', `${paths.current} is a link to ${target}, not to a zreg build`)
+  return basename(generation)
 }
 
 async function readSiteManifest(paths: TreePaths, generation: string): Promise<SiteManifest | undefined> {
@@ -129,11 +144,11 @@ export async function liveState(paths: TreePaths): Promise<LiveState> {
   return { generation, repositories, objects }
 }
 
-/** Points `out` at the generation with one atomic rename of a fresh symlink. */
+/** Points `out/.zreg` at the generation's metadata with one atomic rename of a fresh (relative) symlink. */
 async function swapIn(paths: TreePaths, generation: string): Promise<void> {
-  const temp = tempPathBeside(paths.out)
-  await symlink(relative(dirname(paths.out), join(paths.generations, generation)), temp)
-  await rename(temp, paths.out)
+  const temp = tempPathBeside(paths.current)
+  await symlink(relative(paths.out, join(paths.generations, generation, metaDir)), temp)
+  await rename(temp, paths.current)
 }
 
 /** How many generations stay: a server that polls for new builds may still be reading an older one. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { readFile, readlink, realpath } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { HeaderEntry } from '../build/plan.js'
 import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
 import { defaultCacheMaxAge } from '../build/cache-control.js'
@@ -29,10 +29,10 @@ export interface LoadedSite {
   cacheMaxAge: number
 }
 
-/** The generation `out` points at (changes when a build swaps a new one in). */
+/** The generation `out/.zreg` points at (changes when a build swaps a new one in). */
 export async function liveGeneration(out: string): Promise<string> {
   try {
-    return await readlink(out)
+    return await readlink(join(out, metaDir))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'EINVAL') throw new ZregError('SITE_NOT_FOUND', `${out} is not a tree written by \`zreg build\``)
@@ -43,10 +43,10 @@ export async function liveGeneration(out: string): Promise<string> {
 /** Loads the live generation; the server reads files only through it, so a build is seen whole. */
 export async function loadSite(out: string): Promise<LoadedSite> {
   const generation = await liveGeneration(out)
-  const root = await realpath(join(dirname(out), generation))
+  const meta = await realpath(join(out, generation))
   let site: SiteManifest
   try {
-    site = JSON.parse(await readFile(join(root, metaDir, 'site.json'), 'utf8')) as SiteManifest
+    site = JSON.parse(await readFile(join(meta, 'site.json'), 'utf8')) as SiteManifest
   } catch (error) {
     throw new ZregError('SITE_NOT_FOUND', `${out} has no readable ${metaDir}/site.json: ${(error as Error).message}`)
   }
@@ -65,7 +65,7 @@ export async function loadSite(out: string): Promise<LoadedSite> {
       directories.set(name, join(paths.objects, key))
     }),
   )
-  return { generation, meta: join(root, metaDir), repositories, directories, rootFiles: new Map(Object.entries(site.rootFiles)), cacheMaxAge: site.cacheMaxAge ?? defaultCacheMaxAge }
+  return { generation, meta, repositories, directories, rootFiles: new Map(Object.entries(site.rootFiles)), cacheMaxAge: site.cacheMaxAge ?? defaultCacheMaxAge }
 }
 
 /** The file behind a repository-relative path, if the build wrote one. */

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { cp, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
+import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
 import { zreg, zregOk } from '../helpers/cli.js'
-import { absoluteSource, cliPath, repoRoot, tempDir } from '../helpers/paths.js'
+import { absoluteSource, cliPath, loadFixtures, repoRoot, tempDir } from '../helpers/paths.js'
 import { rawRequest } from '../helpers/http.js'
 import { startZregServe } from '../helpers/servers.js'
 import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
+import { skopeoPull } from '../helpers/skopeo.js'
 import { treeDigest } from '../helpers/tree.js'
 import { makeScaleStore } from '../helpers/scale-store.js'
 import { execa } from 'execa'
@@ -58,7 +59,8 @@ describe('zreg build', () => {
     const [a, b] = await Promise.all([treeDigest(shared.site), treeDigest(out)])
     const served = (tree: Map<string, string>) => [...tree].filter(([path]) => path.startsWith('v2/'))
     assert.deepEqual(served(a), served(b))
-    assert.equal(await readlink(out).then((target) => target.split('/').pop()), await readlink(shared.site).then((target) => target.split('/').pop()))
+    const generation = (tree: string) => readlink(join(tree, '.zreg')).then((target) => target.split('/').at(-2))
+    assert.equal(await generation(out), await generation(shared.site))
   })
 
   test('links blobs to the store instead of copying their bytes', async () => {
@@ -112,14 +114,14 @@ describe('zreg build', () => {
     await makeScaleStore(store, 400, 2)
     await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--name', 'first/image:1', '--store', store])
     await zregOk(['build', '--store', store, '--out', out, '--default-platform', 'linux/arm64'])
-    const before = await readlink(out)
+    const before = await readlink(join(out, '.zreg'))
     // A different default platform changes every repository: the next build rewrites them all.
     for (const delay of [150, 400, 800]) {
       const child = execa(cliPath, ['build', '--store', store, '--out', out], { reject: false })
       await new Promise((resolve) => setTimeout(resolve, delay))
       child.kill('SIGKILL')
       await child
-      const live = await readlink(out)
+      const live = await readlink(join(out, '.zreg'))
       assert.ok(live === before || (await stat(join(out, '.zreg', 'site.json')).then(() => true)), `a whole generation is live after a kill at ${delay} ms`)
       const server = await startZregServe(out)
       try {
@@ -134,6 +136,44 @@ describe('zreg build', () => {
     assert.equal(final.defaultPlatform, 'linux/amd64')
     assert.equal(Object.keys(final.repositories).length, 401)
     assert.ok(!existsSync(join(treePaths(out).root, 'v2.updating')), 'the literal tree was brought up to date')
+  })
+
+  test('the tree is self-contained: a copy made with cp -a or tar serves the same, every link inside it', async () => {
+    const dir = await tempDir('copied')
+    const copy = join(dir, 'copy')
+    await execa('cp', ['-a', shared.site, copy])
+    await mkdir(join(dir, 'untarred'))
+    await execa('sh', ['-c', `tar -C '${shared.site}' -cf - . | tar -C '${join(dir, 'untarred')}' -xf -`])
+    for (const tree of [copy, join(dir, 'untarred')]) {
+      const { stdout } = await execa('find', [tree, '-type', 'l'])
+      for (const link of stdout.split('\n').filter(Boolean)) {
+        const resolved = await realpath(link)
+        assert.ok(resolved.startsWith(`${await realpath(tree)}/`), `${link} resolves to ${resolved}, outside the tree`)
+      }
+      const server = await startZregServe(tree)
+      try {
+        const single = (await loadFixtures()).images.find((image) => image.id === 'oci/single')!
+        assert.equal(await skopeoPull(`docker://${server.authority}/fixtures/single:1.0`, join(dir, `pulled-${tree.split('/').pop()}`)), single.digest)
+      } finally {
+        await server.stop()
+      }
+    }
+  })
+
+  test('a tree of the former layout (--out a link to .NAME.builds beside it) becomes a self-contained directory', async () => {
+    const dir = await tempDir('former')
+    const out = join(dir, 'site')
+    await mkdir(join(dir, '.site.builds', 'gen', 'old'), { recursive: true })
+    await symlink('.site.builds/gen/old', out)
+    await zregOk(['build', '--store', shared.store, '--out', out])
+    assert.ok((await lstat(out)).isDirectory())
+    assert.ok(!existsSync(join(dir, '.site.builds')), 'the former builds directory is gone')
+    const server = await startZregServe(out)
+    try {
+      assert.equal((await rawRequest(server.url, 'GET', '/v2/fixtures/single/tags/list')).status, 200)
+    } finally {
+      await server.stop()
+    }
   })
 
   test('refuses an --out it did not make', async () => {
