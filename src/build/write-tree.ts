@@ -96,7 +96,10 @@ export async function claimOut(paths: TreePaths): Promise<string | undefined> {
     if (dirname(dirname(resolve(dirname(paths.out), target))) !== former) {
       throw new ZregError('OUT_INVALID', `${paths.out} is a link to ${target}, not to a zreg build`)
     }
-    await unlink(paths.out)
+    // Another build may be converting it at the same moment: the link being gone already is no error.
+    await unlink(paths.out).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error
+    })
     await makeDirectory(paths.out)
     return former
   }

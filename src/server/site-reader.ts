@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile, readlink, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { HeaderEntry } from '../build/plan.js'
@@ -29,12 +29,16 @@ export interface LoadedSite {
   cacheMaxAge: number
 }
 
-/** The generation `out/.zreg` points at (changes when a build swaps a new one in). */
+/**
+ * The generation `out/.zreg` points at (changes when a build swaps a new one in). A copy that followed
+ * the links (`cp -rL`, an artifact upload) holds `.zreg` as a directory: it is its own, fixed generation.
+ */
 export async function liveGeneration(out: string): Promise<string> {
   try {
     return await readlink(join(out, metaDir))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EINVAL' && existsSync(join(out, metaDir, 'site.json'))) return metaDir
     if (code === 'ENOENT' || code === 'EINVAL') throw new ZregError('SITE_NOT_FOUND', `${out} is not a tree written by \`zreg build\``)
     throw error
   }

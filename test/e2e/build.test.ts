@@ -138,13 +138,15 @@ describe('zreg build', () => {
     assert.ok(!existsSync(join(treePaths(out).root, 'v2.updating')), 'the literal tree was brought up to date')
   })
 
-  test('the tree is self-contained: a copy made with cp -a or tar serves the same, every link inside it', async () => {
+  test('the tree is self-contained: a copy made with cp -a, tar or cp -rL (links followed) serves the same', async () => {
     const dir = await tempDir('copied')
     const copy = join(dir, 'copy')
     await execa('cp', ['-a', shared.site, copy])
     await mkdir(join(dir, 'untarred'))
     await execa('sh', ['-c', `tar -C '${shared.site}' -cf - . | tar -C '${join(dir, 'untarred')}' -xf -`])
-    for (const tree of [copy, join(dir, 'untarred')]) {
+    // What an artifact upload keeps: no links at all.
+    await execa('cp', ['-rL', shared.site, join(dir, 'dereferenced')])
+    for (const tree of [copy, join(dir, 'untarred'), join(dir, 'dereferenced')]) {
       const { stdout } = await execa('find', [tree, '-type', 'l'])
       for (const link of stdout.split('\n').filter(Boolean)) {
         const resolved = await realpath(link)
