@@ -129,26 +129,21 @@ export class ImageCopier {
     this.options.onProgress?.({ ...this.progress })
   }
 
-  /** One transfer per digest at a time across the copiers sharing `inflight`; the others wait for it. */
+  /**
+   * One transfer per digest at a time across the copiers sharing `inflight` (see once): another copier
+   * that needs the blob then finds it staged. After a failure, transfers still queued give up.
+   */
   private async copyBlob(descriptor: Descriptor, what: string): Promise<void> {
-    const running = this.inflight.get(descriptor.digest)
-    if (running !== undefined) {
-      await running
-      this.tick(0)
-      return
-    }
-    const transfer = this.limit(() => {
-      if (this.failure !== undefined) throw this.failure
-      return this.transfer(descriptor, what)
-    })
-    this.inflight.set(descriptor.digest, transfer)
     try {
-      await transfer
+      await this.once(descriptor.digest, () =>
+        this.limit(() => {
+          if (this.failure !== undefined) throw this.failure
+          return this.transfer(descriptor, what)
+        }),
+      )
     } catch (error) {
       this.failure ??= error
       throw error
-    } finally {
-      this.inflight.delete(descriptor.digest)
     }
   }
 

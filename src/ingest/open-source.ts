@@ -1,12 +1,10 @@
 import { stat } from 'node:fs/promises'
-import pLimit from 'p-limit'
 import { ZregError } from '../errors.js'
-import { parseRemoteReference } from '../remote/remote-reference.js'
 import { DockerArchiveImages } from './docker-archive.js'
 import { DirectoryTree, TarArchiveTree, type FileTree } from './file-tree.js'
 import type { ImageSource } from './image-source.js'
 import { OciLayoutImages } from './oci-layout-source.js'
-import { connectRegistry, RegistryImages, type RemoteOptions } from './registry-source.js'
+import type { RemoteOptions } from './registry-source.js'
 import type { SourceRef, SourceTransport } from './source.js'
 
 async function kindOf(path: string): Promise<'file' | 'directory' | undefined> {
@@ -73,12 +71,9 @@ const readers: Record<Exclude<SourceTransport, 'docker'>, (tree: FileTree, displ
 /** The images SOURCE holds, read by its transport's module; `docker://` connects to the registry. */
 export async function openImageSource(source: SourceRef, scratch: () => Promise<string>, remote: RemoteOptions = {}): Promise<ImageSource> {
   if (source.transport === 'docker') {
-    const ref = parseRemoteReference(source.path)
-    return new RegistryImages(await connectRegistry(ref, remote), ref, {
-      ...(remote.scoped ? { scoped: true } : {}),
-      ...(remote.withReferrers ? { withReferrers: true } : {}),
-      ...(remote.jobs ? { limit: pLimit(remote.jobs) } : {}),
-    })
+    // Loaded only for registry sources: the HTTP client costs every other add about 150 ms of start-up.
+    const { openRegistrySource } = await import('./registry-source.js')
+    return openRegistrySource(source.path, remote)
   }
   return readers[source.transport](await openSourceTree(source, scratch), source.path)
 }

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream'
-import type { LimitFunction } from 'p-limit'
+import pLimit, { type LimitFunction } from 'p-limit'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js'
 import { parseManifest, type Descriptor } from '../oci/manifest.js'
 import { defaultTag, isRepository, registryComponent } from '../oci/reference.js'
 import { lookupCredentials, type Credentials } from '../remote/credentials.js'
 import { RegistryClient, type RegistryClientOptions } from '../remote/registry-client.js'
-import { formatRemoteReference, type RemoteReference } from '../remote/remote-reference.js'
+import { formatRemoteReference, parseRemoteReference, type RemoteReference } from '../remote/remote-reference.js'
 import type { StoreStaging } from '../store/store.js'
 import { ImageCopier, type BlobSource, type CopyOptions } from './copy-image.js'
 import type { ImageSource, SourceImage, StoredImage, StoreImageOptions } from './image-source.js'
@@ -140,7 +140,7 @@ export class RegistryImages implements ImageSource {
    * costs no GET: the copier reads the stored manifest. Narrowing to platforms needs the bytes, so
    * then the tag is read with one GET.
    */
-  async resolve(staging: StoreStaging, narrowing: boolean): Promise<Descriptor> {
+  private async resolve(staging: StoreStaging, narrowing: boolean): Promise<Descriptor> {
     const { digest } = this.ref
     const tag = this.ref.tag ?? defaultTag
     if (digest !== undefined) {
@@ -195,6 +195,16 @@ export class RegistryImages implements ImageSource {
     }
     return copied
   }
+}
+
+/** `docker://TEXT` as an ImageSource, connected with `remote`'s credentials, TLS and bounds. */
+export async function openRegistrySource(text: string, remote: RemoteOptions): Promise<RegistryImages> {
+  const ref = parseRemoteReference(text)
+  return new RegistryImages(await connectRegistry(ref, remote), ref, {
+    ...(remote.scoped ? { scoped: true } : {}),
+    ...(remote.withReferrers ? { withReferrers: true } : {}),
+    ...(remote.jobs ? { limit: pLimit(remote.jobs) } : {}),
+  })
 }
 
 /** Connects to the registry of `ref` with the credentials found for it (see lookupCredentials). */

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
-import { backoffDelay, isRetryableError, sleep, type RetryPolicy } from './retry-policy.js'
+import { backoffDelay, isRetryableError, type RetryPolicy } from './retry-policy.js'
 import { discardBody, type HttpResponse, type RetryEvent } from './retrying-request.js'
 import { describeFailure } from './transport-error.js'
 

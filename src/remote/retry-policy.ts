@@ -64,8 +64,3 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
-
-/** Runs `ms` later; 0 still yields to the event loop. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import { ZregError } from '../errors.js'
-import { backoffDelay, isRetryableError, parseRetryAfter, retryableStatuses, sleep, type RetryPolicy } from './retry-policy.js'
+import { backoffDelay, isRetryableError, parseRetryAfter, retryableStatuses, type RetryPolicy } from './retry-policy.js'
 import { describeFailure, isConnectionRefused, transportError } from './transport-error.js'
 
 export type HttpResponse = Dispatcher.ResponseData

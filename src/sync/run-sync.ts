@@ -1,12 +1,12 @@
-import pLimit from 'p-limit'
+import pLimit, { type LimitFunction } from 'p-limit'
 import { asZregError, ZregError } from '../errors.js'
 import type { Digest } from '../oci/digest.js'
 import { isDigest } from '../oci/digest.js'
-import { connectRegistry, RegistryImages, scopedRepository, type RemoteOptions } from '../ingest/registry-source.js'
+import { connectRegistry, RegistryImages, scopedRepository, type RemoteOptions, type TransferPool } from '../ingest/registry-source.js'
 import type { IngestProgress } from '../ingest/copy-image.js'
 import type { RegistryClient } from '../remote/registry-client.js'
 import { formatRemoteReference, parseRemoteReference, type RemoteReference } from '../remote/remote-reference.js'
-import type { Store, StoredRef } from '../store/store.js'
+import type { Store, StoredRef, StoreStaging } from '../store/store.js'
 import type { SyncRegistry } from './sync-file.js'
 import { newestTags, tagsInSemverRange, tagsMatching } from './tag-selection.js'
 
@@ -56,11 +56,17 @@ export interface SyncSummary {
   failed: number
 }
 
-/** One image to mirror: where it comes from and the name it is stored under. */
+/** One image to mirror: where it comes from (tag or digest in `ref`) and the repository it is stored in. */
 interface SyncJob {
-  registry: SyncRegistry
+  entry: SyncRegistry
+  client: RegistryClient
   ref: RemoteReference
-  target: { repository: string; tag?: string; digest?: Digest }
+  repository: string
+}
+
+/** The stored name: `repository:tag`, or `repository@digest` for a digest alone. */
+function targetName(job: SyncJob): string {
+  return job.ref.tag !== undefined ? `${job.repository}:${job.ref.tag}` : `${job.repository}@${job.ref.digest!}`
 }
 
 function targetRepository(entry: SyncRegistry, ref: RemoteReference, scoped: boolean): string {
@@ -69,8 +75,128 @@ function targetRepository(entry: SyncRegistry, ref: RemoteReference, scoped: boo
   return `${entry.prefix.replace(/\/+$/, '')}/${base}`
 }
 
-function formatTarget(target: SyncJob['target']): string {
-  return target.tag !== undefined ? `${target.repository}:${target.tag}` : `${target.repository}@${target.digest!}`
+/** What the steps of a sync share: the summary being written and the per-repository selections. */
+class SyncRun {
+  readonly images: SyncedImage[] = []
+  /** Per stored repository, the tags this run selected; undefined when its selection is not fully known (a listing failed). */
+  readonly selections = new Map<string, Set<string> | undefined>()
+
+  constructor(private readonly options: SyncOptions) {}
+
+  report(image: SyncedImage): void {
+    this.images.push(image)
+    this.options.onImage?.finished(image)
+  }
+
+  fail(source: string, target: string, error: unknown): void {
+    const { code, message } = asZregError(error)
+    this.report({ source, target, status: 'failed', error: { code, message } })
+  }
+
+  /**
+   * The images one entry of the file selects: every selector's refs, gathered per stored repository so
+   * that keep-last applies to their union. A repository whose tags cannot be listed is reported failed.
+   */
+  async select(entry: SyncRegistry, client: RegistryClient): Promise<SyncJob[]> {
+    const specs = selectors(entry)
+    const groups = new Map<string, { base: RemoteReference; refs: Set<string> }>()
+    for (const spec of specs) {
+      const display = `${entry.registry}/${spec.repository}`
+      let base: RemoteReference
+      let repository: string
+      try {
+        base = parseRemoteReference(display)
+        repository = targetRepository(entry, base, this.options.scoped ?? false)
+      } catch (error) {
+        this.fail(display, '', error)
+        continue
+      }
+      try {
+        const refs = spec.choose === undefined ? spec.refs : spec.choose(await client.tagList(base.repository))
+        const group = groups.get(repository) ?? { base, refs: new Set<string>() }
+        for (const ref of refs) group.refs.add(ref)
+        groups.set(repository, group)
+        if (!this.selections.has(repository)) this.selections.set(repository, new Set())
+      } catch (error) {
+        this.selections.set(repository, undefined)
+        this.fail(display, repository, error)
+      }
+    }
+    const jobs: SyncJob[] = []
+    for (const [repository, { base, refs }] of groups) {
+      const tags = [...refs].filter((ref) => !isDigest(ref))
+      for (const tag of entry.keepLast === undefined ? tags : newestTags(tags, entry.keepLast)) {
+        this.selections.get(repository)?.add(tag)
+        jobs.push({ entry, client, ref: { registry: base.registry, repository: base.repository, tag }, repository })
+      }
+      for (const digest of [...refs].filter(isDigest)) jobs.push({ entry, client, ref: { registry: base.registry, repository: base.repository, digest }, repository })
+    }
+    return jobs
+  }
+
+  /** Stored tags of a mirrored repository that its (fully known) selection no longer names, failed images aside. */
+  async unselected(store: Store): Promise<{ repository: string; tag: string }[]> {
+    const failed = new Set(this.images.filter((image) => image.status === 'failed').map((image) => image.target))
+    const unselected: { repository: string; tag: string }[] = []
+    for (const ref of await store.refList()) {
+      const selection = this.selections.get(ref.repository)
+      if (ref.tag === undefined || selection === undefined || selection.has(ref.tag) || failed.has(`${ref.repository}:${ref.tag}`)) continue
+      unselected.push({ repository: ref.repository, tag: ref.tag })
+    }
+    return unselected
+  }
+}
+
+/** An entry's selectors: explicit refs, or (choose) a choice from the repository's tag list. */
+function selectors(entry: SyncRegistry): { repository: string; refs: string[]; choose?: (tags: string[]) => string[] }[] {
+  return [
+    ...entry.images.map((image) => (image.refs.length === 0 ? { repository: image.repository, refs: [], choose: (tags: string[]) => tags } : { repository: image.repository, refs: image.refs })),
+    ...entry.imagesByTagRegex.map((image) => ({ repository: image.repository, refs: [], choose: (tags: string[]) => tagsMatching(tags, image.pattern) })),
+    ...entry.imagesBySemver.map((image) => ({ repository: image.repository, refs: [], choose: (tags: string[]) => tagsInSemverRange(tags, image.constraint) })),
+  ]
+}
+
+/** What the images of one run share while they are mirrored. */
+interface MirrorContext {
+  /** The store's refs before the run: `repository:tag` (or `repository:digest`) -> digest. */
+  stored: Map<string, string>
+  /** Undefined for a dry run. */
+  staging: StoreStaging | undefined
+  transfers: TransferPool
+  /** Commits one at a time. */
+  commits: LimitFunction
+  onImage: SyncEvents | undefined
+}
+
+/** Mirrors one image (or, in a dry run, compares its upstream digest with the store's) and says what happened. */
+async function mirrorImage(job: SyncJob, context: MirrorContext): Promise<SyncedImage> {
+  const source = formatRemoteReference(job.ref)
+  const target = targetName(job)
+  const storedDigest = context.stored.get(`${job.repository}:${job.ref.tag ?? job.ref.digest!}`)
+  context.onImage?.started(target, `${source} -> ${target}`)
+  const { staging } = context
+  if (staging === undefined) {
+    const head = job.ref.digest !== undefined ? { digest: job.ref.digest } : await job.client.manifestHead(job.ref.repository, job.ref.tag!)
+    if (head === undefined) throw new ZregError('SOURCE_NOT_FOUND', `docker://${source}: no such manifest`)
+    const unchanged = head.digest !== undefined && head.digest === storedDigest
+    return { source, target, status: unchanged ? 'unchanged' : 'would-fetch', ...(head.digest ? { digest: head.digest } : {}) }
+  }
+  const image = new RegistryImages(job.client, job.ref, { ...(job.entry.withReferrers ? { withReferrers: true } : {}), ...context.transfers })
+  let progress: IngestProgress = { blobs: 0, bytes: 0 }
+  const result = await image.store(staging, {
+    ...(job.entry.platforms?.length ? { platforms: job.entry.platforms } : {}),
+    onProgress: (now) => {
+      progress = now
+      context.onImage?.bytes(target, now.bytes)
+    },
+  })
+  const unchanged = result.descriptor.digest === storedDigest && progress.bytes === 0
+  const refs: StoredRef[] = [
+    job.ref.tag !== undefined ? { repository: job.repository, tag: job.ref.tag, descriptor: result.descriptor } : { repository: job.repository, descriptor: result.descriptor },
+    ...(result.referrers ?? []).map((descriptor) => ({ repository: job.repository, descriptor })),
+  ]
+  if (!unchanged || refs.length > 1) await context.commits(() => staging.commit(refs, { keepOpen: true }))
+  return { source, target, status: unchanged ? 'unchanged' : 'fetched', digest: result.descriptor.digest, blobs: progress.copied ?? 0, bytes: progress.bytes }
 }
 
 /**
@@ -82,147 +208,51 @@ function formatTarget(target: SyncJob['target']): string {
 export async function runSync(store: Store | undefined, registries: SyncRegistry[], options: SyncOptions = {}): Promise<SyncSummary> {
   if (store === undefined && !options.dryRun) throw new ZregError('INTERNAL', 'a sync that writes needs a store')
   const jobs = options.jobs ?? 8
-  const images: SyncedImage[] = []
-  const report = (image: SyncedImage) => {
-    images.push(image)
-    options.onImage?.finished(image)
-  }
-  const fail = (source: string, target: string, error: unknown) => {
-    const { code, message } = asZregError(error)
-    report({ source, target, status: 'failed', error: { code, message } })
-  }
+  const run = new SyncRun(options)
   const clients: RegistryClient[] = []
-  /** Per stored repository, the tags this run selected; undefined when its selection is not fully known (a listing failed). */
-  const selections = new Map<string, Set<string> | undefined>()
-  const allJobs: { job: SyncJob; client: RegistryClient }[] = []
   try {
-    // 1. Connect and expand each entry's selection into jobs.
-    for (const entry of registries) {
-      const specs = [
-        ...entry.images.map((image) => ({ repository: image.repository, listed: image.refs.length === 0, refs: image.refs, choose: (tags: string[]) => tags })),
-        ...entry.imagesByTagRegex.map((image) => ({ repository: image.repository, listed: true, refs: [], choose: (tags: string[]) => tagsMatching(tags, image.pattern) })),
-        ...entry.imagesBySemver.map((image) => ({ repository: image.repository, listed: true, refs: [], choose: (tags: string[]) => tagsInSemverRange(tags, image.constraint) })),
-      ]
-      // A key that selects nothing (an anchor holder such as `base: &base {...}`) is not contacted, as in skopeo.
-      if (specs.length === 0) continue
+    // 1. Connect and expand each entry's selection. A key that selects nothing (an anchor holder such
+    // as `base: &base {...}`) is not contacted, as in skopeo.
+    const selected: SyncJob[] = []
+    for (const entry of registries.filter((candidate) => selectors(candidate).length > 0)) {
       let client: RegistryClient
       try {
-        client = await connectRegistry({ registry: entry.registry, repository: '' } as RemoteReference, {
+        client = await connectRegistry({ registry: entry.registry, repository: '' }, {
           ...options.remote,
           ...(entry.credentials ? { creds: entry.credentials, credsSource: `the sync file's credentials of ${entry.registry}` } : {}),
           ...(entry.tlsVerify !== undefined ? { tlsVerify: entry.tlsVerify } : {}),
           ...(entry.certDir !== undefined ? { certDir: entry.certDir } : {}),
           jobs,
         })
-        clients.push(client)
       } catch (error) {
-        fail(entry.registry, '', error)
+        run.fail(entry.registry, '', error)
         continue
       }
-      // Every selector's refs, per stored repository: keep-last applies to their union.
-      const groups = new Map<string, { base: RemoteReference; refs: Set<string> }>()
-      for (const spec of specs) {
-        const display = `${entry.registry}/${spec.repository}`
-        let base: RemoteReference
-        let repository: string
-        try {
-          base = parseRemoteReference(display)
-          repository = targetRepository(entry, base, options.scoped ?? false)
-        } catch (error) {
-          fail(display, '', error)
-          continue
-        }
-        try {
-          const refs = spec.listed ? spec.choose(await client.tagList(base.repository)) : spec.refs
-          const group = groups.get(repository) ?? { base, refs: new Set<string>() }
-          for (const ref of refs) group.refs.add(ref)
-          groups.set(repository, group)
-          if (!selections.has(repository)) selections.set(repository, new Set())
-        } catch (error) {
-          selections.set(repository, undefined)
-          fail(display, repository, error)
-        }
-      }
-      for (const [repository, { base, refs }] of groups) {
-        const digests = [...refs].filter((ref) => isDigest(ref))
-        const tags = [...refs].filter((ref) => !isDigest(ref))
-        for (const ref of [...(entry.keepLast === undefined ? tags : newestTags(tags, entry.keepLast)), ...digests]) {
-          const digest = isDigest(ref) ? ref : undefined
-          const tag = digest === undefined ? ref : undefined
-          if (tag !== undefined) selections.get(repository)?.add(tag)
-          allJobs.push({
-            client,
-            job: {
-              registry: entry,
-              ref: { registry: base.registry, repository: base.repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
-              target: { repository, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) },
-            },
-          })
-        }
-      }
+      clients.push(client)
+      selected.push(...(await run.select(entry, client)))
     }
 
     // 2. Mirror: images in flight at once share one bound on downloads and one staging area.
-    options.onImage?.planned(allJobs.length)
-    const stored = new Map((store === undefined ? [] : await store.refList()).map((ref) => [`${ref.repository}:${ref.tag ?? ref.descriptor.digest}`, ref.descriptor.digest]))
-    const imageLimit = pLimit(jobs)
-    const transfers = { limit: pLimit(jobs), inflight: new Map<Digest, Promise<void>>() }
-    const commits = pLimit(1)
+    options.onImage?.planned(selected.length)
     const staging = options.dryRun ? undefined : await store!.stage()
+    const context: MirrorContext = {
+      stored: new Map((store === undefined ? [] : await store.refList()).map((ref) => [`${ref.repository}:${ref.tag ?? ref.descriptor.digest}`, ref.descriptor.digest])),
+      staging,
+      transfers: { limit: pLimit(jobs), inflight: new Map<Digest, Promise<void>>() },
+      commits: pLimit(1),
+      onImage: options.onImage,
+    }
+    const images = pLimit(jobs)
     try {
-      await Promise.all(
-        allJobs.map(({ job, client }) =>
-          imageLimit(async () => {
-            const source = formatRemoteReference(job.ref)
-            const target = formatTarget(job.target)
-            const storedDigest = stored.get(`${job.target.repository}:${job.target.tag ?? job.target.digest!}`)
-            options.onImage?.started(target, `${source} -> ${target}`)
-            try {
-              if (staging === undefined) {
-                const head = job.ref.digest !== undefined ? { digest: job.ref.digest } : await client.manifestHead(job.ref.repository, job.ref.tag!)
-                if (head === undefined) throw new ZregError('SOURCE_NOT_FOUND', `docker://${source}: no such manifest`)
-                const unchanged = head.digest !== undefined && head.digest === storedDigest
-                report({ source, target, status: unchanged ? 'unchanged' : 'would-fetch', ...(head.digest ? { digest: head.digest } : {}) })
-                return
-              }
-              const image = new RegistryImages(client, job.ref, { ...(job.registry.withReferrers ? { withReferrers: true } : {}), ...transfers })
-              let progress: IngestProgress = { blobs: 0, bytes: 0 }
-              const result = await image.store(staging, {
-                ...(job.registry.platforms?.length ? { platforms: job.registry.platforms } : {}),
-                onProgress: (now) => {
-                  progress = now
-                  options.onImage?.bytes(target, now.bytes)
-                },
-              })
-              const unchanged = result.descriptor.digest === storedDigest && progress.bytes === 0
-              const refs: StoredRef[] = [
-                job.target.tag !== undefined ? { repository: job.target.repository, tag: job.target.tag, descriptor: result.descriptor } : { repository: job.target.repository, descriptor: result.descriptor },
-                ...(result.referrers ?? []).map((descriptor) => ({ repository: job.target.repository, descriptor })),
-              ]
-              if (!unchanged || refs.length > 1) await commits(() => staging.commit(refs, { keepOpen: true }))
-              report({ source, target, status: unchanged ? 'unchanged' : 'fetched', digest: result.descriptor.digest, blobs: progress.copied ?? 0, bytes: progress.bytes })
-            } catch (error) {
-              fail(source, target, error)
-            }
-          }),
-        ),
-      )
+      await Promise.all(selected.map((job) => images(() => mirrorImage(job, context).then((image) => run.report(image), (error: unknown) => run.fail(formatRemoteReference(job.ref), targetName(job), error)))))
     } finally {
       await staging?.abort()
     }
 
-    // 3. Prune: tags of a mirrored repository that its (fully known) selection no longer names; a dry run lists them.
-    const pruned: { repository: string; tag: string }[] = []
-    if (options.prune && store !== undefined) {
-      const failedTargets = new Set(images.filter((image) => image.status === 'failed').map((image) => image.target))
-      for (const ref of await store.refList()) {
-        const selection = selections.get(ref.repository)
-        if (ref.tag === undefined || selection === undefined || selection.has(ref.tag) || failedTargets.has(`${ref.repository}:${ref.tag}`)) continue
-        pruned.push({ repository: ref.repository, tag: ref.tag })
-      }
-      if (pruned.length > 0 && !options.dryRun) await store.refDelete(pruned)
-    }
-    return { images, pruned, failed: images.filter((image) => image.status === 'failed').length }
+    // 3. Prune (a dry run only lists).
+    const pruned = options.prune && store !== undefined ? await run.unselected(store) : []
+    if (pruned.length > 0 && !options.dryRun) await store!.refDelete(pruned)
+    return { images: run.images, pruned, failed: run.images.filter((image) => image.status === 'failed').length }
   } finally {
     await Promise.all(clients.map((client) => client.close()))
   }
