@@ -21,6 +21,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const REPO = resolve(BENCH, '..')
 const DATA = join(BENCH, '.data')
+// Run as an installed zreg is (its shebang), so it gets the V8 flags bin/run.js gives each command.
 const ZREG = join(REPO, 'bin', 'run.js')
 
 // ---------------------------------------------------------------------------------------------
@@ -1359,6 +1360,23 @@ async function runMeasured(cmd, args, { allowFail = false } = {}) {
   return { seconds: r.ms / 1000, peakRssMB: (kib * 1024) / 1e6, code: r.code, stdout: r.stdout, stderr }
 }
 
+/**
+ * What downloading the big image's layers costs with nothing else done: a Node 20 process that GETs
+ * every layer at once with undici (as zreg does) and discards the bytes, and curl doing the same, one
+ * process per layer. A floor for zreg add docker://, which also hashes, writes and fsyncs them.
+ */
+async function mirrorDownloadFloor(host) {
+  const base = `http://${host}/v2/${MIRROR_BIG.repository}`
+  const manifest = JSON.parse((await run('curl', ['-sf', '-H', 'Accept: application/vnd.oci.image.manifest.v1+json', `${base}/manifests/${MIRROR_BIG.tag}`])).stdout)
+  const urls = manifest.layers.map((layer) => `${base}/blobs/${layer.digest}`)
+  const drain = `import { request } from 'undici'
+await Promise.all(${JSON.stringify(urls)}.map(async (url) => { const { body } = await request(url, { maxRedirections: 1 }); for await (const chunk of body) void chunk }))`
+  await run('sync', [])
+  const node = await runMeasured(process.execPath, ['--input-type=module', '-e', drain], {})
+  const curl = await runMeasured('sh', ['-c', `${urls.map((url) => `curl -sf -o /dev/null '${url}' &`).join(' ')} wait`], {})
+  return { nodeSeconds: node.seconds, curlSeconds: curl.seconds }
+}
+
 /** img300 written once by skopeo as a docker-archive (uncompressed layers, linked) and an oci-archive. */
 async function ensureIngestArchives(images) {
   mkdirSync(INGEST_DIR, { recursive: true })
@@ -1389,7 +1407,7 @@ async function benchIngest(images, results, rows, issues) {
     await run('sh', ['-c', 'cat "$1" > /dev/null', 'sh', file])
     await run('sync', [])
     const name = transport === 'oci-archive' ? ['--name', images.img300.repository] : []
-    const zreg = await runMeasured(process.execPath, [ZREG, 'add', `${transport}:${file}`, '--store', zregStore, ...name])
+    const zreg = await runMeasured(ZREG, ['add', `${transport}:${file}`, '--store', zregStore, ...name])
     await run('sync', [])
     const skopeo = await runMeasured('skopeo', ['copy', '-q', `${transport}:${file}`, `oci:${skopeoLayout}:${images.img300.ref}`])
     const out = { archiveBytes: statSync(file).size, zreg: { ...zreg, storeBytes: treeBytes(zregStore) }, skopeo: { ...skopeo, layoutBytes: treeBytes(skopeoLayout) } }
@@ -1692,7 +1710,7 @@ async function benchMirror(images, results, rows, issues) {
     g.add = {}
     if (!notRun.add) {
       await run('sync', [])
-      const r = await runMeasured(process.execPath, [ZREG, 'add', bigUrl, '--store', zregStore, '--json'], { allowFail: true })
+      const r = await runMeasured(ZREG, ['add', bigUrl, '--store', zregStore, '--json'], { allowFail: true })
       const problems = r.code === 0 ? await checkMirrorStore(zregStore, { [`${MIRROR_BIG.repository}:${MIRROR_BIG.tag}`]: held.big }) : [`exit ${r.code}: ${r.stderr.slice(-500)}`]
       g.add.zreg = { exit: r.code, seconds: r.seconds, peakRssMB: r.peakRssMB, storeBytes: existsSync(zregStore) ? treeBytes(zregStore) : 0, output: jsonOrTail(r.stdout), problems }
       for (const p of problems) issues.push(`(g) zreg add ${bigUrl}: ${p}`)
@@ -1702,6 +1720,8 @@ async function benchMirror(images, results, rows, issues) {
     const sc = await runMeasured('skopeo', ['--insecure-policy', 'copy', '--quiet', '--src-tls-verify=false', bigUrl, `oci:${skopeoOut}:big`])
     g.add.skopeo = { seconds: sc.seconds, peakRssMB: sc.peakRssMB, layoutBytes: treeBytes(skopeoOut) }
     log(`(g) skopeo copy ${bigUrl} oci:: ${sc.seconds.toFixed(1)} s, peak RSS ${sc.peakRssMB.toFixed(0)} MB`)
+    g.add.floor = await mirrorDownloadFloor(host)
+    log(`(g) the same layers only downloaded and discarded: node + undici ${g.add.floor.nodeSeconds.toFixed(2)} s, curl ${g.add.floor.curlSeconds.toFixed(2)} s`)
     rmSync(zregStore, { recursive: true, force: true })
     rmSync(skopeoOut, { recursive: true, force: true })
 
@@ -1714,7 +1734,7 @@ async function benchMirror(images, results, rows, issues) {
       for (const which of ['first', 'again']) {
         const before = which === 'again' ? storeSnapshot(zregStore) : undefined
         await run('sync', [])
-        const r = await runMeasured(process.execPath, [ZREG, 'sync', syncFile, '--store', zregStore, '--json'], { allowFail: true })
+        const r = await runMeasured(ZREG, ['sync', syncFile, '--store', zregStore, '--json'], { allowFail: true })
         const problems = r.code === 0 ? await checkMirrorStore(zregStore, expected) : [`exit ${r.code}: ${r.stderr.slice(-500)}`]
         if (before !== undefined && r.code === 0 && storeSnapshot(zregStore) !== before) problems.push('the no-change run changed the store (index.json or blobs)')
         g.sync[which] = { exit: r.code, seconds: r.seconds, peakRssMB: r.peakRssMB, output: jsonOrTail(r.stdout), problems }
@@ -1765,6 +1785,14 @@ async function benchMirror(images, results, rows, issues) {
       ]
         .filter(Boolean)
         .join('; '),
+    }),
+    row(`(g) calibration: its layers downloaded and discarded by Node 20 + undici, all at once, start included (s)`, {
+      zreg: g.add.floor.nodeSeconds,
+      target: 'info',
+      valid: true,
+      unit: 's',
+      digits: 2,
+      note: `the least any Node program takes for this download on this machine; curl, one process per layer: ${g.add.floor.curlSeconds.toFixed(2)} s`,
     }),
     row(`(g) zreg add docker://: peak RSS (MB)`, { zreg: figure(za, 'peakRssMB'), target: '< 150 MB', pass: (v) => v < 150, valid: okAdd, unit: 'MB', digits: 1 }),
     row(`(g) zreg sync, ${tags} of ${MIRROR_MANY} (s)`, {

@@ -1,75 +1,20 @@
 import { createRequire } from 'node:module'
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv'
-import type AjvDraft04Module from 'ajv-draft-04'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import { ZregError, type ErrorCode } from '../errors.js'
+import { compiledSchemasFile, schemaIds, type SchemaName } from './schema-set.js'
 
-// Schemas ship as JSON files in the package's schemas/ directory; loading them is module loading, not I/O
-// on user data. The compiled module lives in dist/src/oci/, three levels below the package root.
-const requireSchema = createRequire(new URL('../../../schemas/', import.meta.url))
+export type { SchemaName } from './schema-set.js'
 
-// ajv and ajv-draft-04 are CommonJS, so they load synchronously on first use rather than with every
-// command (about 55 ms); ajv-draft-04's class is its default export.
+// The validators are ajv's standalone code, written at build time (see compile-schemas.ts): requiring
+// that module takes a few milliseconds where compiling the schemas took 100-150 ms of every command.
 const requireModule = createRequire(import.meta.url)
 
-const schemaIds = {
-  'oci-manifest': 'https://opencontainers.org/schema/image/manifest',
-  'oci-index': 'https://opencontainers.org/schema/image/index',
-  'oci-config': 'https://opencontainers.org/schema/image/config',
-  'docker-manifest': 'https://zreg.dev/schema/docker/manifest-v2-schema2.json',
-  'docker-manifest-list': 'https://zreg.dev/schema/docker/manifest-list-v2.json',
-  'zreg-config': 'https://zreg.dev/schema/zreg-config.json',
-  'sync-file': 'https://zreg.dev/schema/sync-file.json',
-} as const
+let validators: Record<SchemaName, ValidateFunction> | undefined
 
-export type SchemaName = keyof typeof schemaIds
-
-/** The schemas' ajv instances, made on first use; each schema is compiled when first used. */
-let instances: { oci: Ajv; modern: Ajv } | undefined
-const validators = new Map<SchemaName, ValidateFunction>()
-
-const ociBase = 'https://opencontainers.org/schema/'
-
-function loadSchemas(): { oci: Ajv; modern: Ajv } {
-  const { Ajv } = requireModule('ajv') as typeof import('ajv')
-  const AjvDraft04 = (requireModule('ajv-draft-04') as typeof AjvDraft04Module).default
-  // The OCI schemas are draft-04; their "format"s are informative (zreg checks digests itself) and
-  // defs.json uses the non-standard "media" keyword.
-  const oci = new AjvDraft04({ allErrors: true, validateFormats: false })
-  oci.addKeyword('media')
-  // Their $refs resolve against the nearest sub-schema id, so the shared definitions answer at each base.
-  const defs = requireSchema('./oci/defs.json') as object
-  const descriptorDefs = requireSchema('./oci/defs-descriptor.json') as object
-  for (const base of ['', 'image/', 'descriptor/', 'image/manifest/', 'image/index/', 'image/descriptor/']) {
-    oci.addSchema(defs, `${ociBase}${base}defs.json`)
-    oci.addSchema(descriptorDefs, `${ociBase}${base}defs-descriptor.json`)
-  }
-  const contentDescriptor = requireSchema('./oci/content-descriptor.json') as object
-  oci.addSchema(contentDescriptor)
-  oci.addSchema(contentDescriptor, `${ociBase}image/content-descriptor.json`)
-  for (const file of ['image-manifest-schema.json', 'image-index-schema.json', 'config-schema.json']) {
-    oci.addSchema(requireSchema(`./oci/${file}`) as object)
-  }
-  const modern = new Ajv({ allErrors: true, validateFormats: false, allowUnionTypes: true })
-  modern.addSchema(requireSchema('./docker/manifest-v2-schema2.json') as object)
-  modern.addSchema(requireSchema('./docker/manifest-list-v2.json') as object)
-  modern.addSchema(requireSchema('./zreg-config.json') as object)
-  modern.addSchema(requireSchema('./sync-file.json') as object)
-  return { oci, modern }
-}
-
-/**
- * The compiled validator of one schema. Compiled on first use: a command needs one or two of them,
- * and compiling all six took about 230 ms of a `zreg add` before its first layer started.
- */
 function validatorOf(name: SchemaName): ValidateFunction {
-  let validator = validators.get(name)
-  if (validator === undefined) {
-    instances ??= loadSchemas()
-    const id = schemaIds[name]
-    validator = (name.startsWith('oci-') ? instances.oci.getSchema(id) : instances.modern.getSchema(id)) as ValidateFunction | undefined
-    if (!validator) throw new ZregError('INTERNAL', `schema ${id} is not loaded`)
-    validators.set(name, validator)
-  }
+  validators ??= requireModule(`./${compiledSchemasFile}`) as Record<SchemaName, ValidateFunction>
+  const validator = validators[name]
+  if (typeof validator !== 'function') throw new ZregError('INTERNAL', `schema ${schemaIds[name]} is not in ${compiledSchemasFile} (npm run build writes it)`)
   return validator
 }
 
@@ -89,7 +34,7 @@ function describe(errors: ErrorObject[] | null | undefined): string {
   return (errors ?? []).slice(0, 5).map(describeOne).join('; ')
 }
 
-/** Compiles the schemas now (about 150 ms), so a long-running server does not pay it on its first request. */
+/** Loads the validators now, so a long-running server does not pay it on its first request. */
 export function compileSchemas(): void {
   for (const name of Object.keys(schemaIds) as SchemaName[]) validatorOf(name)
 }

@@ -12,7 +12,7 @@ import { MediaTypes } from '../oci/media-types.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
-import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtomic } from './atomic.js'
+import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtomic, WriteBehind } from './atomic.js'
 import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
@@ -344,18 +344,25 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     if (this.closed) throw new ZregError('INTERNAL', 'staging area already committed or aborted')
     const temp = join(this.dir, `${this.counter++}.part`)
     const counter = new DigestCounter(expected.digest ? digestAlgorithm(expected.digest) : 'sha256')
+    // Room for a few large chunks (archives are read 512 KiB at a time), so the write of one overlaps the hashing of the next.
+    const file = createWriteStream(temp, { flags: 'wx', highWaterMark: 2 * 1024 * 1024 })
+    const writeBehind = new WriteBehind(file)
     try {
-      await pipeline(
-        source,
-        digestTransform(counter, () => {
-          // Stop early rather than write gigabytes that can only be refused.
-          if (expected.size !== undefined && counter.size > expected.size) {
-            throw new ZregError('SIZE_INVALID', `blob is larger than the ${expected.size} bytes its descriptor declares`)
-          }
-        }),
-        // Room for a few large chunks (archives are read 512 KiB at a time), so the write of one overlaps the hashing of the next.
-        createWriteStream(temp, { flags: 'wx', highWaterMark: 2 * 1024 * 1024 }),
-      )
+      try {
+        await pipeline(
+          source,
+          digestTransform(counter, () => {
+            // Stop early rather than write gigabytes that can only be refused.
+            if (expected.size !== undefined && counter.size > expected.size) {
+              throw new ZregError('SIZE_INVALID', `blob is larger than the ${expected.size} bytes its descriptor declares`)
+            }
+            writeBehind.poke()
+          }),
+          file,
+        )
+      } finally {
+        await writeBehind.settled()
+      }
       await fsyncFile(temp)
     } catch (error) {
       await rm(temp, { force: true })
