@@ -5,11 +5,12 @@ import { ZregError } from '../errors.js'
 import { formatPlatform } from '../oci/platform.js'
 import { makeDirectory, tempPathBeside } from '../store/atomic.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
-import { writeNginxConfig } from './nginx.js'
+import { writeCaddyData } from './caddy.js'
+import { writeNginxData } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, type TreePaths } from './tree-paths.js'
 
-/** A generation's description of itself: what zreg serve and the nginx maps read. */
+/** A generation's description of itself: what zreg serve and the server configurations read. */
 export interface SiteManifest {
   format: 2
   key: string
@@ -39,9 +40,9 @@ export const missingErrors: Record<string, string> = {
 }
 
 /**
- * Writes a generation: the site manifest, copies of the root files and the nginx configuration, plus a
- * `v2` link to the shared literal tree. It is small whatever the store's size: repositories are named,
- * not copied.
+ * Writes a generation: the site manifest, copies of the root files, and the data the nginx and Caddy
+ * configurations of `zreg server-config` include (no path in any of it: a copied tree serves the same).
+ * It is small whatever the store's size: repositories are named, not copied.
  */
 function writeGeneration(paths: TreePaths, plan: SitePlan): void {
   const final = join(paths.generations, plan.key)
@@ -70,7 +71,8 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
     for (const [code, message] of Object.entries(missingErrors)) {
       writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
     }
-    writeNginxConfig(meta, paths, plan)
+    writeNginxData(meta, paths, plan)
+    writeCaddyData(meta, paths, plan)
     renameSync(temp, final)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
@@ -175,7 +177,7 @@ async function removeOldGenerations(paths: TreePaths, live: string): Promise<voi
     if (!keep.includes(entry.name)) await rm(join(paths.generations, entry.name), { recursive: true, force: true })
   }
   for (const name of await readdir(paths.objects)) {
-    // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map).
+    // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map, <key>.caddy.map).
     const key = name.split('.')[0]!
     if (!used.has(key)) await rm(join(paths.objects, name), { recursive: true, force: true })
   }
