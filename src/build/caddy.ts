@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { mutableCacheControl } from './cache-control.js'
+import { writeMapBuckets } from './map-buckets.js'
 import type { RepositoryPlan, SitePlan } from './plan.js'
 import { repositoryCaddyMapPath, type TreePaths } from './tree-paths.js'
 
@@ -32,12 +33,13 @@ export const caddyDataDir = 'caddy'
 
 /**
  * Writes a generation's Caddy data, which the Caddyfile of `zreg server-config --for caddy` imports
- * from the deployed root: `manifests.map` (the lines of every repository's map) and
- * `cache-control.map` (how long caches may keep what a build can change). No paths in them.
+ * from the deployed root: `manifests/*.map` (every repository's map lines, in buckets: see
+ * writeMapBuckets) and `cache-control.map` (how long caches may keep what a build can change). No
+ * paths in them. `previous` is the live generation's metadata directory, whose unchanged buckets are reused.
  */
-export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan): void {
+export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
   const dir = join(meta, caddyDataDir)
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'manifests.map'), plan.repositories.map((repository) => readFileSync(repositoryCaddyMapPath(paths, repository.key), 'utf8')).join(''))
+  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, caddyDataDir, 'manifests'), plan.repositories, (key) => readFileSync(repositoryCaddyMapPath(paths, key), 'utf8'))
   writeFileSync(join(dir, 'cache-control.map'), `default "${mutableCacheControl(plan.cacheMaxAge)}"\n`)
 }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MediaTypes } from '../oci/media-types.js'
 import { mutableCacheControl } from './cache-control.js'
+import { writeMapBuckets } from './map-buckets.js'
 import type { RepositoryPlan, SitePlan } from './plan.js'
 import { repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
 
@@ -45,16 +46,17 @@ export const nginxDataDir = 'nginx'
 
 /**
  * Writes a generation's nginx data, which the configuration of `zreg server-config --for nginx`
- * includes from the deployed root: `repos.map` (repository -> directory), `manifests.map` (every
- * repository's manifest lines, inline: nginx resolves a relative `include` against its own
- * configuration directory, not the including file, so naming per-repository files would need
- * absolute paths) and `cache-control.map` (what a build can change may be cached this long).
- * Nothing in them names a path, so a copied tree serves the same.
+ * includes from the deployed root: `repos.map` (repository -> directory), `manifests/*.map` (every
+ * repository's manifest lines, in buckets: see writeMapBuckets; nginx resolves a relative `include`
+ * against its own configuration directory, not the including file, so the generation cannot name
+ * per-repository files) and `cache-control.map` (what a build can change may be cached this long).
+ * Nothing in them names a path, so a copied tree serves the same. `previous` is the live generation's
+ * metadata directory, whose unchanged buckets are reused.
  */
-export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan): void {
+export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
   const dir = join(meta, nginxDataDir)
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'repos.map'), plan.repositories.map((repository) => `"/v2/${repository.name}" ${repository.key};\n`).join(''))
-  writeFileSync(join(dir, 'manifests.map'), plan.repositories.map((repository) => readFileSync(repositoryNginxMapPath(paths, repository.key), 'utf8')).join(''))
+  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, nginxDataDir, 'manifests'), plan.repositories, (key) => readFileSync(repositoryNginxMapPath(paths, key), 'utf8'))
   writeFileSync(join(dir, 'cache-control.map'), `default "${mutableCacheControl(plan.cacheMaxAge)}";\n`)
 }

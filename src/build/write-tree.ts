@@ -44,7 +44,7 @@ export const missingErrors: Record<string, string> = {
  * configurations of `zreg server-config` include (no path in any of it: a copied tree serves the same).
  * It is small whatever the store's size: repositories are named, not copied.
  */
-function writeGeneration(paths: TreePaths, plan: SitePlan): void {
+function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
   const final = join(paths.generations, plan.key)
   if (existsSync(final)) return
   const temp = tempPathBeside(final)
@@ -71,8 +71,9 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
     for (const [code, message] of Object.entries(missingErrors)) {
       writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
     }
-    writeNginxData(meta, paths, plan)
-    writeCaddyData(meta, paths, plan)
+    const previousMeta = previous === undefined ? undefined : join(paths.generations, previous, metaDir)
+    writeNginxData(meta, paths, plan, previousMeta)
+    writeCaddyData(meta, paths, plan, previousMeta)
     renameSync(temp, final)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
@@ -196,7 +197,7 @@ export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveStat
   }
   const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
   await updateLiveTree(paths, site.repositories, before, site.rootFiles)
-  writeGeneration(paths, site)
+  writeGeneration(paths, site, previous)
   await swapIn(paths, site.key)
   await rm(liveTreeMarker(paths), { force: true })
   await removeOldGenerations(paths, site.key)

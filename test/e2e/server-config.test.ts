@@ -23,7 +23,7 @@ describe('zreg server-config', () => {
     const nginx = await zregOk(['server-config', '--for', 'nginx', '--out', site, '--root', '/srv/registry'])
     assert.deepEqual([...nginx.stdout.matchAll(/^# ---- (\S+)$/gm)].map((match) => match[1]), ['nginx-http.conf', 'nginx-locations.conf', 'nginx.conf'])
     assert.ok(!nginx.stdout.includes(site), 'only --root is named')
-    assert.match(nginx.stdout, /include "\/srv\/registry\/\.zreg\/nginx\/manifests\.map";/)
+    assert.match(nginx.stdout, /include "\/srv\/registry\/\.zreg\/nginx\/manifests\/\*\.map";/)
     assert.match(nginx.stdout, /alias "\/srv\/registry\/\.zreg-builds\/objects\/\$zreg_key\/blobs\/\$zreg_blob";/)
   })
 
@@ -97,7 +97,8 @@ describe('zreg server-config', () => {
 
   test('zreg build writes no path into the tree: the per-generation data is inline, without includes', async () => {
     assert.deepEqual(await filesMentioning(site, [site]), [])
-    const manifests = await readFile(join(site, '.zreg', 'nginx', 'manifests.map'), 'utf8')
+    const buckets = join(site, '.zreg', 'nginx', 'manifests')
+    const manifests = (await Promise.all((await readdir(buckets)).map((name) => readFile(join(buckets, name), 'utf8')))).join('')
     assert.doesNotMatch(manifests, /^include/m)
     assert.match(manifests, /^"\/v2\/fixtures\/single\/manifests\/1\.0" "oci-manifest\|sha256:[a-f0-9]{64}\|";$/m)
     assert.deepEqual((await readdir(join(site, '.zreg'))).filter((name) => name.startsWith('nginx')), ['nginx'], 'no nginx*.conf naming the build machine')

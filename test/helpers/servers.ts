@@ -132,7 +132,9 @@ export async function startCaddy(site: string, options: HostServerOptions = {}):
   let output = ''
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await fetch(`${url}/v2/`)).ok, `caddy to start:\n${output}`)
+  await waitFor(async () => (await fetch(`${url}/v2/`)).ok, 'caddy to start').catch((error: Error) => {
+    throw new Error(`${error.message}:\n${output}`)
+  })
   return {
     url,
     authority: `127.0.0.1:${port}`,

@@ -33,7 +33,7 @@ http://:${port} {
 
 	# Manifest URI -> "media type|digest|fallback URI" (exact, case-sensitive strings).
 	map {path} {zreg_info} {
-		import ${meta}/${caddyDataDir}/manifests.map
+		import ${meta}/${caddyDataDir}/manifests/*.map
 		default ""
 	}
 	map {zreg_info} {zreg_type} {zreg_digest} {zreg_fallback} {

@@ -49,7 +49,7 @@ map /v2/$zreg_repo $zreg_key {
 # Manifest URI -> "kind|digest|fallback".
 map $uri $zreg_info {
     default "";
-    include "${maps}/manifests.map";
+    include "${maps}/manifests/*.map";
 }
 map $zreg_info $zreg_kind {
     default missing;
@@ -67,7 +67,7 @@ map "$zreg_kind|$zreg_accepts_index|$zreg_fallback" $zreg_target {
 }
 map $zreg_target $zreg_target_info {
     default "";
-    include "${maps}/manifests.map";
+    include "${maps}/manifests/*.map";
 }
 map $zreg_target_info $zreg_target_kind {
     default missing;
