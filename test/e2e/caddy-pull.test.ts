@@ -91,3 +91,22 @@ test('after a rebuild and `caddy reload`, a new tag is served with its headers, 
     await server.stop()
   }
 })
+
+test('caddy sees every Accept line: a Go client naming the index on a later line gets it; one naming no index gets the default platform', async () => {
+  const fixtures = await loadFixtures()
+  const multiArch = fixtures.images.find((image) => image.id === 'oci/multi-arch')!
+  const server = await startCaddy(await copyTree((await sharedSite()).site, 'caddy-accept'))
+  try {
+    const manifest = 'application/vnd.oci.image.manifest.v1+json'
+    // Node sends an array as one header line per value, as Go's net/http does.
+    const lines = (values: string[]) => ({ Accept: values }) as unknown as Record<string, string>
+    const withIndex = await rawRequest(server.url, 'GET', '/v2/fixtures/multi-arch/manifests/1.0', lines([manifest, 'application/vnd.oci.image.index.v1+json']))
+    assert.equal(withIndex.headers['docker-content-digest'], multiArch.digest)
+    const withoutIndex = await rawRequest(server.url, 'GET', '/v2/fixtures/multi-arch/manifests/1.0', lines([manifest, 'application/vnd.docker.distribution.manifest.v2+json']))
+    assert.equal(withoutIndex.headers['content-type'], manifest)
+    assert.notEqual(withoutIndex.headers['docker-content-digest'], multiArch.digest)
+    assert.equal(withoutIndex.headers['cache-control'], 'public, max-age=60', 'still a tag for caches')
+  } finally {
+    await server.stop()
+  }
+})

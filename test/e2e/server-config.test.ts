@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { tempDir } from '../helpers/paths.js'
-import { freePort } from '../helpers/servers.js'
+import { rawRequest } from '../helpers/http.js'
+import { copyTree, freePort, startCaddy, startNginx } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
 import { filesMentioning } from '../helpers/tree.js'
 
@@ -102,5 +103,27 @@ describe('zreg server-config', () => {
     assert.doesNotMatch(manifests, /^include/m)
     assert.match(manifests, /^"\/v2\/fixtures\/single\/manifests\/1\.0" "oci-manifest\|sha256:[a-f0-9]{64}\|";$/m)
     assert.deepEqual((await readdir(join(site, '.zreg'))).filter((name) => name.startsWith('nginx')), ['nginx'], 'no nginx*.conf naming the build machine')
+  })
+
+  test('nginx and Caddy serve the page at the root as text/html when the tree has one, else a 404 with an OCI error body', async () => {
+    const copy = await copyTree(site, 'server-config-page')
+    for (const start of [startNginx, startCaddy]) {
+      const server = await start(copy, { root: copy })
+      try {
+        const missing = await rawRequest(server.url, 'GET', '/')
+        assert.equal(missing.status, 404)
+        assert.equal((JSON.parse(missing.body.toString()) as { errors: { code: string }[] }).errors[0]?.code, 'NAME_UNKNOWN')
+        await writeFile(join(copy, 'index.html'), '<!doctype html><title>zreg</title>')
+        for (const path of ['/', '/index.html']) {
+          const page = await rawRequest(server.url, 'GET', path)
+          assert.equal(page.status, 200, `${server.url}${path}`)
+          assert.match(String(page.headers['content-type']), /^text\/html/)
+          assert.equal(page.body.toString(), '<!doctype html><title>zreg</title>')
+        }
+      } finally {
+        await rm(join(copy, 'index.html'), { force: true })
+        await server.stop()
+      }
+    }
   })
 })
