@@ -13,6 +13,9 @@ function errorBody(code: string): string {
 
 const repository = `^/v2/${repositorySource}`
 const digestPattern = 'sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}'
+/** A DNS name as a registry host: lowercase labels (a port is matched apart). */
+const hostPattern = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+const mirrorPath = '([a-z0-9._/-]+)/((?:manifests|blobs|tags|referrers)/[^/]+)$'
 const indexTypes = 'application/vnd\\.oci\\.image\\.index\\.v1\\+json|application/vnd\\.docker\\.distribution\\.manifest\\.list\\.v2\\+json'
 
 function caddyfile(root: string, meta: string, host: string, port: number): string {
@@ -45,9 +48,31 @@ http://:${port} {
 		import ${meta}/${caddyDataDir}/cache-control.map
 	}
 
+	# containerd's hosts.toml mirrors ask /v2/<name>/...?ns=<registry>: the repository that answers is the
+	# first of <ns>/<name> (a port joined with "-", as zreg add --scoped names it), docker.io/<name without
+	# library/> and <name> the tree has, as zreg serve does; none: the path as asked (a 404, never a 400).
+	map {query.ns}|{path} {zreg_c1} {zreg_c2} {zreg_c3} {zreg_rest} {
+		~^docker\\.io\\|/v2/library/${mirrorPath} "docker.io/library/\${1}" "docker.io/\${1}" "library/\${1}" "\${2}"
+		~^(${hostPattern})\\|/v2/${mirrorPath} "\${1}/\${2}" "\${1}/\${2}" "\${2}" "\${3}"
+		~^(${hostPattern}):([0-9]{1,5})\\|/v2/${mirrorPath} "\${1}-\${2}/\${3}" "\${1}-\${2}/\${3}" "\${3}" "\${4}"
+		default "" "" "" ""
+	}
+	map {file_match.relative} {zreg_mirror_repo} {
+		~^/v2/(.+)/tags/list$ "\${1}"
+		default ""
+	}
+
 	route {
 		@unsupported not method GET HEAD
 		error @unsupported 405
+
+		@mirror {
+			not vars {zreg_rest} ""
+			file {
+				try_files /v2/{zreg_c1}/tags/list /v2/{zreg_c2}/tags/list /v2/{zreg_c3}/tags/list
+			}
+		}
+		rewrite @mirror /v2/{zreg_mirror_repo}/{zreg_rest}
 
 		@api path_regexp ^/v2/?$
 		handle @api {
@@ -161,8 +186,8 @@ The admin endpoint (for reload) is localhost:2019, or what ZREG_CADDY_ADMIN says
 (an address, or off).
 It listens on plain HTTP (automatic HTTPS is off): put TLS in front, or give the site a name and remove
 "auto_https off". Caddy sees every Accept line, so a tag naming an index falls back to the default
-platform for any client whose Accept admits no index. Not done by Caddy: containerd ?ns= lookups in a
-namespaced tree (a tree of plain names answers them), tag and catalog pagination (n, last).`,
+platform for any client whose Accept admits no index. containerd ?ns= mirror lookups resolve as in
+zreg serve. Not done by Caddy: tag and catalog pagination (n, last).`,
     }
   },
 }
