@@ -110,3 +110,21 @@ test('caddy sees every Accept line: a Go client naming the index on a later line
     await server.stop()
   }
 })
+
+test('a tag naming an index without the default platform is unknown to a client that accepts no index, as in zreg serve and nginx', async () => {
+  const multiArch = (await loadFixtures()).images.find((image) => image.id === 'oci/multi-arch')!
+  const dir = await tempDir('caddy-no-platform')
+  const store = ['--store', join(dir, 'store')]
+  await zregOk(['add', absoluteSource(multiArch.source), '--name', 'multi:1', ...store])
+  await zregOk(['build', ...store, '--out', join(dir, 'site'), '--default-platform', 'linux/s390x'])
+  const server = await startCaddy(join(dir, 'site'))
+  try {
+    const plain = await rawRequest(server.url, 'GET', '/v2/multi/manifests/1')
+    assert.equal(plain.status, 404)
+    assert.equal((JSON.parse(plain.body.toString()) as { errors: { code: string }[] }).errors[0]?.code, 'MANIFEST_UNKNOWN')
+    const index = await rawRequest(server.url, 'GET', '/v2/multi/manifests/1', { Accept: multiArch.mediaType! })
+    assert.equal(index.headers['docker-content-digest'], multiArch.digest)
+  } finally {
+    await server.stop()
+  }
+})

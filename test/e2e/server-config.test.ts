@@ -96,7 +96,7 @@ describe('zreg server-config', () => {
     }
   })
 
-  test('zreg build writes no path into the tree: the per-generation data is inline, without includes', async () => {
+  test('zreg build writes no path into the tree: the per-generation maps are data, without includes', async () => {
     assert.deepEqual(await filesMentioning(site, [site]), [])
     const buckets = join(site, '.zreg', 'nginx', 'manifests')
     const manifests = (await Promise.all((await readdir(buckets)).map((name) => readFile(join(buckets, name), 'utf8')))).join('')
