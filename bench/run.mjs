@@ -435,6 +435,8 @@ async function startNginx(site = ZREG_SITE) {
   rmSync(p, { recursive: true, force: true })
   for (const dir of ['body', 'proxy', 'fcgi', 'uwsgi', 'scgi']) mkdirSync(join(p, dir), { recursive: true })
   const user = process.getuid?.() === 0 ? 'user root;\n' : ''
+  // The configuration users get: zreg server-config --for nginx, included from a wrapper for the bench's paths.
+  await run(ZREG, ['server-config', '--for', 'nginx', '--out', site, '--output', join(p, 'zreg')])
   const conf = `# written by bench/run.mjs
 daemon off;
 worker_processes auto;
@@ -451,10 +453,10 @@ http {
   fastcgi_temp_path ${p}/fcgi;
   uwsgi_temp_path ${p}/uwsgi;
   scgi_temp_path ${p}/scgi;
-  include ${site}/.zreg/nginx-http.conf;
+  include ${p}/zreg/nginx-http.conf;
   server {
     listen 127.0.0.1:${port};
-    include ${site}/.zreg/nginx-locations.conf;
+    include ${p}/zreg/nginx-locations.conf;
   }
 }
 `

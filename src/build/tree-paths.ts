@@ -40,3 +40,8 @@ export function repositoryHeadersPath(paths: TreePaths, key: string): string {
 export function repositoryNginxMapPath(paths: TreePaths, key: string): string {
   return join(paths.objects, `${key}.nginx.map`)
 }
+
+/** Beside a repository's directory, its lines of the Caddy manifest map. */
+export function repositoryCaddyMapPath(paths: TreePaths, key: string): string {
+  return join(paths.objects, `${key}.caddy.map`)
+}

@@ -5,11 +5,12 @@ import { ZregError } from '../errors.js'
 import { formatPlatform } from '../oci/platform.js'
 import { makeDirectory, tempPathBeside } from '../store/atomic.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
-import { writeNginxConfig } from './nginx.js'
+import { writeCaddyData } from './caddy.js'
+import { writeNginxData } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, type TreePaths } from './tree-paths.js'
 
-/** A generation's description of itself: what zreg serve and the nginx maps read. */
+/** A generation's description of itself: what zreg serve and the server configurations read. */
 export interface SiteManifest {
   format: 2
   key: string
@@ -39,11 +40,11 @@ export const missingErrors: Record<string, string> = {
 }
 
 /**
- * Writes a generation: the site manifest, copies of the root files and the nginx configuration, plus a
- * `v2` link to the shared literal tree. It is small whatever the store's size: repositories are named,
- * not copied.
+ * Writes a generation: the site manifest, copies of the root files, and the data the nginx and Caddy
+ * configurations of `zreg server-config` include (no path in any of it: a copied tree serves the same).
+ * It is small whatever the store's size: repositories are named, not copied.
  */
-function writeGeneration(paths: TreePaths, plan: SitePlan): void {
+function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
   const final = join(paths.generations, plan.key)
   if (existsSync(final)) return
   const temp = tempPathBeside(final)
@@ -70,7 +71,9 @@ function writeGeneration(paths: TreePaths, plan: SitePlan): void {
     for (const [code, message] of Object.entries(missingErrors)) {
       writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
     }
-    writeNginxConfig(meta, paths, plan)
+    const previousMeta = previous === undefined ? undefined : join(paths.generations, previous, metaDir)
+    writeNginxData(meta, paths, plan, previousMeta)
+    writeCaddyData(meta, paths, plan, previousMeta)
     renameSync(temp, final)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
@@ -175,7 +178,7 @@ async function removeOldGenerations(paths: TreePaths, live: string): Promise<voi
     if (!keep.includes(entry.name)) await rm(join(paths.generations, entry.name), { recursive: true, force: true })
   }
   for (const name of await readdir(paths.objects)) {
-    // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map).
+    // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map, <key>.caddy.map).
     const key = name.split('.')[0]!
     if (!used.has(key)) await rm(join(paths.objects, name), { recursive: true, force: true })
   }
@@ -194,7 +197,7 @@ export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveStat
   }
   const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
   await updateLiveTree(paths, site.repositories, before, site.rootFiles)
-  writeGeneration(paths, site)
+  writeGeneration(paths, site, previous)
   await swapIn(paths, site.key)
   await rm(liveTreeMarker(paths), { force: true })
   await removeOldGenerations(paths, site.key)

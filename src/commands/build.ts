@@ -6,7 +6,7 @@ import { outFlag, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 export default class Build extends ZregCommand {
   static override summary = 'Write the static registry tree for everything in the store.'
-  static override description = `Writes the registry HTTP API as plain files (v2/, catalog, tags, manifests by tag and digest, blobs, referrers), the headers each path needs (.zreg/), and an nginx configuration (.zreg/nginx*.conf).
+  static override description = `Writes the registry HTTP API as plain files (v2/, catalog, tags, manifests by tag and digest, blobs, referrers) and the headers each path needs (.zreg/, with the data the configurations of \`zreg server-config\` read). Nothing in the tree names a path of this machine: copy it anywhere (cp -a, rsync -a, tar).
 The build is atomic (OUT is a link swapped in one rename), reproducible, and incremental: repositories that did not change are reused as they are.
 A repository the tree cannot hold (its name needs a directory where another repository's file is, or its content cannot be read) is left out and reported; the others are built and swapped in, and the command exits 5.`
 

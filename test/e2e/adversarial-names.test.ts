@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { zregOk } from '../helpers/cli.js'
 import { rawRequest, type RawResponse } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
-import { startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
+import { copyTree, startCaddy, startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoPull } from '../helpers/skopeo.js'
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
@@ -72,8 +74,11 @@ describe('adversarial names in the generated server configurations', () => {
     ]
     for (const [id, name] of added) await zregOk(['add', absoluteSource(image(id).source), '--name', name, '--store', store])
     await zregOk(['build', '--store', store, '--out', site])
+    // Caddy serves a `cp -a` copy of the tree, deployed elsewhere, as a web host would.
+    const copy = await copyTree(site, 'adversarial-copy')
     servers = [
       { name: 'nginx', server: await startNginx(site) },
+      { name: 'caddy', server: await startCaddy(copy, { root: copy }) },
       { name: 'zreg serve', server: await startZregServe(site) },
       { name: 'push mode', server: await startZregPush(store, join(dir, 'pushed-site')) },
     ]
@@ -84,7 +89,8 @@ describe('adversarial names in the generated server configurations', () => {
 
   test('nginx -t accepts the generated standalone configuration', async () => {
     const prefix = await tempDir('adversarial-nginx-t')
-    const result = await execa('nginx', ['-t', '-p', prefix, '-c', join(site, '.zreg', 'nginx.conf')], { all: true })
+    await zregOk(['server-config', '--for', 'nginx', '--out', site, '--output', join(prefix, 'conf')])
+    const result = await execa('nginx', ['-t', '-p', prefix, '-c', join(prefix, 'conf', 'nginx.conf')], { all: true })
     assert.match(result.all, /test is successful/)
   })
 
@@ -139,6 +145,29 @@ describe('adversarial names in the generated server configurations', () => {
       { path: `/v2/Cases/app/referrers/${single}`, status: 404, code: 'NAME_UNKNOWN' },
     ]
     for (const { name, server } of servers) for (const expected of cases) await check(name, server.url, expected)
+  })
+
+  test('podman pulls through caddy each of two tags that differ only in case, and a deep name', async () => {
+    const caddy = servers.find((candidate) => candidate.name === 'caddy')!.server
+    // (The 255-character name is beyond podman, which counts the registry host in the limit.)
+    const storage = await mkdtemp(join(tmpdir(), 'zreg-adv-'))
+    const base = ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs']
+    try {
+      const pulls: [string, FixtureImage][] = [
+        ['cases/app:v1.0-rc1', image('oci/single')],
+        ['cases/app:v1.0-RC1', image('oci/multi-layer')],
+        [`${deep}:_x`, image('oci/single')],
+      ]
+      for (const [reference, expected] of pulls) {
+        const pulled = await execa('podman', [...base, 'pull', '--tls-verify=false', `${caddy.authority}/${reference}`], { reject: false, timeout: 120_000 })
+        assert.equal(pulled.exitCode, 0, `${reference}: ${pulled.stderr}`)
+        assert.equal(`sha256:${pulled.stdout.trim().split('\n').at(-1)}`, expected.configDigest, reference)
+        const inspected = await execa('podman', [...base, 'image', 'inspect', '--format', '{{json .RepoDigests}}', `${caddy.authority}/${reference}`])
+        assert.ok((JSON.parse(inspected.stdout) as string[]).some((entry) => entry.endsWith(`@${expected.digest}`)), `${reference}: ${inspected.stdout}`)
+      }
+    } finally {
+      await rm(storage, { recursive: true, force: true })
+    }
   })
 
   test('skopeo pulls each of two tags that differ only in case', async () => {

@@ -8,7 +8,7 @@ import { zregOk } from '../helpers/cli.js'
 import { startContainerd, writeHostsDir, type Containerd } from '../helpers/containerd.js'
 import { rawRequest } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
-import { startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
+import { startCaddy, startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 
 const allManifestTypes = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json'
 const errorCode = (body: Buffer) => (JSON.parse(body.toString()) as { errors: { code: string }[] }).errors[0]?.code
@@ -61,12 +61,14 @@ describe('containerd hosts.toml mirrors (?ns=)', () => {
     await copy(single.source, 'quay.io/team/tool:2')
     namespaced['zreg serve'] = await startZregServe(join(dir, 'site'))
     namespaced.nginx = await startNginx(join(dir, 'site'))
+    namespaced.caddy = await startCaddy(join(dir, 'site'))
     // A tree of plain names, mirroring one registry.
     const store = ['--store', join(dir, 'plain-store')]
     await zregOk(['add', absoluteSource(single.source), '--name', 'library/app:1', ...store])
     await zregOk(['build', ...store, '--out', join(dir, 'plain-site')])
     plain['zreg serve'] = await startZregServe(join(dir, 'plain-site'))
     plain.nginx = await startNginx(join(dir, 'plain-site'))
+    plain.caddy = await startCaddy(join(dir, 'plain-site'))
     containerd = await startContainerd()
     upstream = await emptyUpstream()
   })

@@ -8,7 +8,7 @@ import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { rawRequest, type RawResponse } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
-import { startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
+import { copyTree, startCaddy, startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoPull } from '../helpers/skopeo.js'
 
 const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
@@ -56,16 +56,18 @@ describe('names the tree cannot hold never break the store', () => {
   })
   after(async () => push?.stop())
 
-  test('push mode holds app beside app/blobs, app/tags, app/manifests, app/referrers; every server serves them all', async () => {
+  test('push mode holds app beside app/blobs, app/tags, app/manifests, app/referrers; every server (Caddy over a copy too) serves them all', async () => {
     for (const repository of ['app', ...nested]) {
       await execa('skopeo', ['copy', '--retry-times', '0', '--dest-tls-verify=false', absoluteSource(single.source), `docker://${push.authority}/${repository}:1`])
     }
     const site = join(dir, 'site')
     const serve = await startZregServe(site)
     const nginx = await startNginx(site)
+    const copy = await copyTree(site, 'tree-names-copy')
+    const caddy = await startCaddy(copy, { root: copy })
     const pulls = await tempDir('tree-names-pull')
     try {
-      for (const server of [push, serve, nginx]) {
+      for (const server of [push, serve, nginx, caddy]) {
         for (const repository of ['app', ...nested]) {
           const digest = await skopeoPull(`docker://${server.authority}/${repository}:1`, join(pulls, `${server.authority}-${repository.replace(/\//g, '_')}`))
           assert.equal(digest, single.digest, `${repository}:1 from ${server.url}`)
@@ -77,6 +79,7 @@ describe('names the tree cannot hold never break the store', () => {
     } finally {
       await serve.stop()
       await nginx.stop()
+      await caddy.stop()
     }
   })
 

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
+import { zregOk } from './cli.js'
 import { cliPath, tempDir } from './paths.js'
 
 export interface TestServer {
@@ -60,11 +61,25 @@ export async function startZregPush(store: string, out: string, extra: string[] 
   return startCliServer(['push', '--store', store, '--out', out, ...extra], 'http')
 }
 
-/** Plain nginx serving `site` with the configuration `zreg build` generated for it. */
-export async function startNginx(site: string): Promise<TestServer & { prefix: string }> {
+/** Where a host's configuration comes from: `zreg server-config` for the tree, deployed at `root`. */
+export interface HostServerOptions {
+  /** --root: where the tree is (default: `site` itself). */
+  root?: string
+}
+
+/** `zreg server-config --for KIND` written to `output`, for a server on `port`. */
+async function serverConfig(kind: string, site: string, port: number, output: string, options: HostServerOptions): Promise<void> {
+  await zregOk(['server-config', '--for', kind, '--out', site, '--listen', `127.0.0.1:${port}`, '--output', output, ...(options.root ? ['--root', options.root] : [])])
+}
+
+/** Plain nginx serving `site` with the configuration `zreg server-config --for nginx` generated for it. */
+export async function startNginx(site: string, options: HostServerOptions = {}): Promise<TestServer & { prefix: string; config: string }> {
   const prefix = await tempDir('nginx')
   const port = await freePort()
   for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(prefix, dir))
+  const generated = join(prefix, 'zreg')
+  await serverConfig('nginx', site, port, generated, options)
+  // The generated nginx.conf as a test needs it: temp paths and the pid under the prefix, root workers.
   const conf = join(prefix, 'nginx.conf')
   await writeFile(
     conf,
@@ -80,10 +95,10 @@ http {
     fastcgi_temp_path ${prefix}/fastcgi;
     uwsgi_temp_path ${prefix}/uwsgi;
     scgi_temp_path ${prefix}/scgi;
-    include ${site}/.zreg/nginx-http.conf;
+    include ${generated}/nginx-http.conf;
     server {
         listen 127.0.0.1:${port};
-        include ${site}/.zreg/nginx-locations.conf;
+        include ${generated}/nginx-locations.conf;
     }
 }
 `,
@@ -95,9 +110,48 @@ http {
     url,
     authority: `127.0.0.1:${port}`,
     prefix,
+    config: generated,
     stop: async () => {
       await execa('nginx', ['-p', prefix, '-c', conf, '-s', 'quit'], { reject: false })
     },
   }
 }
 
+/**
+ * Caddy 2 as a plain process with the Caddyfile `zreg server-config --for caddy` generated: its state
+ * (HOME, XDG dirs) in a temp directory, its admin endpoint on a free port (for `caddy reload`).
+ */
+export async function startCaddy(site: string, options: HostServerOptions = {}): Promise<TestServer & { config: string; reload: () => Promise<void> }> {
+  const dir = await tempDir('caddy')
+  const port = await freePort()
+  const generated = join(dir, 'zreg')
+  await serverConfig('caddy', site, port, generated, options)
+  const caddyfile = join(generated, 'Caddyfile')
+  const env = { HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config'), ZREG_CADDY_ADMIN: `127.0.0.1:${await freePort()}` }
+  const child = execa('caddy', ['run', '--config', caddyfile, '--adapter', 'caddyfile'], { reject: false, stdin: 'ignore', all: true, buffer: false, env })
+  let output = ''
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const url = `http://127.0.0.1:${port}`
+  await waitFor(async () => (await fetch(`${url}/v2/`)).ok, 'caddy to start').catch((error: Error) => {
+    throw new Error(`${error.message}:\n${output}`)
+  })
+  return {
+    url,
+    authority: `127.0.0.1:${port}`,
+    config: generated,
+    reload: async () => {
+      await execa('caddy', ['reload', '--config', caddyfile, '--adapter', 'caddyfile'], { env })
+    },
+    stop: async () => {
+      child.kill('SIGTERM')
+      await child
+    },
+  }
+}
+
+/** A `cp -a` copy of a built tree, as a deployment makes it. */
+export async function copyTree(site: string, name = 'copy'): Promise<string> {
+  const copy = join(await tempDir(name), 'site')
+  await execa('cp', ['-a', site, copy])
+  return copy
+}

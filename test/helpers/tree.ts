@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Every file under `dir` (following links), as relative path -> sha256 of its bytes. */
@@ -27,4 +27,22 @@ export async function snapshot(dir: string): Promise<string[]> {
     lines.push(`${path.slice(dir.length)} ${entry.isDirectory() ? 'dir' : info.size}`)
   }
   return lines.sort()
+}
+
+/**
+ * Files under each of `dirs` (not following links) whose bytes or link targets contain `text`: a tree or
+ * configuration that names a path of the machine that built it lists it here.
+ */
+export async function filesMentioning(text: string, dirs: string[]): Promise<string[]> {
+  const found: string[] = []
+  const needle = Buffer.from(text)
+  for (const dir of dirs) {
+    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      const path = join(entry.parentPath ?? entry.path, entry.name)
+      if (entry.isSymbolicLink()) {
+        if ((await readlink(path)).includes(text) || (await readlink(path)).startsWith('/')) found.push(`${path} (link)`)
+      } else if (entry.isFile() && (await readFile(path)).includes(needle)) found.push(path)
+    }
+  }
+  return found
 }

@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { ZregError } from '../../errors.js'
+import { makeDirectory, writeFileAtomic } from '../../store/atomic.js'
+import { metaDir } from '../tree-paths.js'
+import type { HostConfig } from './host-kind.js'
+import { hostKinds } from './host-kinds.js'
+
+export interface ServerConfigOptions {
+  /** A `hostKinds` name. */
+  kind: string
+  /** The built tree on this machine. */
+  tree: string
+  /** Where the tree is deployed on the server (absolute; default: the tree's own absolute path). */
+  root?: string
+  /** `PORT` or `HOST:PORT` (default 127.0.0.1:8080). */
+  listen?: string
+  /** A directory to write the files to (atomically, each file whole); none: the caller prints them. */
+  output?: string
+}
+
+export interface ServerConfigResult extends HostConfig {
+  kind: string
+  root: string
+  /** Where each file was written, with `output`. */
+  written?: string[]
+}
+
+export const defaultListen = '127.0.0.1:8080'
+
+/**
+ * The configuration of a host kind for a built tree deployed at `root`. USAGE for an unknown kind (the
+ * message lists the kinds), SITE_NOT_FOUND for a tree `zreg build` did not write. With `output`, the
+ * files are written there (each through a temp file and a rename).
+ */
+export async function serverConfig(options: ServerConfigOptions): Promise<ServerConfigResult> {
+  const host = hostKinds[options.kind]
+  if (host === undefined) {
+    throw new ZregError('USAGE', `--for ${options.kind} is not a host kind zreg knows; use one of: ${Object.keys(hostKinds).join(', ')}`)
+  }
+  const tree = resolve(options.tree)
+  if (!existsSync(join(tree, metaDir, 'site.json'))) {
+    throw new ZregError('SITE_NOT_FOUND', `${options.tree} is not a tree written by \`zreg build\` (it has no ${metaDir}/site.json); run \`zreg build --out ${options.tree}\` first`)
+  }
+  const root = options.root ?? tree
+  const config = await host.configure({ root, listen: options.listen ?? defaultListen, tree })
+  const result: ServerConfigResult = { kind: host.name, root, ...config }
+  if (options.output === undefined) return result
+  const written: string[] = []
+  for (const file of config.files) {
+    const path = resolve(options.output, file.name)
+    await makeDirectory(dirname(path))
+    await writeFileAtomic(path, file.contents)
+    written.push(path)
+  }
+  return { ...result, written }
+}

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto'
+import { linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { RepositoryEntry } from './plan.js'
+
+/** How many files a generation's manifest map is split into: a rebuild rewrites only the ones that changed. */
+export const mapBucketCount = 64
+
+/** FNV-1a of the name: a stable spread, and cheap enough for every repository on every build. */
+function bucketOf(name: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193)
+  return (hash >>> 0) % mapBucketCount
+}
+
+/**
+ * Writes a generation's manifest map for a server as up to `mapBucketCount` files in `dir`, each holding
+ * the lines of the repositories whose name hashes to it, named `NN-<hash of its repositories' keys>.map`, so
+ * the server includes them all with one glob (`dir/*.map`). A file whose repositories did not change is
+ * a hard link to the previous generation's (`previous`): a one-tag rebuild reads and writes one bucket,
+ * whatever the number of repositories. `lines(key)` reads one repository's lines (written beside its
+ * directory when the repository was written).
+ */
+export function writeMapBuckets(dir: string, previous: string | undefined, repositories: RepositoryEntry[], lines: (key: string) => string): void {
+  mkdirSync(dir, { recursive: true })
+  const buckets: RepositoryEntry[][] = Array.from({ length: mapBucketCount }, () => [])
+  for (const repository of repositories) buckets[bucketOf(repository.name)]!.push(repository)
+  let before = new Set<string>()
+  try {
+    if (previous !== undefined) before = new Set(readdirSync(previous))
+  } catch {
+    // No previous generation (or one of an older layout): every bucket is written.
+  }
+  buckets.forEach((members, index) => {
+    // No file for an empty bucket: Caddy refuses to import a file without tokens.
+    if (members.length === 0) return
+    const hash = createHash('sha256').update(JSON.stringify(members.map((member) => [member.name, member.key]))).digest('hex').slice(0, 16)
+    const name = `${index.toString(16).padStart(2, '0')}-${hash}.map`
+    if (before.has(name)) {
+      try {
+        linkSync(join(previous!, name), join(dir, name))
+        return
+      } catch {
+        // Another file system or a link limit: write it instead.
+      }
+    }
+    writeFileSync(join(dir, name), members.map((member) => lines(member.key)).join(''))
+  })
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { mapBucketCount, writeMapBuckets } from '../../src/build/map-buckets.js'
+
+const repositories = Array.from({ length: 500 }, (_, i) => ({ name: `team/app${i}`, input: '', key: `k${i}` }))
+const lines = (key: string) => `"${key}" "x";\n`
+
+test('a generation whose one repository changed writes one bucket and links the others to the previous generation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zreg-buckets-'))
+  writeMapBuckets(join(dir, 'a'), undefined, repositories, lines)
+  const first = readdirSync(join(dir, 'a')).sort()
+  assert.ok(first.length > 1 && first.length <= mapBucketCount)
+  const all = first.map((name) => readFileSync(join(dir, 'a', name), 'utf8')).join('')
+  assert.equal(all.split('\n').length - 1, repositories.length, 'every repository in exactly one bucket')
+  const changed = repositories.map((repository, i) => (i === 7 ? { ...repository, key: 'k7-new' } : repository))
+  writeMapBuckets(join(dir, 'b'), join(dir, 'a'), changed, lines)
+  const second = readdirSync(join(dir, 'b')).sort()
+  const fresh = second.filter((name) => statSync(join(dir, 'b', name)).nlink === 1)
+  assert.equal(fresh.length, 1, 'one bucket written')
+  assert.match(readFileSync(join(dir, 'b', fresh[0]!), 'utf8'), /"k7-new"/)
+  assert.equal(second.length, first.length)
+})
+
+test('no file for an empty bucket (Caddy cannot import an empty file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zreg-buckets-'))
+  writeMapBuckets(dir, undefined, repositories.slice(0, 1), lines)
+  assert.equal(readdirSync(dir).length, 1)
+})
