@@ -31,6 +31,15 @@ const nestedImages: [string, string][] = [
   ['oci/single', 'nest/app/referrers:1'],
 ]
 
+/** A namespaced mirror (zreg add --scoped names): what containerd's ?ns= requests resolve to. */
+const scopedImages: [string, string][] = [
+  ['oci/single', 'docker.io/library/app:1'],
+  ['oci/multi-arch', 'docker.io/library/multi:1'],
+  ['oci/single', 'docker.io/short:1'],
+  ['oci/multi-layer', 'quay.io/team/tool:2'],
+  ['oci/multi-layer', 'localhost-5000/team/port:3'],
+]
+
 let built: Promise<string> | undefined
 /** Every fixture (the shared store), the adversarial names and the nested ones, built once for this file. */
 function fullTree(shared: SharedSite, image: (id: string) => FixtureImage): Promise<string> {
@@ -38,7 +47,7 @@ function fullTree(shared: SharedSite, image: (id: string) => FixtureImage): Prom
     const dir = await tempDir('apache-tree')
     const store = join(dir, 'store')
     await execa('cp', ['-a', shared.store, store])
-    for (const [id, name] of [...adversarialImages, ...nestedImages]) await zregOk(['add', absoluteSource(image(id).source), '--name', name, '--store', store])
+    for (const [id, name] of [...adversarialImages, ...nestedImages, ...scopedImages]) await zregOk(['add', absoluteSource(image(id).source), '--name', name, '--store', store])
     await zregOk(['build', '--store', store, '--out', join(dir, 'site')])
     return join(dir, 'site')
   })()
@@ -76,7 +85,8 @@ async function deploy(mode: Mode, tree: string): Promise<TestServer & { root: st
   const dir = await tempDir('apache-deploy')
   // Apache's workers run as nobody when the tests run as root: the copy must be readable by others.
   await chmod(dir, 0o755)
-  const root = join(dir, 'srv-registry')
+  // A space in the deployed path: the configuration quotes it.
+  const root = join(dir, 'srv registry')
   await execa('cp', ['-a', tree, root])
   await execa('chmod', ['-R', 'a+rX', root])
   const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080' })
@@ -137,6 +147,32 @@ for (const mode of modes) {
       assert.equal(fallback.headers['content-type'], 'application/vnd.oci.image.manifest.v1+json')
       assert.equal(fallback.headers['docker-content-digest'], sha256(fallback.body))
       assert.equal(fallback.headers['cache-control'], 'public, max-age=60', 'as short-lived as the tag it answers for')
+    })
+
+    test('a containerd mirror request (?ns=) is answered from <ns>/<name>, docker.io/<short name> or <name>, as zreg serve does', async () => {
+      const single = image('oci/single').digest!
+      const multiLayer = image('oci/multi-layer').digest!
+      const layer = image('oci/single').blobs!.find((blob) => blob !== image('oci/single').configDigest)!
+      const cases: Case[] = [
+        { path: '/v2/library/app/manifests/1?ns=docker.io', accept: allManifests, status: 200, digest: single },
+        { path: `/v2/library/app/blobs/${layer}?ns=docker.io`, status: 200, digest: layer },
+        { path: '/v2/library/app/tags/list?ns=docker.io', status: 200, body: { name: 'docker.io/library/app', tags: ['1'] } },
+        { path: `/v2/library/app/referrers/${single}?ns=docker.io`, status: 200, body: { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] } },
+        { path: '/v2/library/multi/manifests/1?ns=docker.io', accept: allManifests, status: 200, digest: image('oci/multi-arch').digest! },
+        { path: '/v2/library/short/manifests/1?ns=docker.io', accept: allManifests, status: 200, digest: single },
+        { path: '/v2/team/tool/manifests/2?ns=quay.io', accept: allManifests, status: 200, digest: multiLayer },
+        { path: '/v2/team/port/manifests/3?ns=localhost%3A5000', accept: allManifests, status: 200, digest: multiLayer },
+        { path: '/v2/team/port/manifests/3?x=1&ns=localhost:5000', accept: allManifests, status: 200, digest: multiLayer },
+        { path: '/v2/library/nope/manifests/1?ns=docker.io', status: 404, code: 'MANIFEST_UNKNOWN' },
+        { path: '/v2/library/app/manifests/2?ns=docker.io', status: 404, code: 'MANIFEST_UNKNOWN' },
+        { path: `/v2/library/nope/blobs/${layer}?ns=docker.io`, status: 404, code: 'BLOB_UNKNOWN' },
+        { path: '/v2/library/nope/tags/list?ns=docker.io', status: 404, code: 'NAME_UNKNOWN' },
+        { path: '/v2/team/tool/manifests/2?ns=docker.io', status: 404, code: 'MANIFEST_UNKNOWN' },
+        { path: '/v2/library/app/manifests/1?ns=registry.k8s.io', status: 404, code: 'MANIFEST_UNKNOWN' },
+        // A plain name the tree has answers for itself, whatever the registry.
+        { path: '/v2/fixtures/single/manifests/1.0?ns=ghcr.io', accept: allManifests, status: 200, digest: image('oci/single').digest! },
+      ]
+      for (const expected of cases) await checkCase(mode.name, server.url, expected)
     })
 
     test('an Accept that admits only image manifests, or the index with q=0, gets the default platform', async () => {

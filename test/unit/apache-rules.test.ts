@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { acceptsPattern, apacheManifestRules } from '../../src/build/hosts/apache-manifest-rules.js'
+import { apacheRoot } from '../../src/build/hosts/apache-site-rules.js'
 import type { PlannedFile, RepositoryPlan } from '../../src/build/plan.js'
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`
@@ -54,4 +55,12 @@ test('an Accept header admits an index only when it names that media type withou
     ['application/vnd.oci.image.index.v1+jsonx, text/plain', false],
   ]
   for (const [accept, expected] of cases) assert.equal(admits.test(accept), expected, accept)
+})
+
+test('the deployed root must be absolute and free of what Apache and mod_rewrite would read as syntax', () => {
+  assert.equal(apacheRoot('/srv/my registry/'), '/srv/my registry')
+  assert.equal(apacheRoot('/'), '/')
+  for (const root of ['srv/registry', '/srv/100%', '/srv/$HOME', '/srv/"x"', '/srv/a\nb', '/srv/a\\b']) {
+    assert.throws(() => apacheRoot(root), (error: Error & { code?: string }) => error.code === 'USAGE' && /--root .* cannot be used in an Apache configuration/.test(error.message), root)
+  }
 })

@@ -1,3 +1,5 @@
+import { isAbsolute } from 'node:path'
+import { ZregError } from '../../errors.js'
 import { MediaTypes } from '../../oci/media-types.js'
 import { repositorySource } from '../../oci/reference.js'
 import { immutableCacheControl, mutableCacheControl } from '../cache-control.js'
@@ -5,6 +7,22 @@ import { immutableCacheControl, mutableCacheControl } from '../cache-control.js'
 /** Digests as the tree names blob, manifest and referrers files. */
 const digestSource = '(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})'
 const repository = `/v2/(${repositorySource})`
+/** A DNS name as containerd's ?ns= names a registry (a port is matched apart), as in the nginx configuration. */
+const hostSource = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*'
+/** ?ns=<host>[:port] and the request path, as one test string (QUERY_STRING#REQUEST_URI). */
+const mirrorSource = (port: boolean) =>
+  `^(?:[^#]*&)?ns=(${hostSource})${port ? '(?::|%3[aA])([0-9]{1,5})' : ''}(?:&[^#]*)?#${repository}/((?:manifests|blobs|tags|referrers)/[^/]+)$`
+
+/**
+ * `root` as Apache and mod_rewrite take it: absolute, and quoted, so it may hold spaces; a quote, a line
+ * break, or the `%` and `$` mod_rewrite expands would change the rules (USAGE).
+ */
+export function apacheRoot(root: string): string {
+  if (!isAbsolute(root) || /["%$\n\r\\]/.test(root)) {
+    throw new ZregError('USAGE', `--root ${JSON.stringify(root)} cannot be used in an Apache configuration: it must be an absolute path without quotes, "%", "$", backslashes or line breaks; deploy the tree at such a path`)
+  }
+  return root === '/' ? root : root.replace(/\/+$/, '')
+}
 
 /**
  * The rules both Apache host kinds share, for a directory context (a `<Directory>` of the tree's root,
@@ -17,7 +35,7 @@ const repository = `/v2/(${repositorySource})`
  * them REDIRECT_*, so the redirected answer sets its own.
  */
 export function apacheSiteRules(root: string, cacheMaxAge: number): string {
-  const r = root.replace(/\/+$/, '')
+  const r = apacheRoot(root).replace(/\/$/, '')
   return `# Only the error documents (.zreg/errors) and these rules name files: no listings, no content negotiation.
 DirectoryIndex disabled
 DirectorySlash Off
@@ -51,12 +69,30 @@ RewriteRule ^ - [E=ZREG_ERROR:UNSUPPORTED,R=405]
 # Dot paths (.zreg metadata, .zreg-builds, .htaccess) are no content.
 RewriteCond %{REQUEST_URI} /\\.
 RewriteRule ^ - [R=404]
+# containerd's hosts.toml mirrors ask /v2/<name>/...?ns=<registry>: the repository that answers is the
+# first of <ns>/<name> (a port joined with "-", as zreg add --scoped names it), docker.io/<name without
+# library/> and <name> the tree has, as zreg serve and nginx choose; a missing one is a 404 either way.
+RewriteCond %{ENV:REDIRECT_STATUS} ^$
+RewriteCond %{QUERY_STRING}#%{REQUEST_URI} ${mirrorSource(false)}
+RewriteRule ^ - [E=ZREG_NS:%1,E=ZREG_NAME:%2,E=ZREG_REST:%3]
+RewriteCond %{ENV:REDIRECT_STATUS} ^$
+RewriteCond %{QUERY_STRING}#%{REQUEST_URI} ${mirrorSource(true)}
+RewriteRule ^ - [E=ZREG_NS:%1-%2,E=ZREG_NAME:%3,E=ZREG_REST:%4]
+RewriteCond %{ENV:ZREG_NS} =docker.io
+RewriteCond %{ENV:ZREG_NAME} ^library/(.+)$
+RewriteRule ^ - [E=ZREG_SHORT:%1]
+RewriteCond %{ENV:ZREG_NS} !^$
+RewriteCond "${r}/v2/%{ENV:ZREG_NS}/%{ENV:ZREG_NAME}/tags/list" -f
+RewriteRule ^ /v2/%{ENV:ZREG_NS}/%{ENV:ZREG_NAME}/%{ENV:ZREG_REST} [L]
+RewriteCond %{ENV:ZREG_SHORT} !^$
+RewriteCond "${r}/v2/docker.io/%{ENV:ZREG_SHORT}/tags/list" -f
+RewriteRule ^ /v2/docker.io/%{ENV:ZREG_SHORT}/%{ENV:ZREG_REST} [L]
 # The catalog page, when the tree has one.
 RewriteCond %{REQUEST_URI} =/
-RewriteCond ${r}/index.html -f
+RewriteCond "${r}/index.html" -f
 RewriteRule ^ /index.html [L]
 RewriteCond %{REQUEST_URI} =/index.html
-RewriteCond ${r}/index.html -f
+RewriteCond "${r}/index.html" -f
 RewriteRule ^ - [T=text/html,E=ZREG_MUTABLE:1,L]
 # The API version check and the catalog.
 RewriteCond %{REQUEST_URI} ^/v2/?$
@@ -74,7 +110,7 @@ RewriteRule ^ - [E=ZREG_MUTABLE:1,E=!ZREG_IMMUTABLE]
 # What the tree does not hold: every digest of a known repository has a (possibly empty) referrers list.
 RewriteCond %{REQUEST_FILENAME} !-f
 RewriteCond %{REQUEST_URI} ^${repository}/referrers/${digestSource}$
-RewriteCond ${r}/v2/%1/tags/list -f
+RewriteCond "${r}/v2/%1/tags/list" -f
 RewriteRule ^ /.zreg/no-referrers.json [E=ZREG_NO_REFERRERS:1,L]
 RewriteCond %{REQUEST_FILENAME} !-f
 RewriteCond %{REQUEST_URI} ^${repository}/manifests/[^/]+$
