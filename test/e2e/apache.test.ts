@@ -213,3 +213,42 @@ for (const mode of modes) {
     })
   })
 }
+
+describe('Apache 2.4 serves each new build of the tree it was configured for, with no reload', () => {
+  for (const mode of modes) {
+    test(`${mode.name}: a tag moved to a manifest of another media type, and a new tag`, async () => {
+      const fixtures = (await loadFixtures()).images
+      const image = (id: string) => fixtures.find((candidate) => candidate.id === id)!
+      const dir = await tempDir('apache-rebuild')
+      await chmod(dir, 0o755)
+      const store = ['--store', join(dir, 'store')]
+      const root = join(dir, 'site')
+      const build = async () => {
+        await zregOk(['build', ...store, '--out', root])
+        await execa('chmod', ['-R', 'a+rX', root])
+      }
+      await zregOk(['add', absoluteSource(image('oci/single').source), '--name', 'app:1', ...store])
+      await build()
+      const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080' })
+      const server = await startApache({ site: await mode.install(root, dir, config.files) })
+      try {
+        await checkCase(mode.name, server.url, { path: '/v2/app/manifests/1', accept: allManifests, status: 200, digest: image('oci/single').digest! })
+        const dockerV2 = image('oci/docker-v2')
+        await zregOk(['add', absoluteSource(dockerV2.source), '--name', 'app:1', ...store])
+        await zregOk(['add', absoluteSource(image('oci/multi-arch').source), '--name', 'app:2', ...store])
+        await build()
+        const moved = await rawRequest(server.url, 'GET', '/v2/app/manifests/1', { Accept: allManifests })
+        assert.equal(moved.headers['content-type'], 'application/vnd.docker.distribution.manifest.v2+json')
+        assert.equal(moved.headers['docker-content-digest'], dockerV2.digest)
+        assert.equal(sha256(moved.body), dockerV2.digest)
+        await checkCase(mode.name, server.url, { path: '/v2/app/manifests/2', accept: allManifests, status: 200, digest: image('oci/multi-arch').digest! })
+        const fallback = await rawRequest(server.url, 'GET', '/v2/app/manifests/2')
+        assert.equal(fallback.headers['content-type'], 'application/vnd.oci.image.manifest.v1+json')
+        assert.equal(fallback.headers['docker-content-digest'], sha256(fallback.body))
+        assert.deepEqual(JSON.parse((await rawRequest(server.url, 'GET', '/v2/app/tags/list')).body.toString()), { name: 'app', tags: ['1', '2'] })
+      } finally {
+        await server.stop()
+      }
+    })
+  }
+})
