@@ -36,7 +36,7 @@ export function apacheRoot(root: string): string {
  */
 export function apacheSiteRules(root: string, cacheMaxAge: number): string {
   const r = apacheRoot(root).replace(/\/$/, '')
-  return `# Only the error documents (.zreg/errors) and these rules name files: no listings, no content negotiation.
+  return `# No listings, index files or content negotiation: the rules below say what each path answers.
 DirectoryIndex disabled
 DirectorySlash Off
 AcceptPathInfo Off
