@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
+import { connect, createServer, type AddressInfo, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { execa, type ResultPromise } from 'execa'
@@ -16,6 +17,28 @@ const oci = { manifest: 'application/vnd.oci.image.manifest.v1+json', index: 'ap
 const allManifests = `${oci.manifest}, ${oci.index}, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json`
 
 /**
+ * A TCP front for `port` that closes a connection opening with a TLS handshake at once, as a plain HTTP
+ * server answers one: skopeo tries TLS first, and workerd never answers a ClientHello, so each image
+ * would wait out skopeo's 10 s TLS timeout.
+ */
+async function refuseTls(port: number): Promise<Server> {
+  const server = createServer((socket) => {
+    socket.on('error', () => socket.destroy())
+    socket.once('data', (first) => {
+      if (first[0] === 0x16) return socket.destroy()
+      socket.pause()
+      const upstream = connect(port, '127.0.0.1', () => {
+        upstream.write(first)
+        socket.pipe(upstream).pipe(socket)
+      })
+      upstream.on('error', () => socket.destroy())
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}
+
+/**
  * Cloudflare Pages' own local server (`wrangler pages dev`, workerd from npm, offline) reading the
  * generated `_headers` and `_redirects` from a published copy of the tree: links followed, dot paths
  * left out, as the usage says. What these hosts cannot do (Accept, Range, 405 bodies, Content-Length
@@ -28,6 +51,7 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
   let url: string
   let authority: string
   let child: ResultPromise
+  let front: Server
   let files: Map<string, string>
   before(async () => {
     shared = await sharedSite()
@@ -43,7 +67,6 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
     }
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
-    authority = `127.0.0.1:${port}`
     const wrangler = join(repoRoot, 'node_modules', '.bin', 'wrangler')
     // A fixed compatibility date the bundled workerd supports (the default is today's).
     child = execa(wrangler, ['pages', 'dev', publish, '--ip', '127.0.0.1', '--port', String(port), '--compatibility-date', '2025-01-01'], {
@@ -61,8 +84,11 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`wrangler pages dev did not start:\n${output}`)
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
+    front = await refuseTls(port)
+    authority = `127.0.0.1:${(front.address() as AddressInfo).port}`
   })
   after(async () => {
+    front?.close()
     child?.kill('SIGTERM')
     await child
   })
