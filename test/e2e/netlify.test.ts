@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { connect, createServer, type AddressInfo, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { parseAllHeaders, type Header } from '@netlify/headers-parser'
 import { execa, type ResultPromise } from 'execa'
 import { netlifyHost } from '../../src/build/hosts/netlify.js'
+import { zregOk } from '../helpers/cli.js'
 import { rawRequest, type RawResponse } from '../helpers/http.js'
-import { loadFixtures, repoRoot, tempDir, type Fixtures } from '../helpers/paths.js'
+import { absoluteSource, loadFixtures, repoRoot, tempDir, type Fixtures } from '../helpers/paths.js'
 import { freePort } from '../helpers/servers.js'
 import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
 import { skopeoJson, skopeoPull } from '../helpers/skopeo.js'
@@ -53,10 +55,11 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
   let child: ResultPromise
   let front: Server
   let files: Map<string, string>
+  let publish: string
   before(async () => {
     shared = await sharedSite()
     fixtures = await loadFixtures()
-    const publish = join(await tempDir('netlify'), 'publish')
+    publish = join(await tempDir('netlify'), 'publish')
     await execa('cp', ['-rL', shared.site, publish])
     await execa('find', [publish, '-name', '.*', '-prune', '-exec', 'rm', '-rf', '{}', '+'])
     const config = await netlifyHost.configure({ root: '/', tree: shared.site, listen: '127.0.0.1:8080' })
@@ -157,6 +160,39 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
     assert.ok(redirects.includes('/v2/fixtures/single/blobs/* /_zreg/errors/BLOB_UNKNOWN.json 404'))
     assert.equal(redirects.filter((line) => line.startsWith('/')).at(-1), '/v2/* /_zreg/errors/NAME_UNKNOWN.json 404', 'the catch-all comes last')
     assert.deepEqual(JSON.parse(files.get('_zreg/errors/BLOB_UNKNOWN.json')!), { errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] })
+  })
+
+  test("Netlify's own _headers parser gives every file of the tree exactly its headers", async () => {
+    const parsed = await parseAllHeaders({ headersFiles: [join(publish, '_headers')], configHeaders: [], minimal: false })
+    assert.deepEqual(parsed.errors, [])
+    // As netlify dev applies them: every rule whose path matches, later ones winning.
+    const headersFor = (path: string) => Object.assign({}, ...(parsed.headers as Header[]).filter((rule) => rule.forRegExp.test(path)).map((rule) => rule.values)) as Record<string, string>
+    const site = JSON.parse(await readFile(join(shared.site, '.zreg', 'site.json'), 'utf8')) as { repositories: Record<string, string> }
+    let checked = 0
+    for (const [name, key] of Object.entries(site.repositories)) {
+      const entries = JSON.parse(await readFile(join(shared.site, '.zreg-builds', 'objects', `${key}.headers.json`), 'utf8')) as Record<string, { contentType: string; digest?: string }>
+      for (const [path, entry] of Object.entries(entries)) {
+        const got = headersFor(`/v2/${name}/${path}`)
+        assert.equal(got['Content-Type'], entry.contentType, `/v2/${name}/${path}`)
+        assert.equal(got['Docker-Content-Digest'], entry.digest, `/v2/${name}/${path}`)
+        assert.equal(got['Docker-Distribution-API-Version'], 'registry/2.0')
+        checked++
+      }
+    }
+    assert.ok(checked > 50, `${checked} files`)
+  })
+
+  test('usage warns of tags equal but for case, whose paths Netlify matches as one', async () => {
+    const dir = await tempDir('netlify-case')
+    const store = ['--store', join(dir, 'store')]
+    const single = fixtures.images.find((candidate) => candidate.id === 'oci/single')!
+    const multiLayer = fixtures.images.find((candidate) => candidate.id === 'oci/multi-layer')!
+    await zregOk(['add', absoluteSource(single.source), '--name', 'cases/app:v1.0-rc1', ...store])
+    await zregOk(['add', absoluteSource(multiLayer.source), '--name', 'cases/app:v1.0-RC1', ...store])
+    await zregOk(['build', ...store, '--out', join(dir, 'site')])
+    const config = await netlifyHost.configure({ root: '/', tree: join(dir, 'site'), listen: '127.0.0.1:8080' })
+    assert.match(config.usage, /ignoring case.*\/v2\/cases\/app\/manifests\/v1\.0-RC1 and \/v2\/cases\/app\/manifests\/v1\.0-rc1|ignoring case.*\/v2\/cases\/app\/manifests\/v1\.0-rc1 and \/v2\/cases\/app\/manifests\/v1\.0-RC1/)
+    assert.doesNotMatch((await netlifyHost.configure({ root: '/', tree: shared.site, listen: '127.0.0.1:8080' })).usage, /Warning/)
   })
 
   test('skopeo pulls every OCI fixture with the source digest (--all for the index)', async () => {

@@ -58,9 +58,14 @@ export const netlifyHost: HostKind = {
 # OCI error; Cloudflare Pages ignores 404 rules (it warns) and answers 404.html.
 /v2 /v2/ 200
 `
+    const folded = new Map<string, string[]>()
     for (const [name, key] of Object.entries(site.repositories).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const files = await readRepositoryHeaders(options.tree, name, key)
-      for (const [path, entry] of Object.entries(files)) headers += headerRule(`/v2/${name}/${path}`, entry, cacheMaxAge)
+      for (const [path, entry] of Object.entries(files)) {
+        headers += headerRule(`/v2/${name}/${path}`, entry, cacheMaxAge)
+        const lower = `/v2/${name}/${path}`.toLowerCase()
+        folded.set(lower, [...(folded.get(lower) ?? []), `/v2/${name}/${path}`])
+      }
       redirects += `/v2/${name}/manifests/* /${errorsDir}/MANIFEST_UNKNOWN.json 404\n/v2/${name}/blobs/* /${errorsDir}/BLOB_UNKNOWN.json 404\n`
     }
     redirects += `/v2/* /${errorsDir}/NAME_UNKNOWN.json 404\n`
@@ -71,9 +76,12 @@ export const netlifyHost: HostKind = {
       { name: '404.html', contents: errorBody('MANIFEST_UNKNOWN') },
       ...['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NAME_UNKNOWN'].map((code) => ({ name: `${errorsDir}/${code}.json`, contents: errorBody(code) })),
     ]
+    // Netlify matches _headers paths ignoring case: tags equal but for case get the headers of the last.
+    const clashes = [...folded.values()].filter((paths) => paths.length > 1).map((paths) => paths.join(' and '))
+    const warning = clashes.length === 0 ? '' : ` Warning: Netlify matches _headers paths ignoring case, so these paths get one set of headers (rename one tag of each pair): ${clashes.join('; ')}.`
     return {
       files,
-      usage: `Put these files at the root of the published directory, and publish a copy of the tree with its links followed and without its dot paths (rsync -rL --exclude '.*' TREE/ DIR/); run server-config again after each build, as _headers names every file. Netlify and Cloudflare Pages cannot negotiate Accept: a tag naming an index answers the index to every client, so a client that accepts no index (curl, Docker before 1.10) must pull the platform's manifest by digest (NAME@sha256:...); docker, podman, skopeo, containerd and crane all accept indexes. Neither sends the 405 UNSUPPORTED body for uploads, nor an empty referrers list (clients then use the referrers tag schema). Cloudflare Pages reads at most 100 _headers rules and 100 dynamic redirects, refuses files over 25 MiB, ignores Range and the 404 rules (every miss answers 404.html, a MANIFEST_UNKNOWN body sent as text/html); for more, use Netlify or one of the server kinds.`,
+      usage: `Put these files at the root of the published directory, and publish a copy of the tree with its links followed and without its dot paths (rsync -rL --exclude '.*' TREE/ DIR/); run server-config again after each build, as _headers names every file. Netlify and Cloudflare Pages cannot negotiate Accept: a tag naming an index answers the index to every client, so a client that accepts no index (curl, Docker before 1.10) must pull the platform's manifest by digest (NAME@sha256:...); docker, podman, skopeo, containerd and crane all accept indexes. Neither sends the 405 UNSUPPORTED body for uploads, nor an empty referrers list (clients then use the referrers tag schema). Cloudflare Pages reads at most 100 _headers rules and 100 dynamic redirects, refuses files over 25 MiB, ignores Range and the 404 rules (every miss answers 404.html, a MANIFEST_UNKNOWN body sent as text/html); for more, use Netlify or one of the server kinds.${warning}`,
     }
   },
 }
