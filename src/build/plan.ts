@@ -59,7 +59,7 @@ export interface SitePlanOptions extends PlanOptions {
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
-export const treeFormatVersion = 4
+export const treeFormatVersion = 5
 
 const apiVersionBody = '{}'
 

@@ -8,6 +8,7 @@ import type { LocalBlobPaths, Store } from '../store/store.js'
 import { hasLocalBlobPaths } from '../store/store.js'
 import { caddyMapFile } from './caddy.js'
 import { nginxMapFile } from './nginx.js'
+import { apacheManifestRules, apacheRulesFile } from './hosts/apache-manifest-rules.js'
 import { repositoryParts } from '../oci/tree-collisions.js'
 import type { HeaderEntry, RepositoryPlan } from './plan.js'
 import { repositoryCaddyMapPath, repositoryHeadersPath, repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
@@ -53,6 +54,8 @@ export async function writeRepository(store: Store, paths: TreePaths, plan: Repo
       else if (!(await placeBlob(store, file.source.blob, target, file.source.optional ?? false))) continue
       headers[file.path] = file.headers
     }
+    // Inside the tree, so Apache sees a new build's manifests without a reload (hidden: no registry content).
+    if (parts.has('manifests')) writeFileSync(join(temp, 'manifests', apacheRulesFile), apacheManifestRules(plan))
     // The metadata goes first: the directory's rename is what makes the repository exist.
     writeFileSync(repositoryHeadersPath(paths, plan.key), JSON.stringify(headers))
     writeFileSync(repositoryNginxMapPath(paths, plan.key), nginxMapFile(plan))

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { lstat, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { ZregError } from '../errors.js'
+import { MediaTypes } from '../oci/media-types.js'
 import { formatPlatform } from '../oci/platform.js'
 import { makeDirectory, tempPathBeside } from '../store/atomic.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
@@ -37,7 +38,11 @@ export const missingErrors: Record<string, string> = {
   MANIFEST_UNKNOWN: 'manifest unknown',
   BLOB_UNKNOWN: 'blob unknown to registry',
   NAME_UNKNOWN: 'repository name not known to registry',
+  UNSUPPORTED: 'The operation is unsupported.',
 }
+
+/** What a server that can only point at a file answers for a digest nothing refers to (distribution-spec "Listing Referrers"). */
+export const noReferrersFile = 'no-referrers.json'
 
 /**
  * Writes a generation: the site manifest, copies of the root files, and the data the nginx and Caddy
@@ -71,6 +76,7 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | un
     for (const [code, message] of Object.entries(missingErrors)) {
       writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
     }
+    writeFileSync(join(meta, noReferrersFile), JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }))
     const previousMeta = previous === undefined ? undefined : join(paths.generations, previous, metaDir)
     writeNginxData(meta, paths, plan, previousMeta)
     writeCaddyData(meta, paths, plan, previousMeta)

@@ -187,6 +187,8 @@ export function readContract(fixtures: Fixtures): ContractCase[] {
     { name: 'encoded dots', path: '/v2/%2e%2e/%2e%2e/%2e%2e/etc/passwd', status: [400, 404] },
     { name: 'link out of the tree', path: '/v2/fixtures/single/manifests/..%2f..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd', status: [400, 404] },
     { name: 'metadata is not served', path: '/.zreg/site.json', status: 404 },
+    // zreg build writes Apache's rules beside each repository's manifests: no tag, no content.
+    { name: 'a hidden file of the tree is no manifest', path: '/v2/fixtures/single/manifests/.htaccess', headers: { Accept: allManifestTypes }, status: 404 },
     {
       name: 'referrers lists the artifact that names the image as subject',
       path: `/v2/fixtures/single/referrers/${single.digest}`,

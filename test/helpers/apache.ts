@@ -1,0 +1,70 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { freePort, type TestServer } from './servers.js'
+import { tempDir } from './paths.js'
+
+const modules = '/usr/lib/apache2/modules'
+const apache2 = '/usr/sbin/apache2'
+
+export interface ApacheOptions {
+  /** Lines for the server context: the vhost include, or a <Directory> allowing the .htaccess files. */
+  site: string
+}
+
+/**
+ * Debian's Apache 2.4 as a plain foreground process on a free loopback port, with a minimal main
+ * configuration of its own (ServerRoot, pid file and error log in a temp dir), loading only the modules
+ * the generated configurations need.
+ */
+export async function startApache(options: ApacheOptions): Promise<TestServer & { errorLog: () => Promise<string> }> {
+  const dir = await tempDir('apache')
+  const port = await freePort()
+  const conf = join(dir, 'httpd.conf')
+  const load = ['mpm_event', 'authz_core', 'mime', 'headers', 'rewrite', 'setenvif', 'dir']
+  await writeFile(
+    conf,
+    `ServerRoot "${dir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:${port}
+PidFile ${dir}/httpd.pid
+ErrorLog ${dir}/error.log
+LogLevel warn
+${load.map((name) => `LoadModule ${name}_module ${modules}/mod_${name}.so`).join('\n')}
+${process.getuid?.() === 0 ? 'User nobody\nGroup nogroup' : ''}
+TypesConfig /etc/mime.types
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+${options.site}
+`,
+  )
+  const child = execa(apache2, ['-DFOREGROUND', '-f', conf], { reject: false, stdin: 'ignore', all: true, buffer: false })
+  let output = ''
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    if (await fetch(`${url}/v2/`).then(() => true, () => false)) break
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGTERM')
+      throw new Error(`apache2 did not start:\n${output}\n${await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    url,
+    authority: `127.0.0.1:${port}`,
+    errorLog: () => readFile(join(dir, 'error.log'), 'utf8'),
+    stop: async () => {
+      // SIGTERM stops the parent and its children at once.
+      child.kill('SIGTERM')
+      await child
+    },
+  }
+}
