@@ -18,6 +18,8 @@ export interface Case {
   digest?: string
   code?: string
   body?: unknown
+  /** The Content-Type a 200 carries, with no Content-Encoding beside it (Apache may add a harmless Content-Language). */
+  contentType?: string
 }
 
 export async function checkCase(server: string, base: string, expected: Case): Promise<void> {
@@ -33,7 +35,19 @@ export async function checkCase(server: string, base: string, expected: Case): P
     assert.equal((JSON.parse(response.body.toString()) as { errors: { code: string }[] }).errors[0]?.code, expected.code, what)
   }
   if (expected.body !== undefined) assert.deepEqual(JSON.parse(response.body.toString()), expected.body, what)
+  if (expected.contentType !== undefined) {
+    assert.equal(response.headers['content-type'], expected.contentType, what)
+    assert.equal(response.headers['content-encoding'], undefined, `${what}: Content-Encoding`)
+  }
 }
+
+/**
+ * Tags that end in what a web server takes for a file extension: a script (PHP, CGI, server-side
+ * includes), a type map, a compression or a language. Each must be served as the manifest it is, never
+ * run, never given an encoding (a client would try to decompress it).
+ */
+const extensionTags = ['x.php', 'x.phtml', 'x.cgi', 'x.pl', 'x.shtml', 'x.var', 'x.gz', 'x.br', 'x.en', 'index.html', 'x.json', 'x.map']
+
 
 /** The images (fixture id, name:tag) the adversarial tree holds beside whatever else it has. */
 export const adversarialImages: [string, string][] = [
@@ -48,6 +62,7 @@ export const adversarialImages: [string, string][] = [
   ['oci/multi-layer', `${long}:${tag128.toLowerCase()}`],
   ['oci/single', 'default:1'],
   ['oci/multi-layer', 'include:default'],
+  ...extensionTags.map((tag): [string, string] => ['oci/single', `ext/app:${tag}`]),
 ]
 
 /**
@@ -105,6 +120,9 @@ export function adversarialCases(image: (id: string) => FixtureImage): Case[] {
     { path: '/v2/Cases/app/manifests/v1.0-rc1', status: 404, code: 'NAME_UNKNOWN' },
     { path: `/v2/A.B/blobs/${layer}`, status: 404, code: 'NAME_UNKNOWN' },
     { path: `/v2/Cases/app/referrers/${single}`, status: 404, code: 'NAME_UNKNOWN' },
+    // Tags that look like file extensions are manifests like any other.
+    ...extensionTags.map((tag): Case => ({ path: `/v2/ext/app/manifests/${tag}`, accept: allManifests, status: 200, digest: single, contentType: 'application/vnd.oci.image.manifest.v1+json' })),
+    { path: '/v2/ext/app/tags/list', status: 200, body: { name: 'ext/app', tags: [...extensionTags].sort() } },
   ]
   return cases
 }

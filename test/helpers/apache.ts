@@ -21,7 +21,10 @@ export async function startApache(options: ApacheOptions): Promise<TestServer & 
   const dir = await tempDir('apache')
   const port = await freePort()
   const conf = join(dir, 'httpd.conf')
-  const load = ['mpm_event', 'authz_core', 'mime', 'headers', 'rewrite', 'setenvif', 'dir']
+  // As a Debian or shared-hosting Apache has them: handlers and filters keyed by file extension (type
+  // maps, CGI, server-side includes, compression and language), and PHP as php-fpm installs it: a
+  // FilesMatch that hands .php files to a handler (here cgi-script, which fails loudly if it runs).
+  const load = ['mpm_event', 'authz_core', 'mime', 'headers', 'rewrite', 'setenvif', 'dir', 'negotiation', 'include', 'cgid']
   await writeFile(
     conf,
     `ServerRoot "${dir}"
@@ -33,6 +36,14 @@ LogLevel warn
 ${load.map((name) => `LoadModule ${name}_module ${modules}/mod_${name}.so`).join('\n')}
 ${process.getuid?.() === 0 ? 'User nobody\nGroup nogroup' : ''}
 TypesConfig /etc/mime.types
+Include /etc/apache2/mods-available/mime.conf
+ScriptSock ${dir}/cgid.sock
+AddHandler cgi-script .cgi .pl
+AddEncoding x-gzip .gz
+AddEncoding br .br
+<FilesMatch ".+\.ph(ar|p|tml)$">
+    SetHandler cgi-script
+</FilesMatch>
 StartServers 1
 ServerLimit 1
 ThreadsPerChild 16

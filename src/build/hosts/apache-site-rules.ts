@@ -36,7 +36,17 @@ export function apacheRoot(root: string): string {
  */
 export function apacheSiteRules(root: string, cacheMaxAge: number): string {
   const r = apacheRoot(root).replace(/\/$/, '')
-  return `# No listings, index files or content negotiation: the rules below say what each path answers.
+  return `# Every file of the tree is data. A tag may end in .php, .cgi, .shtml, .var or .gz, and a manifest's
+# annotations may hold anything: whatever the host maps those extensions to, nothing here runs as a
+# script or a type map (the FilesMatch outdoes a host's own, as php-fpm's), and nothing gets a
+# compression encoding a client would try to undo. (The Options line beside these rules turns off
+# CGI and server-side includes.)
+SetHandler default-handler
+<FilesMatch ".">
+    SetHandler default-handler
+</FilesMatch>
+RemoveEncoding .gz .tgz .z .bz2 .br .xz .zst .lz .lzma .deflate
+# No listings, index files or content negotiation: the rules below say what each path answers.
 DirectoryIndex disabled
 DirectorySlash Off
 AcceptPathInfo Off
