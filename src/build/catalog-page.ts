@@ -112,36 +112,59 @@ export function placeFragment(fragment: string, publicHost: string | undefined):
   return fragment.split(hostSlot).join(hostMarkup(publicHost))
 }
 
-/** The first line of a page: what its fragments were made for, so the next build knows whether it may reuse them. */
-function pageStamp(publicHost: string | undefined): string {
-  return `<!doctype html><!-- zreg catalog ${pageFormat} ${publicHost === undefined ? '-' : encodeURIComponent(publicHost)} -->\n`
+/** Repositories open on the page when the whole site has at most this many tags; past it, closed. */
+const openTagsLimit = 200
+
+/** How a page shows its repositories: what its blocks were made for, so the next build knows whether it may reuse them. */
+export interface PageLayout {
+  publicHost: string | undefined
+  /** Repositories shown open (a small site) or closed. */
+  open: boolean
 }
 
-const fragmentStart = Buffer.from('<!--r ')
-const fragmentEnd = Buffer.from('<!--/r-->')
+export function pageLayout(publicHost: string | undefined, tags: number): PageLayout {
+  return { publicHost, open: tags <= openTagsLimit }
+}
+
+/** The first line of a page, naming its layout. */
+function pageStamp(layout: PageLayout): string {
+  return `<!doctype html><!-- zreg catalog ${pageFormat} ${layout.publicHost === undefined ? '-' : encodeURIComponent(layout.publicHost)} ${layout.open ? 'open' : 'closed'} -->\n`
+}
+
+const blockStart = Buffer.from('<!--r ')
+const blocksEnd = Buffer.from('</main>')
 const markerClose = Buffer.from('-->')
 
 /**
- * The placed fragments a page written for `publicHost` holds, by repository key (slices of `page`: a
- * rebuild copies them as bytes, never decoding the page); empty for a page of another format or host,
- * or none at all.
+ * One repository's block of the page: its key (so the next build finds it), and its fragment with the
+ * host placed, or a note when the fragment could not be read.
  */
-export function pageFragments(page: Buffer | undefined, publicHost: string | undefined): Map<string, Buffer> {
-  const fragments = new Map<string, Buffer>()
-  const stamp = Buffer.from(pageStamp(publicHost))
-  if (page === undefined || !page.subarray(0, stamp.length).equals(stamp)) return fragments
-  for (let at = page.indexOf(fragmentStart); at >= 0; at = page.indexOf(fragmentStart, at)) {
-    const keyEnd = page.indexOf(markerClose, at)
-    const end = page.indexOf(fragmentEnd, keyEnd)
-    if (keyEnd < 0 || end < 0) break
-    fragments.set(page.toString('latin1', at + fragmentStart.length, keyEnd), page.subarray(keyEnd + markerClose.length, end))
-    at = end + fragmentEnd.length
-  }
-  return fragments
+export function pageBlock(repository: { name: string; key: string; tags: number }, fragment: string | undefined, layout: PageLayout): Buffer {
+  const shown = fragment === undefined
+    ? `<summary><b>${escapeHtml(repository.name)}</b> <span>${repository.tags} tags</span></summary><p class="e">Details unavailable: run zreg build again.</p>`
+    : placeFragment(fragment, layout.publicHost)
+  return Buffer.from(`<!--r ${repository.key}--><details${layout.open ? ' open' : ''}>${shown}</details>\n`)
 }
 
-/** Repositories open on the page when the whole site has at most this many tags; past it, closed. */
-const openTagsLimit = 200
+/**
+ * Where each repository's block lies in a page made with `layout`, by repository key: the next build
+ * copies them as bytes, never decoding the page. Empty for a page of another format or layout, or none.
+ */
+export function pageBlocks(page: Buffer | undefined, layout: PageLayout): Map<string, { start: number; end: number }> {
+  const blocks = new Map<string, { start: number; end: number }>()
+  const stamp = Buffer.from(pageStamp(layout))
+  if (page === undefined || !page.subarray(0, stamp.length).equals(stamp)) return blocks
+  const last = page.lastIndexOf(blocksEnd)
+  let at = page.indexOf(blockStart)
+  while (at >= 0 && at < last) {
+    const keyEnd = page.indexOf(markerClose, at)
+    const next = page.indexOf(blockStart, keyEnd)
+    const end = next < 0 || next > last ? last : next
+    blocks.set(page.toString('latin1', at + blockStart.length, keyEnd), { start: at, end })
+    at = next
+  }
+  return blocks
+}
 
 const style = `body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1.5em;color:#1d232a;background:#fff}
 h1{font-size:1.5em;margin:0 0 .2em}header p{margin:.2em 0;color:#555}a{color:#0b5cad}
@@ -166,30 +189,18 @@ b.onclick=function(){navigator.clipboard.writeText(c.textContent).then(function(
 var f=document.createElement('input');f.id='f';f.type='search';f.placeholder='Filter repositories';document.querySelector('header').append(f);
 f.oninput=function(){var q=f.value.toLowerCase();document.querySelectorAll('main details').forEach(function(d){d.hidden=q!==''&&d.querySelector('summary b').textContent.indexOf(q)<0})}})()`
 
-export interface PageRepository {
-  name: string
-  key: string
-  /** Tags it has, for the page's totals. */
-  tags: number
-  /** Its placed fragment, or undefined when none could be read (the page says so). */
-  fragment: Buffer | undefined
-}
-
-/** The whole page from its repositories' placed fragments. Cheap: the fragments are copied as bytes. */
-export function catalogPage(repositories: PageRepository[], publicHost: string | undefined): Buffer {
-  const tags = repositories.reduce((sum, repository) => sum + repository.tags, 0)
-  const open = tags <= openTagsLimit ? ' open' : ''
-  const parts: (string | Buffer)[] = [
-    pageStamp(publicHost),
-    `<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Container registry</title><style>${style}</style></head><body>`,
-    `<header><h1>Container registry</h1><p>${repositories.length} ${repositories.length === 1 ? 'repository' : 'repositories'}, ${tags} ${tags === 1 ? 'tag' : 'tags'}. ` +
-      `Pull with <code>docker pull ${hostMarkup(publicHost)}/REPOSITORY:TAG</code> (or podman, skopeo, containerd).</p></header><main>`,
-  ]
-  for (const repository of repositories) {
-    const fragment = repository.fragment ?? `<summary><b>${escapeHtml(repository.name)}</b> <span>${repository.tags} tags</span></summary><p class="e">Details unavailable: run zreg build again.</p>`
-    parts.push(`<details${open}>${fragmentStart.toString()}${repository.key}-->`, fragment, `${fragmentEnd.toString()}</details>\n`)
-  }
-  if (repositories.length === 0) parts.push('<p>No images yet: add some with <code>zreg add</code> and build again.</p>')
-  parts.push(`</main><footer>A static registry built by zreg. API root: <a href="v2/">v2/</a></footer><script>${script}</script></body></html>\n`)
-  return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)))
+/**
+ * The whole page around its repositories' blocks (pageBlock, or ranges of the previous page), in
+ * repository order, as the parts to write one after the other: joining megabytes into one buffer
+ * would cost more than writing them.
+ */
+export function catalogPage(blocks: Buffer[], totals: { repositories: number; tags: number }, layout: PageLayout): Buffer[] {
+  const { repositories, tags } = totals
+  const head =
+    `${pageStamp(layout)}<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Container registry</title><style>${style}</style></head><body>` +
+    `<header><h1>Container registry</h1><p>${repositories} ${repositories === 1 ? 'repository' : 'repositories'}, ${tags} ${tags === 1 ? 'tag' : 'tags'}. ` +
+    `Pull with <code>docker pull ${hostMarkup(layout.publicHost)}/REPOSITORY:TAG</code> (or podman, skopeo, containerd).</p></header><main>\n`
+  const empty = repositories === 0 ? '<p>No images yet: add some with <code>zreg add</code> and build again.</p>' : ''
+  const tail = `${empty}</main><footer>A static registry built by zreg. API root: <a href="v2/">v2/</a></footer><script>${script}</script></body></html>\n`
+  return [Buffer.from(head), ...blocks, Buffer.from(tail)]
 }

@@ -9,7 +9,7 @@ import { writeNginxConfig } from './nginx.js'
 import { pageContentType } from './catalog-page.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, pageFile, type TreePaths } from './tree-paths.js'
-import { assemblePage, publishPage, type PageInput } from './write-page.js'
+import { assemblePage, publishPage, writePage, type PageInput } from './write-page.js'
 
 /** A generation's description of itself: what zreg serve and the nginx maps read. */
 export interface SiteManifest {
@@ -45,7 +45,7 @@ export const missingErrors: Record<string, string> = {
  * `v2` link to the shared literal tree. It is small whatever the store's size: repositories are named,
  * not copied.
  */
-function writeGeneration(paths: TreePaths, plan: SitePlan, page: Buffer): void {
+function writeGeneration(paths: TreePaths, plan: SitePlan, page: Buffer[]): void {
   const final = join(paths.generations, plan.key)
   if (existsSync(final)) return
   const temp = tempPathBeside(final)
@@ -58,8 +58,7 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, page: Buffer): void {
       rootFiles[file.path] = file.headers
     }
     // The page goes with the generation, so zreg serve shows the page of the tree it serves.
-    writeFileSync(join(meta, pageFile), page)
-    rootFiles[pageFile] = { contentType: pageContentType, length: page.length }
+    rootFiles[pageFile] = { contentType: pageContentType, length: writePage(join(meta, pageFile), page) }
     const site: SiteManifest = {
       format: 2,
       key: plan.key,
