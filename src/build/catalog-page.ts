@@ -62,7 +62,7 @@ function isAttestation(descriptor: Descriptor): boolean {
 function addedCell(added: string | undefined, span: string): string {
   if (added === undefined) return `<td class="t"${span}>-</td>`
   const shown = added.replace('T', ' ').replace(/:\d\dZ$/, ' UTC')
-  return `<td class="t"${span}><time datetime="${escapeHtml(added)}">${escapeHtml(shown)}</time></td>`
+  return `<td class="t"${span}>${escapeHtml(shown)}</td>`
 }
 
 /** The text a person reads as the tag's description: the OCI title and description annotations. */
