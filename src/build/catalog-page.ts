@@ -9,9 +9,9 @@ import type { ManifestSummary, RepositoryModel } from './site-model.js'
  * and the host the page is served from). Only relative links, so it works wherever the tree is served.
  *
  * A repository's part (its fragment) is made when the repository is planned and kept beside its
- * directory (objects/<key>.page.html), so a rebuild writes the page from the fragments it has: the page
- * of the previous build holds them between markers, so a one-tag rebuild reads one file, not one per
- * repository.
+ * directory (objects/<key>.page.html). In a page each stands in a block marked with the repository's key,
+ * so a rebuild copies the blocks of unchanged repositories out of the live page (one read, not one per
+ * repository) and makes only the changed ones.
  */
 
 /** Bump when the page's markup changes: fragments of an older format are not reused. */
@@ -72,7 +72,6 @@ function description(summary: ManifestSummary): string {
   const parts = [title, text].filter((part): part is string => part !== undefined && part !== '')
   return parts.length === 0 ? '' : `<div class="d">${escapeHtml(parts.join(': ').slice(0, 300))}</div>`
 }
-
 
 /** One repository's `<summary>` and table: the part of the page that changes only with the repository. */
 export function repositoryFragment(repository: RepositoryModel): string {
