@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Digest } from '../oci/digest.js'
 import { addedAnnotation } from '../oci/annotations.js'
-import { annotationsOf, artifactTypeOf, isImageConfig, maxManifestBytes, parseManifest, referencedDescriptors, subjectOf, type Descriptor } from '../oci/manifest.js'
-import { configPlatform, type Platform } from '../oci/platform.js'
+import { annotationsOf, artifactTypeOf, configPlatformOf, isImageConfig, maxManifestBytes, parseManifest, referencedDescriptors, subjectOf, type Descriptor } from '../oci/manifest.js'
+import type { Platform } from '../oci/platform.js'
 import type { BlobReader, Store, StoredRef } from '../store/store.js'
 
 /** What the build needs to know of one manifest, read once per digest. */
@@ -62,21 +62,8 @@ async function summarize(store: BlobReader, descriptor: Descriptor, cache: Manif
 async function imagePlatform(store: BlobReader, summary: ManifestSummary): Promise<Platform | null> {
   if (summary.platform !== undefined) return summary.platform
   const config = summary.references[0]
-  let platform: Platform | null = null
-  if (config !== undefined && isImageConfig(config.mediaType)) {
-    let parsed: { os?: unknown; architecture?: unknown; variant?: unknown } = {}
-    try {
-      parsed = JSON.parse((await store.blobBytes(config.digest, maxManifestBytes)).toString('utf8')) as typeof parsed
-    } catch (error) {
-      // A missing config is the build's error to report (BLOB_UNKNOWN); a config that is no JSON shows no platform.
-      if (!(error instanceof SyntaxError)) throw error
-    }
-    if (typeof parsed.os === 'string' && typeof parsed.architecture === 'string') {
-      platform = configPlatform({ os: parsed.os, architecture: parsed.architecture, ...(typeof parsed.variant === 'string' ? { variant: parsed.variant } : {}) })
-    }
-  }
-  summary.platform = platform
-  return platform
+  summary.platform = config !== undefined && isImageConfig(config.mediaType) ? (configPlatformOf(await store.blobBytes(config.digest, maxManifestBytes)) ?? null) : null
+  return summary.platform
 }
 
 /** The store's references by repository, in repository order. */
@@ -120,9 +107,14 @@ export async function loadRepository(store: BlobReader, name: string, refs: Stor
     repository.manifests.set(summary.digest, summary)
     if (summary.kind === 'index') pending.push(...summary.references)
   }
-  // The configs are read at once: small files, whose reads overlap on libuv's threads.
-  const images = [...new Set(repository.tags.values())].map((digest) => repository.manifests.get(digest)!).filter((summary) => summary.kind === 'image')
-  await Promise.all(images.map((summary) => imagePlatform(store, summary)))
+  // A tagged image's platform: the one the store recorded on its descriptor (stores since zreg records
+  // it), else its config's.
+  for (const ref of refs) {
+    const summary = repository.manifests.get(ref.descriptor.digest)!
+    if (ref.tag === undefined || summary.kind !== 'image') continue
+    if (summary.platform === undefined && ref.descriptor.platform) summary.platform = ref.descriptor.platform
+    await imagePlatform(store, summary)
+  }
   return repository
 }
 

@@ -6,9 +6,9 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { digestTransform } from './digest-transform.js'
 import { systemError, ZregError } from '../errors.js'
-import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
-import type { Descriptor } from '../oci/manifest.js'
-import { MediaTypes } from '../oci/media-types.js'
+import { digestAlgorithm, digestHex, DigestCounter, isDigest, type Digest } from '../oci/digest.js'
+import { configPlatformOf, isImageConfig, maxManifestBytes, type Descriptor } from '../oci/manifest.js'
+import { isImageManifest, MediaTypes } from '../oci/media-types.js'
 import { addedAnnotation, refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
@@ -448,6 +448,7 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     }
     // Checked before a blob is published, and again under the index lock against concurrent writers.
     if (refs.length > 0) checkTreeNames(await this.store.refList(), refs)
+    refs = await Promise.all(refs.map((ref) => this.withPlatform(ref)))
     const touched = new Set<string>()
     for (const [digest, { path: temp }] of this.staged) {
       const final = this.store.blobPath(digest)
@@ -473,6 +474,24 @@ class LayoutStaging implements StoreStaging, StagedFiles {
       })
     }
     if (!options.keepOpen) await this.abort()
+  }
+
+  /**
+   * The ref with its image's platform (from the config) on its descriptor, as an image index may carry it,
+   * so a build need not read every config again. Indexes, artifacts and unreadable configs: as it was.
+   */
+  private async withPlatform(ref: StoredRef): Promise<StoredRef> {
+    const { platform: _, ...descriptor } = ref.descriptor
+    if (!isImageManifest(descriptor.mediaType)) return ref
+    try {
+      const manifest = JSON.parse((await this.blobBytes(descriptor.digest, maxManifestBytes)).toString('utf8')) as { config?: { mediaType?: string; digest?: string } }
+      const config = manifest.config
+      if (config?.mediaType === undefined || !isImageConfig(config.mediaType) || config.digest === undefined || !isDigest(config.digest)) return { ...ref, descriptor }
+      const platform = configPlatformOf(await this.blobBytes(config.digest, maxManifestBytes))
+      return { ...ref, descriptor: platform === undefined ? descriptor : { ...descriptor, platform } }
+    } catch {
+      return { ...ref, descriptor }
+    }
   }
 
   async abort(): Promise<void> {

@@ -185,18 +185,32 @@ describe('the catalog page (index.html at the tree root)', () => {
     assert.equal(again.manifests.find((entry) => entry.annotations['org.opencontainers.image.ref.name'] === 'fixtures/single:1.0')!.annotations['dev.zreg.added'], added)
   })
 
-  test('a tag stored before zreg recorded add times shows "-"', async () => {
+  test('the store records each image\'s platform on its index.json descriptor, so a build need not read its config', async () => {
+    const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8')) as { manifests: { mediaType: string; platform?: unknown; annotations: Record<string, string> }[] }
+    const entry = (name: string) => index.manifests.find((candidate) => candidate.annotations['org.opencontainers.image.ref.name'] === name)!
+    assert.deepEqual(entry('fixtures/single:1.0').platform, { os: 'linux', architecture: 'amd64' })
+    assert.deepEqual(entry('dockerold/app:1.0').platform, { os: 'linux', architecture: 'amd64' })
+    assert.equal(entry('fixtures/multi-arch:1.0').platform, undefined, 'an index has none')
+    assert.equal(entry('fixtures/single:sbom').platform, undefined, 'an artifact has none')
+  })
+
+  test('a store written before zreg recorded add times and platforms: "-" for the time, the platform from the config', async () => {
     const copy = join(dir, 'old-store')
     await cp(store, copy, { recursive: true })
     const indexPath = join(copy, 'index.json')
-    const index = JSON.parse(await readFile(indexPath, 'utf8')) as { manifests: { annotations: Record<string, string> }[] }
-    for (const entry of index.manifests) delete entry.annotations['dev.zreg.added']
+    const index = JSON.parse(await readFile(indexPath, 'utf8')) as { manifests: { platform?: unknown; annotations: Record<string, string> }[] }
+    for (const entry of index.manifests) {
+      delete entry.annotations['dev.zreg.added']
+      delete entry.platform
+    }
     await writeFile(indexPath, JSON.stringify(index))
     const out = join(dir, 'old-site')
     await zregOk(['build', '--store', copy, '--out', out])
     const page = await readFile(join(out, 'index.html'), 'utf8')
     assert.ok(!addedPattern.test(page))
     assert.ok(section(page, 'fixtures/single').includes('<td class="t">-</td>'))
+    assert.ok(section(page, 'fixtures/single').includes('<td>linux/amd64</td>'))
+    assert.ok(section(page, 'dockerold/app').includes('<td>linux/amd64</td>'))
   })
 
   test('text from images is escaped: hostile annotations and platforms show as text and run nothing', () => {
