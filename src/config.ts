@@ -10,6 +10,8 @@ export interface ZregConfig {
   defaultPlatform?: string
   /** Seconds caches may keep what a build can change (build --cache-max-age). */
   cacheMaxAge?: number
+  /** The registry host the catalog page's pull commands name (build --public-host). */
+  publicHost?: string
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
   notifications?: NotificationEndpoint[]
   /** Push mode access control. */

@@ -18,6 +18,8 @@ export interface BuildOptions {
   defaultPlatform?: Platform
   /** Seconds caches may keep tags, tag lists and the catalog (default 60; 0: revalidate each time). */
   cacheMaxAge?: number
+  /** The registry host the catalog page's pull commands name (`registry.example.com`); absent: the host the page is served from. */
+  publicHost?: string
 }
 
 /** A repository a build left out, and why (the rest of the tree is built and swapped in). */
@@ -89,6 +91,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
       else changed.push({ name, input, refs })
     }
     const cache: ManifestCache = new Map()
+    const page = { fresh: new Map<string, string>(), tags: new Map([...groups].map(([name, refs]) => [name, refs.filter((ref) => ref.tag !== undefined).length])) }
     let repositoriesWritten = 0
     for (const { name, input, refs } of changed) {
       try {
@@ -98,6 +101,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
           repositoriesWritten++
         }
         entries.push({ name, input, key: plan.key })
+        page.fresh.set(plan.key, plan.page)
       } catch (error) {
         // The repository's own content is broken: leave it out. Anything else (a full disk, a denied
         // path, a bug) fails the build, and the last good tree stays live.
@@ -105,8 +109,12 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
         skipped.push({ repository: name, reason: error.message })
       }
     }
-    const site = planSite(entries, { defaultPlatform: platform, cacheMaxAge: options.cacheMaxAge ?? defaultCacheMaxAge })
-    const written = await writeTree(site, paths, live)
+    const site = planSite(entries, {
+      defaultPlatform: platform,
+      cacheMaxAge: options.cacheMaxAge ?? defaultCacheMaxAge,
+      ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
+    })
+    const written = await writeTree(site, paths, live, page)
     // A tree of the former layout: its builds directory beside `out` is no longer read.
     if (former !== undefined) await rm(former, { recursive: true, force: true })
     skipped.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0))

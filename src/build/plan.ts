@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Digest } from '../oci/digest.js'
 import { isDistributable, MediaTypes } from '../oci/media-types.js'
 import { platformMatches, type Platform } from '../oci/platform.js'
+import { pageFormat, repositoryFragment } from './catalog-page.js'
 import type { ManifestSummary, RepositoryModel } from './site-model.js'
 
 /** The headers a server sends with one file of the tree. */
@@ -31,6 +32,8 @@ export interface RepositoryPlan {
   /** Content hash of the plan: equal keys mean byte-identical repository trees. */
   key: string
   files: PlannedFile[]
+  /** Its part of the catalog page (catalog-page.ts), kept beside its directory. */
+  page: string
 }
 
 /** A repository as the generation names it: its input hash and the directory holding its tree. */
@@ -47,6 +50,8 @@ export interface SitePlan {
   defaultPlatform: Platform
   /** Seconds caches may keep what a build can change (see cache-control.ts). */
   cacheMaxAge: number
+  /** The host the catalog page's pull commands name (absent: the page fills in the one it is served from). */
+  publicHost?: string
   key: string
 }
 
@@ -56,10 +61,11 @@ export interface PlanOptions {
 
 export interface SitePlanOptions extends PlanOptions {
   cacheMaxAge: number
+  publicHost?: string
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
-export const treeFormatVersion = 5
+export const treeFormatVersion = 6
 
 const apiVersionBody = '{}'
 
@@ -129,7 +135,8 @@ export function planRepository(repository: RepositoryModel, options: PlanOptions
   for (const [subject, list] of [...referrers].sort(([a], [b]) => compare(a, b))) {
     files.push(text(`referrers/${subject}`, referrersIndex(list), MediaTypes.OciIndex))
   }
-  return { name: repository.name, key: hashOf([treeFormatVersion, repository.name, files]), files }
+  const page = repositoryFragment(repository)
+  return { name: repository.name, key: hashOf([treeFormatVersion, pageFormat, repository.name, files, page]), files, page }
 }
 
 /**
@@ -143,6 +150,13 @@ export function planSite(repositories: RepositoryEntry[], options: SitePlanOptio
     text('v2/index.html', apiVersionBody, MediaTypes.Json),
     text('v2/_catalog', JSON.stringify({ repositories: names }), MediaTypes.Json),
   ]
-  const key = hashOf([treeFormatVersion, options.defaultPlatform, options.cacheMaxAge, rootFiles, sorted.map((repository) => [repository.name, repository.key])])
-  return { repositories: sorted, rootFiles, defaultPlatform: options.defaultPlatform, cacheMaxAge: options.cacheMaxAge, key }
+  const key = hashOf([treeFormatVersion, options.defaultPlatform, options.cacheMaxAge, options.publicHost ?? null, rootFiles, sorted.map((repository) => [repository.name, repository.key])])
+  return {
+    repositories: sorted,
+    rootFiles,
+    defaultPlatform: options.defaultPlatform,
+    cacheMaxAge: options.cacheMaxAge,
+    ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
+    key,
+  }
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import type { Digest } from '../oci/digest.js'
-import { annotationsOf, artifactTypeOf, maxManifestBytes, parseManifest, referencedDescriptors, subjectOf, type Descriptor } from '../oci/manifest.js'
+import { addedAnnotation } from '../oci/annotations.js'
+import { annotationsOf, artifactTypeOf, configPlatformOf, isImageConfig, maxManifestBytes, parseManifest, referencedDescriptors, subjectOf, type Descriptor } from '../oci/manifest.js'
+import type { Platform } from '../oci/platform.js'
 import type { BlobReader, Store, StoredRef } from '../store/store.js'
 
 /** What the build needs to know of one manifest, read once per digest. */
@@ -14,12 +16,19 @@ export interface ManifestSummary {
   subject?: Descriptor
   artifactType?: string
   annotations?: Record<string, string>
+  /**
+   * A tagged image's platform, from its config (an index's children carry theirs in the index): null
+   * for an artifact whose config is no image config, undefined where it was not needed.
+   */
+  platform?: Platform | null
 }
 
 export interface RepositoryModel {
   name: string
   /** tag -> manifest digest */
   tags: Map<string, Digest>
+  /** tag -> when the store got it (RFC 3339), for tags stored since zreg records it. */
+  added: Map<string, string>
   /** Every manifest the repository serves: tagged, kept untagged, and children of indexes. */
   manifests: Map<Digest, ManifestSummary>
 }
@@ -49,6 +58,14 @@ async function summarize(store: BlobReader, descriptor: Descriptor, cache: Manif
   return summary
 }
 
+/** The platform an image's config names, read once per manifest (configs are content-addressed too). */
+async function imagePlatform(store: BlobReader, summary: ManifestSummary): Promise<Platform | null> {
+  if (summary.platform !== undefined) return summary.platform
+  const config = summary.references[0]
+  summary.platform = config !== undefined && isImageConfig(config.mediaType) ? (configPlatformOf(await store.blobBytes(config.digest, maxManifestBytes)) ?? null) : null
+  return summary.platform
+}
+
 /** The store's references by repository, in repository order. */
 export function groupByRepository(refs: StoredRef[]): Map<string, StoredRef[]> {
   const groups = new Map<string, StoredRef[]>()
@@ -67,16 +84,21 @@ export function groupByRepository(refs: StoredRef[]): Map<string, StoredRef[]> {
  */
 export function repositoryInput(name: string, refs: StoredRef[], salt: unknown): string {
   const hash = createHash('sha256').update(JSON.stringify(salt)).update(`\n${name}\n`)
-  for (const ref of refs) hash.update(`${ref.tag ?? ''}@${ref.descriptor.digest}:${ref.descriptor.mediaType}\n`)
+  // The add time is shown on the catalog page (catalog-page.ts), so it is part of the repository's input.
+  for (const ref of refs) hash.update(`${ref.tag ?? ''}@${ref.descriptor.digest}:${ref.descriptor.mediaType}:${ref.descriptor.annotations?.[addedAnnotation] ?? ''}\n`)
   return hash.digest('hex')
 }
 
 /** Reads one repository's manifests (and its indexes' children) into a model. */
 export async function loadRepository(store: BlobReader, name: string, refs: StoredRef[], cache: ManifestCache = new Map()): Promise<RepositoryModel> {
-  const repository: RepositoryModel = { name, tags: new Map(), manifests: new Map() }
+  const repository: RepositoryModel = { name, tags: new Map(), added: new Map(), manifests: new Map() }
   const pending: Descriptor[] = []
   for (const ref of refs) {
-    if (ref.tag !== undefined) repository.tags.set(ref.tag, ref.descriptor.digest)
+    if (ref.tag !== undefined) {
+      repository.tags.set(ref.tag, ref.descriptor.digest)
+      const added = ref.descriptor.annotations?.[addedAnnotation]
+      if (added !== undefined) repository.added.set(ref.tag, added)
+    }
     pending.push(ref.descriptor)
   }
   for (let next = pending.pop(); next; next = pending.pop()) {
@@ -84,6 +106,14 @@ export async function loadRepository(store: BlobReader, name: string, refs: Stor
     const summary = await summarize(store, next, cache)
     repository.manifests.set(summary.digest, summary)
     if (summary.kind === 'index') pending.push(...summary.references)
+  }
+  // A tagged image's platform: the one the store recorded on its descriptor (stores since zreg records
+  // it), else its config's.
+  for (const ref of refs) {
+    const summary = repository.manifests.get(ref.descriptor.digest)!
+    if (ref.tag === undefined || summary.kind !== 'image') continue
+    if (summary.platform === undefined && ref.descriptor.platform) summary.platform = ref.descriptor.platform
+    await imagePlatform(store, summary)
   }
   return repository
 }

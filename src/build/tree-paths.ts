@@ -45,3 +45,11 @@ export function repositoryNginxMapPath(paths: TreePaths, key: string): string {
 export function repositoryCaddyMapPath(paths: TreePaths, key: string): string {
   return join(paths.objects, `${key}.caddy.map`)
 }
+
+/** Beside a repository's directory, its part of the catalog page (catalog-page.ts). */
+export function repositoryPagePath(paths: TreePaths, key: string): string {
+  return join(paths.objects, `${key}.page.html`)
+}
+
+/** The catalog page at the tree root, for people (plain servers send it for `/`). */
+export const pageFile = 'index.html'

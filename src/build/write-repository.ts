@@ -11,7 +11,7 @@ import { nginxMapFile } from './nginx.js'
 import { apacheManifestRules, apacheRulesFile } from './hosts/apache-manifest-rules.js'
 import { repositoryParts } from '../oci/tree-collisions.js'
 import type { HeaderEntry, RepositoryPlan } from './plan.js'
-import { repositoryCaddyMapPath, repositoryHeadersPath, repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
+import { repositoryCaddyMapPath, repositoryHeadersPath, repositoryNginxMapPath, repositoryPagePath, type TreePaths } from './tree-paths.js'
 
 /** Links a blob into the tree (no bytes copied); copies only when the store is on another file system. */
 async function placeBlob(store: Store & Partial<LocalBlobPaths>, digest: string, target: string, optional: boolean): Promise<boolean> {
@@ -60,6 +60,7 @@ export async function writeRepository(store: Store, paths: TreePaths, plan: Repo
     writeFileSync(repositoryHeadersPath(paths, plan.key), JSON.stringify(headers))
     writeFileSync(repositoryNginxMapPath(paths, plan.key), nginxMapFile(plan))
     writeFileSync(repositoryCaddyMapPath(paths, plan.key), caddyMapFile(plan))
+    writeFileSync(repositoryPagePath(paths, plan.key), plan.page)
     await rename(temp, final).catch(async (error: NodeJS.ErrnoException) => {
       // Another build wrote the same content-addressed directory first: theirs is identical.
       if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error

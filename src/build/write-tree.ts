@@ -7,9 +7,11 @@ import { formatPlatform } from '../oci/platform.js'
 import { makeDirectory, tempPathBeside } from '../store/atomic.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
 import { writeCaddyData } from './caddy.js'
+import { pageContentType } from './catalog-page.js'
 import { writeNginxData } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
-import { metaDir, type TreePaths } from './tree-paths.js'
+import { metaDir, pageFile, type TreePaths } from './tree-paths.js'
+import { assemblePage, publishPage, writePage, type PageInput } from './write-page.js'
 
 /** A generation's description of itself: what zreg serve and the server configurations read. */
 export interface SiteManifest {
@@ -22,7 +24,7 @@ export interface SiteManifest {
   repositories: Record<string, string>
   /** Repository name -> hash of its references, so the next build can skip it when unchanged. */
   inputs: Record<string, string>
-  /** Files outside repositories (v2/_catalog), kept under .zreg/ in the generation. */
+  /** Files outside repositories (v2/_catalog, and the catalog page index.html), kept under .zreg/ in the generation. */
   rootFiles: Record<string, HeaderEntry>
 }
 
@@ -49,7 +51,7 @@ export const noReferrersFile = 'no-referrers.json'
  * configurations of `zreg server-config` include (no path in any of it: a copied tree serves the same).
  * It is small whatever the store's size: repositories are named, not copied.
  */
-function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
+function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined, page: Buffer[]): void {
   const final = join(paths.generations, plan.key)
   if (existsSync(final)) return
   const temp = tempPathBeside(final)
@@ -61,6 +63,8 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | un
       if ('text' in file.source) writeFileSync(join(meta, file.path), file.source.text)
       rootFiles[file.path] = file.headers
     }
+    // The page goes with the generation, so zreg serve shows the page of the tree it serves.
+    rootFiles[pageFile] = { contentType: pageContentType, length: writePage(join(meta, pageFile), page) }
     const site: SiteManifest = {
       format: 2,
       key: plan.key,
@@ -195,7 +199,7 @@ async function removeOldGenerations(paths: TreePaths, live: string): Promise<voi
  * caller wrote the new ones): brings the shared literal tree up to date, writes the generation and
  * swaps it in with one rename. The caller holds the build lock.
  */
-export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveState): Promise<WriteResult> {
+export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveState, page: PageInput): Promise<WriteResult> {
   const previous = live.generation
   const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
   if (previous === site.key && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
@@ -203,7 +207,8 @@ export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveStat
   }
   const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
   await updateLiveTree(paths, site.repositories, before, site.rootFiles)
-  writeGeneration(paths, site, previous)
+  if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, await assemblePage(paths, site, previous, page))
+  await publishPage(paths, site.key)
   await swapIn(paths, site.key)
   await rm(liveTreeMarker(paths), { force: true })
   await removeOldGenerations(paths, site.key)

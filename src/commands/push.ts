@@ -1,5 +1,6 @@
 import { Flags, type Interfaces } from '@oclif/core'
 import { parsePlatform } from '../oci/platform.js'
+import { checkRegistryHost } from '../oci/reference.js'
 import { ZregError } from '../errors.js'
 import { AccessControl } from '../server/auth/access-control.js'
 import { Htpasswd } from '../server/auth/htpasswd.js'
@@ -59,6 +60,7 @@ export async function runPushMode(command: ZregCommand, flags: Interfaces.Inferr
     store,
     out,
     ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
+    ...(config.publicHost === undefined ? {} : { publicHost: checkRegistryHost(config.publicHost, 'publicHost in the config file') }),
     uploadExpiryMs: flags['upload-expiry'] * 60 * 60 * 1000,
     maxUploads: flags['max-uploads'],
     ...(flags.namespaced ? { namespaced: true } : {}),

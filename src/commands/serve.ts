@@ -7,7 +7,7 @@ import { listenFlags, listenOptions, serveUntilSignal, ZregCommand } from '../cl
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
-  static override description = `Answers the distribution-spec pull API from the tree \`zreg build\` wrote: exact Content-Type, Docker-Content-Digest and Content-Length, Range requests, ETags, OCI error bodies. A rebuild is picked up without a restart.
+  static override description = `Answers the distribution-spec pull API from the tree \`zreg build\` wrote: exact Content-Type, Docker-Content-Digest and Content-Length, Range requests, ETags, OCI error bodies; / and /index.html answer with the tree's catalog page, for browsers. A rebuild is picked up without a restart.
 Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for localhost, so use --tls-cert/--tls-key for anything else.
 --push runs \`zreg push\` (an upload target that writes the store and rebuilds the tree) and takes its flags (see \`zreg push --help\`); DIR is then the tree it keeps current, as --out.`
 

@@ -1,7 +1,7 @@
 import { ZregError } from '../errors.js'
 import { isDigest, type Digest } from './digest.js'
 import { isImageManifest, isIndex, MediaTypes } from './media-types.js'
-import type { Platform } from './platform.js'
+import { configPlatform, type Platform } from './platform.js'
 import { validateAgainstSchema, type SchemaName } from './validate.js'
 
 /** The registry limit for a manifest body, as distribution enforces it. */
@@ -131,6 +131,21 @@ export interface ImageConfig {
   rootfs: { type: string; diff_ids: string[] }
   config?: Record<string, unknown>
   history?: unknown[]
+}
+
+/**
+ * The platform an image config's bytes name (os, architecture, variant), read without validating the
+ * rest; undefined when they are no JSON or name none.
+ */
+export function configPlatformOf(bytes: Uint8Array): Platform | undefined {
+  let config: { os?: unknown; architecture?: unknown; variant?: unknown }
+  try {
+    config = JSON.parse(Buffer.from(bytes).toString('utf8')) as typeof config
+  } catch {
+    return undefined
+  }
+  if (typeof config.os !== 'string' || typeof config.architecture !== 'string') return undefined
+  return configPlatform({ os: config.os, architecture: config.architecture, ...(typeof config.variant === 'string' ? { variant: config.variant } : {}) })
 }
 
 export function parseImageConfig(bytes: Uint8Array): ImageConfig {

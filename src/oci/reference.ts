@@ -20,6 +20,16 @@ export function registryComponent(registry: string): string {
   return registry.replace(/:(\d+)$/, '-$1')
 }
 
+// The registry host of a reference as docker parses it (distribution/reference's domain): names, an IPv4
+// address or a bracketed IPv6 one, and an optional port.
+const registryHostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
+
+/** `host[:port]` as the first part of `docker pull HOST/REPO:TAG`; USAGE (naming `what`) otherwise. */
+export function checkRegistryHost(host: string, what: string): string {
+  if (registryHostPattern.test(host)) return host
+  throw new ZregError('USAGE', `invalid ${what} "${host}": expected the registry's HOST or HOST:PORT as docker pull names it, e.g. registry.example.com (no scheme, no path)`)
+}
+
 export function isRepository(name: string): boolean {
   return name.length <= maxRepositoryLength && repositoryPattern.test(name)
 }

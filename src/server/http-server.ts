@@ -166,6 +166,8 @@ export interface PushServeOptions extends ListenOptions {
   /** The static tree rebuilt after each accepted manifest; absent: the store only. */
   out?: string
   defaultPlatform?: Platform
+  /** The registry host the tree's catalog page names in its pull commands. */
+  publicHost?: string
   /** Upload sessions untouched this long are purged (default 24 h). */
   uploadExpiryMs?: number
   /** Upload requests that may run at once before 503 (default 64). */
@@ -188,7 +190,7 @@ export interface RunningPushServer {
 /** Push (dev) mode: the full registry API over the store, keeping the static tree current. */
 export async function startPushServer(options: PushServeOptions): Promise<RunningPushServer> {
   compileSchemas()
-  const rebuilder = options.out === undefined ? undefined : new TreeRebuilder(options.store, options.out, options.defaultPlatform)
+  const rebuilder = options.out === undefined ? undefined : new TreeRebuilder(options.store, options.out, options.defaultPlatform, options.publicHost)
   const registry = new PushRegistry(options.store, {
     ...(rebuilder ? { rebuilder } : {}),
     ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}),

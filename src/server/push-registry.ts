@@ -107,7 +107,7 @@ export class PushRegistry {
   ) {
     this.uploads = new UploadSessions(store)
     this.links = new BlobLinks(store.location)
-    this.view = new StoreView(store, { defaultPlatform: options.defaultPlatform ?? defaultPlatform }, this.links)
+    this.view = new StoreView(store, { defaultPlatform: options.defaultPlatform ?? defaultPlatform }, this.links, () => options.rebuilder?.page())
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {

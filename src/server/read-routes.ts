@@ -4,6 +4,7 @@ import { isDigest } from '../oci/digest.js'
 import { isIndex, MediaTypes } from '../oci/media-types.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { immutableCacheControl, mutableCacheControl } from '../build/cache-control.js'
+import { pageFile } from '../build/tree-paths.js'
 import { acceptsMediaType, matchesIfNoneMatch } from './accept.js'
 import { readSmall, sendFile, type SmallFileCache } from './send-file.js'
 import type { SiteFile } from './site-reader.js'
@@ -13,7 +14,7 @@ export interface SiteView {
   hasRepository(name: string): boolean
   /** The file at a repository-relative path (`manifests/<ref>`, `blobs/<digest>`, `tags/list`, ...). */
   file(repository: string, path: string): SiteFile | undefined | Promise<SiteFile | undefined>
-  /** A file outside repositories (`v2/_catalog`). */
+  /** A file outside repositories (`v2/_catalog`, the catalog page `index.html`). */
   rootFile(path: string): SiteFile | undefined
 }
 
@@ -130,6 +131,13 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
   if (path === '/v2/_catalog') {
     cacheFor(false)
     await sendList(req, res, view.rootFile('v2/_catalog'), 'repositories', path, cache)
+    return true
+  }
+  const page = path === '/' || path === '/index.html' ? view.rootFile(pageFile) : undefined
+  if (page) {
+    // The catalog page for people: it changes with each build, as tag lists do.
+    cacheFor(false)
+    await send(req, res, page, cache)
     return true
   }
   const match = routePattern.exec(path)

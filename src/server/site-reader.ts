@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs'
 import { readFile, readlink, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { HeaderEntry } from '../build/plan.js'
-import { metaDir, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
+import { metaDir, pageFile, repositoryHeadersPath, treePaths } from '../build/tree-paths.js'
+import { pageContentType } from '../build/catalog-page.js'
 import { defaultCacheMaxAge } from '../build/cache-control.js'
 import type { SiteManifest } from '../build/write-tree.js'
 import { ZregError } from '../errors.js'
@@ -70,6 +71,20 @@ export async function loadSite(out: string): Promise<LoadedSite> {
     }),
   )
   return { generation, meta, repositories, directories, rootFiles: new Map(Object.entries(site.rootFiles)), cacheMaxAge: site.cacheMaxAge ?? defaultCacheMaxAge }
+}
+
+/**
+ * The catalog page of the live generation of the tree at `out`, read where the generation keeps it (so
+ * its path names the generation, and a cache keyed by path never serves an older page); undefined when
+ * the tree has none.
+ */
+export function treePage(out: string): SiteFile | undefined {
+  try {
+    const path = realpathSync(join(out, metaDir, pageFile))
+    return { path, headers: { contentType: pageContentType, length: statSync(path).size } }
+  } catch {
+    return undefined
+  }
 }
 
 /** The file behind a repository-relative path, if the build wrote one. */

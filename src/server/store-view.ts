@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { planRepository, treeFormatVersion, type PlanOptions } from '../build/plan.js'
+import { pageFile } from '../build/tree-paths.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from '../build/site-model.js'
 import { isDigest, type Digest } from '../oci/digest.js'
 import { MediaTypes } from '../oci/media-types.js'
@@ -33,6 +34,8 @@ export class StoreView implements SiteView {
     private readonly store: LayoutStore,
     private readonly options: PlanOptions,
     private readonly links: BlobLinks,
+    /** The catalog page to serve for `/` (the one of the tree push mode keeps), if any. */
+    private readonly page: () => SiteFile | undefined = () => undefined,
   ) {
     this.salt = [treeFormatVersion, options.defaultPlatform]
   }
@@ -104,6 +107,7 @@ export class StoreView implements SiteView {
   }
 
   rootFile(path: string): SiteFile | undefined {
+    if (path === pageFile) return this.page()
     return path === 'v2/_catalog' ? this.catalog : undefined
   }
 }

@@ -1,6 +1,7 @@
 import { buildSite, type BuildResult } from '../build/build-site.js'
 import type { Platform } from '../oci/platform.js'
 import type { Store } from '../store/store.js'
+import { treePage, type SiteFile } from './site-reader.js'
 
 /**
  * Keeps the static tree current in push mode: one build at a time, and requests that arrive during a
@@ -16,13 +17,24 @@ export class TreeRebuilder {
     private readonly store: Store,
     private readonly out: string,
     private readonly defaultPlatform?: Platform,
+    /** The host the catalog page's pull commands name (config publicHost). */
+    private readonly publicHost?: string,
   ) {}
+
+  /** The catalog page of the tree as last built (push mode serves it for `/`). */
+  page(): SiteFile | undefined {
+    return treePage(this.out)
+  }
 
   rebuild(): Promise<BuildResult> {
     if (this.queued) return this.queued
     const start = (): Promise<BuildResult> => {
       this.queued = undefined
-      this.running = buildSite(this.store, { out: this.out, ...(this.defaultPlatform ? { defaultPlatform: this.defaultPlatform } : {}) })
+      this.running = buildSite(this.store, {
+        out: this.out,
+        ...(this.defaultPlatform ? { defaultPlatform: this.defaultPlatform } : {}),
+        ...(this.publicHost === undefined ? {} : { publicHost: this.publicHost }),
+      })
         .then((result) => {
           this.report(result)
           return result

@@ -6,10 +6,10 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { digestTransform } from './digest-transform.js'
 import { systemError, ZregError } from '../errors.js'
-import { digestAlgorithm, digestHex, DigestCounter, type Digest } from '../oci/digest.js'
-import type { Descriptor } from '../oci/manifest.js'
-import { MediaTypes } from '../oci/media-types.js'
-import { refNameAnnotation } from '../oci/annotations.js'
+import { digestAlgorithm, digestHex, DigestCounter, isDigest, type Digest } from '../oci/digest.js'
+import { configPlatformOf, isImageConfig, maxManifestBytes, type Descriptor } from '../oci/manifest.js'
+import { isImageManifest, MediaTypes } from '../oci/media-types.js'
+import { addedAnnotation, refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
 import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtomic, WriteBehind } from './atomic.js'
@@ -18,7 +18,7 @@ import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, StagedFiles, Store, StoreStaging, StoredRef } from './store.js'
 
-export { refNameAnnotation }
+export { addedAnnotation, refNameAnnotation }
 /** Untagged manifests a repository keeps (pushed by digest, referrers) carry their repository here. */
 export const repositoryAnnotation = 'dev.zreg.repository'
 
@@ -54,6 +54,11 @@ function toIndexEntry(ref: StoredRef): Descriptor {
   if (ref.tag !== undefined) own[refNameAnnotation] = `${ref.repository}:${ref.tag}`
   else own[repositoryAnnotation] = ref.repository
   return { ...rest, annotations: own }
+}
+
+/** The ref with one annotation of its descriptor set (a source's own value of it is not kept). */
+function withAnnotation(ref: StoredRef, key: string, value: string): StoredRef {
+  return { ...ref, descriptor: { ...ref.descriptor, annotations: { ...ref.descriptor.annotations, [key]: value } } }
 }
 
 /** Repository name -> its tags. */
@@ -443,6 +448,7 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     }
     // Checked before a blob is published, and again under the index lock against concurrent writers.
     if (refs.length > 0) checkTreeNames(await this.store.refList(), refs)
+    refs = await Promise.all(refs.map((ref) => this.withPlatform(ref)))
     const touched = new Set<string>()
     for (const [digest, { path: temp }] of this.staged) {
       const final = this.store.blobPath(digest)
@@ -456,12 +462,36 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     }
     for (const dir of touched) await fsyncDirectory(dir)
     if (refs.length > 0) {
+      const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
       await this.store.updateIndex((current) => {
         checkTreeNames(current.values(), refs)
-        for (const ref of refs) current.set(refKey(ref), ref)
+        for (const ref of refs) {
+          // Stored again as it was (the same digest): it keeps the time it was first added.
+          const before = current.get(refKey(ref))
+          const kept = before?.descriptor.digest === ref.descriptor.digest ? before.descriptor.annotations?.[addedAnnotation] : undefined
+          current.set(refKey(ref), withAnnotation(ref, addedAnnotation, kept ?? now))
+        }
       })
     }
     if (!options.keepOpen) await this.abort()
+  }
+
+  /**
+   * The ref with its image's platform (from the config) on its descriptor, as an image index may carry it,
+   * so a build need not read every config again. Indexes, artifacts and unreadable configs: as it was.
+   */
+  private async withPlatform(ref: StoredRef): Promise<StoredRef> {
+    const { platform: _, ...descriptor } = ref.descriptor
+    if (!isImageManifest(descriptor.mediaType)) return ref
+    try {
+      const manifest = JSON.parse((await this.blobBytes(descriptor.digest, maxManifestBytes)).toString('utf8')) as { config?: { mediaType?: string; digest?: string } }
+      const config = manifest.config
+      if (config?.mediaType === undefined || !isImageConfig(config.mediaType) || config.digest === undefined || !isDigest(config.digest)) return { ...ref, descriptor }
+      const platform = configPlatformOf(await this.blobBytes(config.digest, maxManifestBytes))
+      return { ...ref, descriptor: platform === undefined ? descriptor : { ...descriptor, platform } }
+    } catch {
+      return { ...ref, descriptor }
+    }
   }
 
   async abort(): Promise<void> {

@@ -15,6 +15,7 @@ test('tags equal but for case get exact, case-sensitive regex keys; the others s
     name: 'a.b/c',
     key: 'k',
     files: [manifest('manifests/v1.0-rc1', 'a'), manifest('manifests/v1.0-RC1', 'b'), manifest('manifests/Latest', 'a'), manifest(`manifests/${digest('a')}`, 'a')],
+    page: '',
   }
   assert.deepEqual(nginxMapFile(plan).trim().split('\n'), [
     `"~^/v2/a\\.b/c/manifests/v1\\.0-rc1$" "oci-manifest|${digest('a')}|";`,

@@ -16,6 +16,7 @@ const image = (c: string, layers: string[], extra: Partial<ManifestSummary> = {}
 const repo = (name: string, tags: [string, ManifestSummary][], more: ManifestSummary[] = []): RepositoryModel => ({
   name,
   tags: new Map(tags.map(([tag, summary]) => [tag, summary.digest])),
+  added: new Map(),
   manifests: new Map([...tags.map(([, s]) => s), ...more].map((s) => [s.digest, s])),
 })
 const options = { defaultPlatform: { os: 'linux', architecture: 'amd64' }, cacheMaxAge: 60 }
