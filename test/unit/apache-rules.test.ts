@@ -16,6 +16,7 @@ test('each manifest gets an exact, case-sensitive rule; an index tag falls back 
   const plan: RepositoryPlan = {
     name: 'a.b/c',
     key: 'k',
+    page: '',
     files: [
       file('tags/list', 'application/json', '0'),
       file('manifests/v1.0', index, 'a', `manifests/${digest('b')}`),

@@ -14,6 +14,7 @@ test('Caddy map lines: exact keys (tags equal but for case stay apart), the fall
   const plan: RepositoryPlan = {
     name: 'a.b/c',
     key: 'k',
+    page: '',
     files: [manifest('manifests/v1', 'a', `manifests/${digest('b')}`), manifest('manifests/V1', 'b', null), manifest(`manifests/${digest('a')}`, 'a'), { ...manifest('tags/list', 'c'), path: 'tags/list' }],
   }
   const type = 'application/vnd.oci.image.index.v1+json'
