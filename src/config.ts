@@ -10,6 +10,8 @@ export interface ZregConfig {
   defaultPlatform?: string
   /** Seconds caches may keep what a build can change (build --cache-max-age). */
   cacheMaxAge?: number
+  /** zreg publish to S3: where the bucket is (credentials come from the AWS SDK's chain). */
+  publish?: { endpoint?: string; region?: string; pathStyle?: boolean; jobs?: number }
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
   notifications?: NotificationEndpoint[]
   /** Push mode access control. */
