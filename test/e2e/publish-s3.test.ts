@@ -6,8 +6,9 @@ import { after, before, describe, test } from 'node:test'
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
-import { absoluteSource, cliPath, tempDir } from '../helpers/paths.js'
-import { rcloneObjects, s3Credentials, startS3Server, type TestS3Server } from '../helpers/s3-server.js'
+import { s3Host } from '../../src/build/hosts/s3.js'
+import { absoluteSource, cliPath, loadFixtures, tempDir } from '../helpers/paths.js'
+import { cleanEnv, rcloneObjects, s3Credentials, startS3Server, type TestS3Server } from '../helpers/s3-server.js'
 import { makeScaleStore } from '../helpers/scale-store.js'
 import { freePort } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
@@ -75,7 +76,7 @@ async function publish(server: TestS3Server, target: string, site: string, extra
 describe('zreg publish s3://', () => {
   let server: TestS3Server
   before(async () => {
-    server = await startS3Server(['bucket', 'other'])
+    server = await startS3Server(['bucket', 'other', 'site'], { website: ['site'] })
   })
   after(async () => server?.stop())
 
@@ -205,6 +206,35 @@ describe('zreg publish s3://', () => {
       await assertBucketMatches(server, 's3:bucket/kill', site)
     } finally {
       client.destroy()
+    }
+  })
+
+  test('skopeo pulls every OCI fixture from the bucket served as a website (no Docker-Content-Digest, no Accept negotiation); s3-metadata.json agrees with the bucket', async () => {
+    const { site } = await sharedSite()
+    await publish(server, 's3://site', site)
+    const fixtures = await loadFixtures()
+    const dir = await tempDir('publish-s3-pull')
+    const proxy = { ...cleanEnv(), HTTP_PROXY: server.endpoint, http_proxy: server.endpoint }
+    for (const image of fixtures.images.filter((candidate) => candidate.id.startsWith('oci/'))) {
+      const index = image.mediaType === 'application/vnd.oci.image.index.v1+json'
+      const into = join(dir, image.id.replace(/\//g, '_'))
+      // skopeo tries https first, through a proxy that cannot CONNECT, then plain http.
+      await execa('skopeo', ['copy', '--retry-times', '0', '--src-tls-verify=false', ...(index ? ['--all'] : []), `docker://site.s3-website.amazonaws.com/${image.name}`, `dir:${into}`], { env: proxy, extendEnv: false })
+      const digest = `sha256:${createHash('sha256').update(await readFile(join(into, 'manifest.json'))).digest('hex')}`
+      assert.equal(digest, image.digest, image.name)
+    }
+    const missing = await execa('skopeo', ['inspect', '--tls-verify=false', 'docker://site.s3-website.amazonaws.com/fixtures/single:missing'], { env: proxy, extendEnv: false, reject: false })
+    assert.notEqual(missing.exitCode, 0)
+    assert.match(missing.stderr, /404/)
+
+    const { files } = await s3Host.configure({ tree: site, root: '/', listen: '127.0.0.1:8080' })
+    const metadata = JSON.parse(files.find((file) => file.name === 's3-metadata.json')!.contents) as Record<string, Record<string, string>>
+    const listed = await rcloneObjects(server, 's3:site')
+    listed.delete('.zreg-publish.json')
+    assert.deepEqual(Object.keys(metadata).sort(), [...listed.keys()].sort())
+    for (const [key, headers] of Object.entries(metadata)) {
+      assert.equal(headers['Content-Type'], listed.get(key)!.Metadata?.['content-type'], key)
+      assert.equal(headers['Cache-Control'], listed.get(key)!.Metadata?.['cache-control'], key)
     }
   })
 

@@ -31,11 +31,19 @@ export function cleanEnv(): Record<string, string> {
   return env
 }
 
-/** A real S3 HTTP server (s3rver) on a free loopback port, its data in a temp dir, with `buckets` made. */
-export async function startS3Server(buckets: string[] = ['bucket']): Promise<TestS3Server> {
+/** Website hosting with index.html as the index document: GET /v2/ answers v2/index.html, as a bucket behind a CDN would. */
+const websiteConfig = '<WebsiteConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>'
+
+/**
+ * A real S3 HTTP server (s3rver) on a free loopback port, its data in a temp dir, with `buckets` made;
+ * those in `website` also serve as websites at http://BUCKET.s3-website.amazonaws.com/ to a client that
+ * uses the server as its HTTP proxy (s3rver tells website requests by their Host).
+ */
+export async function startS3Server(buckets: string[] = ['bucket'], options: { website?: string[] } = {}): Promise<TestS3Server> {
   const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass
   const directory = join(await tempDir('s3rver'), 'data')
-  const server = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true, configureBuckets: buckets.map((name) => ({ name })) })
+  const configureBuckets = buckets.map((name) => ({ name, ...(options.website?.includes(name) ? { configs: [websiteConfig] } : {}) }))
+  const server = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true, configureBuckets })
   const { port } = await server.run()
   const endpoint = `http://127.0.0.1:${port}`
   const env = (extra: Record<string, string> = {}) => ({ ...cleanEnv(), ...s3Credentials, AWS_REGION: 'us-east-1', ...extra })
