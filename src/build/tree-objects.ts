@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ZregError } from '../errors.js'
@@ -74,19 +74,16 @@ export async function treeObjects(out: string): Promise<TreeObjects> {
   const mutable = mutableCacheControl(site.cacheMaxAge ?? defaultCacheMaxAge)
   const objects: TreeObject[] = []
   for (const [name, key] of Object.entries(site.repositories)) {
-    const headers = JSON.parse(await readFile(repositoryHeadersPath(paths, key), 'utf8')) as Record<string, HeaderEntry>
+    // Synchronous: a site of 1,000 repositories has 1,000 of these small files, and one read each costs
+    // less than the thread pool's four round trips (open, stat, read, close) of an asynchronous one.
+    const headers = JSON.parse(readFileSync(repositoryHeadersPath(paths, key), 'utf8')) as Record<string, HeaderEntry>
+    const directory = join(paths.objects, key)
     for (const [path, entry] of Object.entries(headers)) {
       const kind = kindOf(path, entry)
       const byDigest = kind === 'blobs' || kind === 'manifests' || kind === 'indexes'
-      objects.push({
-        key: `v2/${name}/${path}`,
-        file: join(paths.objects, key, path),
-        size: entry.length,
-        contentType: entry.contentType,
-        cacheControl: byDigest ? immutableCacheControl : mutable,
-        ...(entry.digest === undefined ? {} : { digest: entry.digest }),
-        kind,
-      })
+      const object: TreeObject = { key: `v2/${name}/${path}`, file: `${directory}/${path}`, size: entry.length, contentType: entry.contentType, cacheControl: byDigest ? immutableCacheControl : mutable, kind }
+      if (entry.digest !== undefined) object.digest = entry.digest
+      objects.push(object)
     }
   }
   const rootFiles: [string, string, string][] = Object.entries(site.rootFiles).map(([path, entry]) => [path, join(paths.current, path), entry.contentType])

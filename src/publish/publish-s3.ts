@@ -1,6 +1,6 @@
 import pLimit from 'p-limit'
 import { ZregError } from '../errors.js'
-import { emptyRecord, isRecorded, parseRecord, recordedObject, recordName, type PublishRecord } from './publish-record.js'
+import { emptyRecord, isRecorded, parseRecord, recordedObject, recordName, serializeRecord, type PublishRecord } from './publish-record.js'
 import { defaultPublishJobs, type PublishAction, type PublishOptions, type PublishSummary } from './publish-result.js'
 import { maxCopySize, S3Bucket, type S3ConnectionOptions, type S3Location } from './s3-bucket.js'
 import { publishStages, type PublishObject, type PublishPlan } from './tree-plan.js'
@@ -53,7 +53,7 @@ export async function publishToS3(plan: PublishPlan, location: S3Location, conne
   try {
     await bucket.check()
     let record = parseRecord(await bucket.readText(recordName))
-    const recordRead = JSON.stringify(record)
+    const recordRead = serializeRecord(record)
     const listing = options.verify || options.delete ? await bucket.list() : undefined
     if (options.verify && listing !== undefined) record = verifiedRecord(record, listing)
     const wanted = new Set(plan.objects.map((object) => object.key))
@@ -89,7 +89,7 @@ export async function publishToS3(plan: PublishPlan, location: S3Location, conne
     const progress = { objects: 0, totalObjects: changed.length + deletions.length, bytes: 0, totalBytes }
     const report = () => options.onProgress?.({ ...progress })
     const limit = pLimit(options.jobs ?? defaultPublishJobs)
-    const written: PublishRecord = { format: 1, objects: { ...record.objects } }
+    const written: PublishRecord = { objects: { ...record.objects } }
     const run = async (write: Write) => {
       const { object } = write
       const metadata = { contentType: object.contentType, cacheControl: object.cacheControl }
@@ -126,7 +126,7 @@ export async function publishToS3(plan: PublishPlan, location: S3Location, conne
       report()
     }
     // The record last, and only when it changed: an unchanged tree writes nothing at all.
-    const recordText = JSON.stringify(written)
+    const recordText = serializeRecord(written)
     if (recordText !== recordRead) await bucket.writeText(recordName, recordText, { contentType: 'application/json', cacheControl: 'no-cache' })
     return { ...summary, seconds: (performance.now() - started) / 1000 }
   } finally {

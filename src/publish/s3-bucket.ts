@@ -26,7 +26,7 @@ export interface ObjectMetadata {
 
 /** Objects above this many bytes go up in parts (lib-storage), streamed from disk part by part. */
 const multipartThreshold = 64 * 1024 * 1024
-const partSize = 16 * 1024 * 1024
+const partSize = 8 * 1024 * 1024
 /** The largest object CopyObject copies in one request; bigger ones are uploaded again. */
 export const maxCopySize = 5 * 1024 * 1024 * 1024
 

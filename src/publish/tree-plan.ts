@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
+import pLimit from 'p-limit'
 import type { TreePaths } from '../build/tree-paths.js'
 import { treeObjects, treeObjectKinds, type TreeObject, type TreeObjectKind } from '../build/tree-objects.js'
 import type { SiteManifest } from '../build/write-tree.js'
@@ -29,16 +30,23 @@ export interface PublishPlan {
   objects: PublishObject[]
 }
 
-async function sha256Of(file: string): Promise<string> {
+/** Files up to this size are hashed from one read; bigger ones streamed. */
+const smallFile = 1024 * 1024
+
+async function sha256Of(file: string, size: number): Promise<string> {
   const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  // One synchronous read: cheaper than the thread pool's round trips for the small lists this is for.
+  if (size <= smallFile) hash.update(readFileSync(file))
+  else for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
   return `sha256:${hash.digest('hex')}`
 }
 
 /** Every object of the built tree at `out` (treeObjects), lists and root files hashed. SITE_NOT_FOUND when `out` holds no build. */
 export async function planPublish(out: string): Promise<PublishPlan> {
   const { paths, site, objects } = await treeObjects(out)
-  const planned: PublishObject[] = []
-  for (const { kind, digest, ...object } of objects) planned.push({ ...object, digest: digest ?? (await sha256Of(object.file)), stage: kind })
+  const planned = objects.map(({ kind, digest, ...object }): PublishObject => ({ ...object, digest: digest ?? '', stage: kind }))
+  // Tag lists, referrers lists and root files: small files, hashed here a few at a time.
+  const limit = pLimit(16)
+  await Promise.all(planned.filter((object) => object.digest === '').map((object) => limit(async () => void (object.digest = await sha256Of(object.file, object.size)))))
   return { paths, site, objects: planned }
 }

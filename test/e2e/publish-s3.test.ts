@@ -3,12 +3,13 @@ import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { s3Host } from '../../src/build/hosts/s3.js'
 import { absoluteSource, cliPath, loadFixtures, tempDir } from '../helpers/paths.js'
 import { cleanEnv, rcloneObjects, s3Credentials, startS3Server, type TestS3Server } from '../helpers/s3-server.js'
+import { makeLargeImage } from '../helpers/large-image.js'
 import { makeScaleStore } from '../helpers/scale-store.js'
 import { freePort } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
@@ -124,7 +125,11 @@ describe('zreg publish s3://', () => {
 
     await zregOk(['add', absoluteSource('oci-archive:single.oci.tar:1.0'), '--name', 'app/one:1.1', ...store])
     await zregOk(['build', ...store, '--out', site])
+    server.requests.length = 0
     const change = await viaConfig()
+    // What the server saw: the copy, the upload and the record; nothing else written.
+    const writes = server.requests.filter((request) => /^(PUT|POST|DELETE) /.test(request))
+    assert.equal(writes.length, 3, writes.join('\n'))
     // manifests/1.1 (a copy of the manifest by digest) and tags/list; the record after them.
     assert.deepEqual({ uploaded: change.uploaded, copied: change.copied, deleted: change.deleted }, { uploaded: 1, copied: 1, deleted: 0 })
     await assertBucketMatches(server, 's3:other/site', site)
@@ -236,6 +241,26 @@ describe('zreg publish s3://', () => {
       assert.equal(headers['Content-Type'], listed.get(key)!.Metadata?.['content-type'], key)
       assert.equal(headers['Cache-Control'], listed.get(key)!.Metadata?.['cache-control'], key)
     }
+  })
+
+  test('a blob over the multipart threshold goes up in parts, streamed, and arrives whole', async () => {
+    const dir = await tempDir('publish-s3-large')
+    const large = await makeLargeImage(dir, 70 * 1024 * 1024)
+    const store = ['--store', join(dir, 'store')]
+    const site = join(dir, 'site')
+    await zregOk(['add', `oci:${large.layout}`, ...store])
+    await zregOk(['build', ...store, '--out', site])
+    server.requests.length = 0
+    const summary = await publish(server, 's3://bucket/large', site)
+    assert.equal(summary.bytes >= large.layer.size, true)
+    const key = `large/v2/${large.ref.split(':')[0]}/blobs/${large.layer.digest}`
+    const parts = server.requests.filter((request) => request.startsWith('PUT ') && decodeURIComponent(request).includes(`/bucket/${key}?`) && /[?&]partNumber=/.test(request))
+    assert.equal(parts.length, Math.ceil(large.layer.size / (8 * 1024 * 1024)), 'uploaded in 8 MiB parts')
+    const head = await new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: s3Credentials.AWS_ACCESS_KEY_ID, secretAccessKey: s3Credentials.AWS_SECRET_ACCESS_KEY } }).send(new HeadObjectCommand({ Bucket: 'bucket', Key: key }))
+    assert.equal(head.ContentLength, large.layer.size)
+    assert.equal(head.CacheControl, immutable)
+    const sum = await server.rclone(['md5sum', '--download', `s3:bucket/${key}`])
+    assert.equal(sum.split(/\s/)[0], createHash('md5').update(large.layer.bytes).digest('hex'))
   })
 
   test('wrong credentials, a missing bucket, an unreachable endpoint and a bad target: clear errors, exit codes, nothing written', async () => {

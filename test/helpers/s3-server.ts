@@ -7,6 +7,7 @@ import { tempDir } from './paths.js'
 interface S3rverInstance {
   run(): Promise<{ port: number }>
   close(): Promise<void>
+  httpServer: import('node:http').Server
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance
 
@@ -17,6 +18,8 @@ export interface TestS3Server {
   endpoint: string
   /** Where s3rver keeps the objects (KEY._S3rver_object files). */
   directory: string
+  /** Every request the server received, as `METHOD URL`, in order (clear it to count from a point). */
+  requests: string[]
   /** The environment for a client of this server: its credentials and nothing else of AWS_* (no CA bundle for plain http). */
   env(extra?: Record<string, string>): Record<string, string>
   /** `rclone ARGS` against this server as the remote `s3:`, configured by environment only. */
@@ -45,11 +48,14 @@ export async function startS3Server(buckets: string[] = ['bucket'], options: { w
   const configureBuckets = buckets.map((name) => ({ name, ...(options.website?.includes(name) ? { configs: [websiteConfig] } : {}) }))
   const server = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true, configureBuckets })
   const { port } = await server.run()
+  const requests: string[] = []
+  server.httpServer.prependListener('request', (req: import('node:http').IncomingMessage) => requests.push(`${req.method} ${req.url}`))
   const endpoint = `http://127.0.0.1:${port}`
   const env = (extra: Record<string, string> = {}) => ({ ...cleanEnv(), ...s3Credentials, AWS_REGION: 'us-east-1', ...extra })
   return {
     endpoint,
     directory,
+    requests,
     env,
     rclone: async (args) => {
       const config = {
