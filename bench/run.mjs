@@ -126,11 +126,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 /** Runs a command to completion; rejects on a non-zero exit unless allowFail. */
-function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env, stdinFile } = {}) {
+function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env, fullEnv = false, stdinFile } = {}) {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now()
     const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore'
-    const child = track(spawn(cmd, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: [stdin, 'pipe', 'pipe'] }))
+    // fullEnv: `env` is the whole environment (a client that must not see the machine's AWS_* variables).
+    const child = track(spawn(cmd, args, { cwd, env: env ? (fullEnv ? env : { ...process.env, ...env }) : process.env, stdio: [stdin, 'pipe', 'pipe'] }))
     if (typeof stdin === 'number') closeSync(stdin)
     let stdout = ''
     let stderr = ''
@@ -1865,7 +1866,7 @@ function rcloneEnv(endpoint) {
 
 /** `zreg publish` of `site` to s3://BUCKET/PREFIX on `server`: its --json summary and the wall time. */
 async function zregPublish(server, site, target, extra = []) {
-  const r = await run(ZREG, ['publish', target, '--out', site, '--endpoint', server.endpoint, '--path-style', '--json', ...extra], { env: s3Env(), timeoutMs: 3600000 })
+  const r = await run(ZREG, ['publish', target, '--out', site, '--endpoint', server.endpoint, '--path-style', '--json', ...extra], { env: s3Env(), fullEnv: true, timeoutMs: 3600000 })
   return { ...JSON.parse(r.stdout), wallMs: r.ms }
 }
 
@@ -1886,7 +1887,7 @@ async function benchPublish(images, results, rows, issues) {
   try {
     const zreg = await zregPublish(server, tree, 's3://zreg/site')
     // rclone follows the tree's links (-L): the literal tree's repositories are links to their directories.
-    const rclone = await run('rclone', ['--config', '/dev/null', 'sync', '-L', '--transfers', '8', '--checkers', '8', join(tree, 'v2'), 's3:rclone/site/v2'], { env: rcloneEnv(server.endpoint), timeoutMs: 3600000 })
+    const rclone = await run('rclone', ['--config', '/dev/null', 'sync', '-L', '--transfers', '8', '--checkers', '8', join(tree, 'v2'), 's3:rclone/site/v2'], { env: rcloneEnv(server.endpoint), fullEnv: true, timeoutMs: 3600000 })
     h.tree = { bytes: treeBytesTotal, zreg: { wallMs: zreg.wallMs, uploaded: zreg.uploaded, copied: zreg.copied, bytes: zreg.bytes }, rcloneMs: rclone.ms }
     log(`(h) publish of the ${(treeBytesTotal / MiB).toFixed(0)} MiB tree: zreg ${(zreg.wallMs / 1000).toFixed(1)} s (${zreg.uploaded} uploaded, ${zreg.copied} copied), rclone sync ${(rclone.ms / 1000).toFixed(1)} s`)
 

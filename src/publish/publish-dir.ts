@@ -123,7 +123,12 @@ export async function publishToDirectory(plan: PublishPlan, path: string, option
     return { ...summary, actions, seconds: (performance.now() - started) / 1000 }
   }
   try {
-    await claimOut(target)
+    await claimOut(target).catch((error: unknown) => {
+      if (error instanceof ZregError && error.code === 'OUT_INVALID') {
+        throw new ZregError('PUBLISH_TARGET_INVALID', `dir:${path} exists and holds something other than a zreg tree; name a new or empty directory, or one zreg publish or zreg build wrote`, { cause: error })
+      }
+      throw error
+    })
     await mkdir(target.objects, { recursive: true })
     await mkdir(target.generations, { recursive: true })
     await withLock(target.lock, async () => {

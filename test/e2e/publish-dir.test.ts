@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile, readlink, stat } from 'node:fs/promises'
+import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
-import { zregOk } from '../helpers/cli.js'
+import { zreg, zregOk } from '../helpers/cli.js'
 import { absoluteSource, cliPath, tempDir } from '../helpers/paths.js'
 import { pullSuite } from '../helpers/pull-suite.js'
 import { makeScaleStore } from '../helpers/scale-store.js'
 import { startNginx, startZregServe } from '../helpers/servers.js'
+import { sharedSite } from '../helpers/shared-site.js'
 
 interface Summary {
   uploaded: number
@@ -83,6 +84,16 @@ test('a second publish after a one-tag change copies only the changed repository
   const live = JSON.parse(await readFile(join(site, '.zreg', 'site.json'), 'utf8')) as { repositories: Record<string, string> }
   assert.deepEqual(await objectKeys(target), Object.values(live.repositories).sort())
   assert.equal((await readdir(join(target, '.zreg-builds', 'gen'))).length, 1)
+})
+
+test('a directory that is not a zreg tree is refused and left as it was', async () => {
+  const { site } = await sharedSite()
+  const target = await tempDir('publish-dir-foreign')
+  await writeFile(join(target, 'keep.txt'), 'mine')
+  const result = await zreg(['publish', `dir:${target}`, '--out', site, '--json'])
+  assert.equal(result.exitCode, 2)
+  assert.equal((JSON.parse(result.stdout) as { error: { code: string } }).error.code, 'PUBLISH_TARGET_INVALID')
+  assert.deepEqual(await readdir(target), ['keep.txt'])
 })
 
 test('a publish killed midway leaves the target serving the previous tree; a rerun finishes', async () => {
