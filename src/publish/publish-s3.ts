@@ -89,6 +89,13 @@ export async function publishToS3(plan: PublishPlan, location: S3Location, conne
     const progress = { objects: 0, totalObjects: changed.length + deletions.length, bytes: 0, totalBytes }
     const report = () => options.onProgress?.({ ...progress })
     const limit = pLimit(options.jobs ?? defaultPublishJobs)
+    // First a record that no longer vouches for what this publish rewrites or deletes: killed part way,
+    // the next run checks those keys again instead of trusting bytes that may have changed meanwhile.
+    const pending = new Set([...rewritten, ...deletions])
+    const vouched = Object.keys(record.objects).filter((key) => !pending.has(key))
+    if (vouched.length !== Object.keys(record.objects).length) {
+      await bucket.writeText(recordName, serializeRecord({ objects: Object.fromEntries(vouched.map((key) => [key, record.objects[key]!])) }), recordMetadata)
+    }
     const written: PublishRecord = { objects: { ...record.objects } }
     const run = async (write: Write) => {
       const { object } = write
@@ -127,12 +134,14 @@ export async function publishToS3(plan: PublishPlan, location: S3Location, conne
     }
     // The record last, and only when it changed: an unchanged tree writes nothing at all.
     const recordText = serializeRecord(written)
-    if (recordText !== recordRead) await bucket.writeText(recordName, recordText, { contentType: 'application/json', cacheControl: 'no-cache' })
+    if (recordText !== recordRead) await bucket.writeText(recordName, recordText, recordMetadata)
     return { ...summary, seconds: (performance.now() - started) / 1000 }
   } finally {
     bucket.destroy()
   }
 }
+
+const recordMetadata = { contentType: 'application/json', cacheControl: 'no-cache' }
 
 /** The writes of each stage in order; a stage may copy from what an earlier one writes. */
 function planStages(changed: PublishObject[], present: Map<string, string>): { first: Write[]; after: Write[] }[] {

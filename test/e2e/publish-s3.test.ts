@@ -127,9 +127,9 @@ describe('zreg publish s3://', () => {
     await zregOk(['build', ...store, '--out', site])
     server.requests.length = 0
     const change = await viaConfig()
-    // What the server saw: the copy, the upload and the record; nothing else written.
+    // What the server saw: the record without tags/list (it is about to change), the copy, the upload and the record.
     const writes = server.requests.filter((request) => /^(PUT|POST|DELETE) /.test(request))
-    assert.equal(writes.length, 3, writes.join('\n'))
+    assert.equal(writes.length, 4, writes.join('\n'))
     // manifests/1.1 (a copy of the manifest by digest) and tags/list; the record after them.
     assert.deepEqual({ uploaded: change.uploaded, copied: change.copied, deleted: change.deleted }, { uploaded: 1, copied: 1, deleted: 0 })
     await assertBucketMatches(server, 's3:other/site', site)
@@ -183,15 +183,24 @@ describe('zreg publish s3://', () => {
       const child = execa(cliPath, publishArgs(server, 's3://bucket/kill', site, ['--jobs', '4']), { env: server.env(), extendEnv: false, reject: false, stdin: 'ignore' })
       let checks = 0
       let killed = false
-      const start = (await list()).size
-      while (child.exitCode === null && !killed) {
-        const count = await checkTags()
-        checks++
-        if (count - start >= threshold) {
-          child.kill('SIGKILL')
-          killed = true
+      server.requests.length = 0
+      // One loop kills after `threshold` writes (PUT: uploads and copies) of this run; the other checks the tags meanwhile.
+      const killer = (async () => {
+        while (child.exitCode === null && !killed) {
+          if (server.requests.filter((request) => request.startsWith('PUT ')).length >= threshold) {
+            child.kill('SIGKILL')
+            killed = true
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1))
         }
-      }
+      })()
+      const checker = (async () => {
+        while (child.exitCode === null && !killed) {
+          await checkTags()
+          checks++
+        }
+      })()
+      await Promise.all([killer, checker])
       const result = await child
       await checkTags()
       return { killed: result.signal === 'SIGKILL', checks }
@@ -208,6 +217,15 @@ describe('zreg publish s3://', () => {
       assert.ok(second.killed, 'the second publish was killed part way')
       await publish(server, 's3://bucket/kill', site)
       await checkTags()
+      await assertBucketMatches(server, 's3:bucket/kill', site)
+
+      // Killed part way, then the tree goes back to what the record last vouched for: the keys the
+      // killed run was changing are checked again, not trusted.
+      await zregOk(['build', '--store', join(dir, 'store-a'), '--out', site])
+      const third = await killedRun(20)
+      assert.ok(third.killed, 'the third publish was killed part way')
+      await zregOk(['build', '--store', join(dir, 'store-b'), '--out', site])
+      await publish(server, 's3://bucket/kill', site)
       await assertBucketMatches(server, 's3:bucket/kill', site)
     } finally {
       client.destroy()
