@@ -47,12 +47,18 @@ function stageWrites(objects: PublishObject[], present: Map<string, string>): { 
  * record last. Killed at any point, no tag names anything missing and a rerun finishes the job.
  * Errors: S3_ACCESS_DENIED, BUCKET_NOT_FOUND, CONNECTION_FAILED, HOST_UNKNOWN, PUBLISH_FAILED.
  */
-export async function publishToS3(plan: PublishPlan, location: S3Location, connection: S3ConnectionOptions, options: PublishOptions = {}): Promise<PublishSummary> {
+export async function publishToS3(planned: PublishPlan | Promise<PublishPlan>, location: S3Location, connection: S3ConnectionOptions, options: PublishOptions = {}): Promise<PublishSummary> {
   const started = performance.now()
   const bucket = new S3Bucket(location, connection)
   try {
-    await bucket.check()
-    let record = parseRecord(await bucket.readText(recordName))
+    // The bucket is checked and the record read while the plan is still being made.
+    const reading = (async () => {
+      await bucket.check()
+      return bucket.readText(recordName)
+    })()
+    reading.catch(() => {})
+    const plan = await planned
+    let record = parseRecord(await reading)
     const recordRead = serializeRecord(record)
     const listing = options.verify || options.delete ? await bucket.list() : undefined
     if (options.verify && listing !== undefined) record = verifiedRecord(record, listing)

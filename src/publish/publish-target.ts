@@ -6,7 +6,8 @@ import { planPublish, type PublishPlan } from './tree-plan.js'
 
 /** A place `zreg publish` writes the built tree to: one module per kind (publish-dir, publish-s3). */
 export interface PublishTarget {
-  publish(plan: PublishPlan, options: PublishOptions): Promise<PublishSummary>
+  /** `plan` may still be in the making: a target starts what it can (connecting, reading its record) meanwhile. */
+  publish(plan: Promise<PublishPlan>, options: PublishOptions): Promise<PublishSummary>
 }
 
 /**
@@ -16,7 +17,7 @@ export interface PublishTarget {
 export function openTarget(target: string, s3: S3ConnectionOptions = {}): PublishTarget {
   if (target.startsWith('dir:') && target.length > 4) {
     const path = target.slice(4)
-    return { publish: (plan, options) => publishToDirectory(plan, path, options) }
+    return { publish: async (plan, options) => publishToDirectory(await plan, path, options) }
   }
   const location = /^s3:\/\/([^/]+)(?:\/(.*))?$/.test(target)
   if (location) {
@@ -35,5 +36,8 @@ export function openTarget(target: string, s3: S3ConnectionOptions = {}): Publis
 /** Publishes the tree built at `out` to `target` (see openTarget); SITE_NOT_FOUND when `out` holds no build. */
 export async function publishTree(out: string, target: string, options: PublishOptions & { s3?: S3ConnectionOptions } = {}): Promise<PublishSummary> {
   const opened = openTarget(target, options.s3)
-  return opened.publish(await planPublish(out), options)
+  const plan = planPublish(out)
+  // Handled where it is awaited; this keeps a failed plan from being reported as unhandled meanwhile.
+  plan.catch(() => {})
+  return opened.publish(plan, options)
 }
