@@ -6,7 +6,8 @@
 //   node bench/run.mjs --only a,d      run some of: a (server-bound), b (pulls), c (memory), d (build scale),
 //                                      e (push: uploads into zreg push mode and distribution),
 //                                      f (ingest: zreg add of archives against skopeo copy),
-//                                      g (mirror: zreg add docker:// and zreg sync against skopeo copy/sync)
+//                                      g (mirror: zreg add docker:// and zreg sync against skopeo copy/sync),
+//                                      h (publish: zreg publish s3:// against rclone sync, to s3rver)
 //
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
@@ -27,7 +28,7 @@ const ZREG = join(REPO, 'bin', 'run.js')
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['a', 'b', 'c', 'd', 'e', 'f', 'g']
+const PHASES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
 
 function parseOptions(argv) {
   const options = { quick: false, only: new Set(PHASES) }
@@ -125,11 +126,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 }
 
 /** Runs a command to completion; rejects on a non-zero exit unless allowFail. */
-function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env, stdinFile } = {}) {
+function run(cmd, args, { cwd = REPO, timeoutMs, allowFail = false, env, fullEnv = false, stdinFile } = {}) {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now()
     const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore'
-    const child = track(spawn(cmd, args, { cwd, env: env ? { ...process.env, ...env } : process.env, stdio: [stdin, 'pipe', 'pipe'] }))
+    // fullEnv: `env` is the whole environment (a client that must not see the machine's AWS_* variables).
+    const child = track(spawn(cmd, args, { cwd, env: env ? (fullEnv ? env : { ...process.env, ...env }) : process.env, stdio: [stdin, 'pipe', 'pipe'] }))
     if (typeof stdin === 'number') closeSync(stdin)
     let stdout = ''
     let stderr = ''
@@ -1821,6 +1823,111 @@ async function benchMirror(images, results, rows, issues) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (h) publish: zreg publish s3:// against rclone sync, both into s3rver on loopback
+
+const PUBLISH_DIR = join(DATA, 'publish')
+const S3_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+
+/** The environment for an S3 client of s3rver: its credentials, no AWS_* of the machine (a CA bundle, a profile). */
+function s3Env() {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('RCLONE_')))
+  return { ...env, ...S3_CREDENTIALS, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
+}
+
+/** s3rver (the test suite's S3 server) as a child process on a free port, its data in `dir`, with `buckets`. */
+async function startS3rver(dir, buckets) {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const script = `const S3rver = require(${JSON.stringify(join(REPO, 'node_modules', 's3rver'))});
+new S3rver({ port: 0, address: '127.0.0.1', directory: process.argv[1], silent: true, configureBuckets: ${JSON.stringify(buckets.map((name) => ({ name })))} })
+  .run().then((address) => console.log('PORT ' + address.port))`
+  const server = new Server('s3rver', spawn(process.execPath, ['-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] }))
+  const deadline = performance.now() + 20000
+  while (!/PORT \d+/.test(server.output)) {
+    if (server.hasExited || performance.now() > deadline) throw new Error(`s3rver did not start:\n${server.output}`)
+    await sleep(50)
+  }
+  server.port = Number(/PORT (\d+)/.exec(server.output)[1])
+  server.endpoint = `http://127.0.0.1:${server.port}`
+  return server
+}
+
+/** rclone with the remote `s3:` configured by environment for s3rver at `endpoint`. */
+function rcloneEnv(endpoint) {
+  return {
+    ...s3Env(),
+    RCLONE_CONFIG_S3_TYPE: 's3',
+    RCLONE_CONFIG_S3_PROVIDER: 'Other',
+    RCLONE_CONFIG_S3_ENDPOINT: endpoint,
+    RCLONE_CONFIG_S3_ACCESS_KEY_ID: S3_CREDENTIALS.AWS_ACCESS_KEY_ID,
+    RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true',
+    RCLONE_CONFIG_S3_REGION: 'us-east-1',
+  }
+}
+
+/** `zreg publish` of `site` to s3://BUCKET/PREFIX on `server`: its --json summary and the wall time. */
+async function zregPublish(server, site, target, extra = []) {
+  const r = await run(ZREG, ['publish', target, '--out', site, '--endpoint', server.endpoint, '--path-style', '--json', ...extra], { env: s3Env(), fullEnv: true, timeoutMs: 3600000 })
+  return { ...JSON.parse(r.stdout), wallMs: r.ms }
+}
+
+async function benchPublish(images, results, rows, issues) {
+  const h = {}
+  // Full runs publish the bench tree (the images of a-c, ~700 MB); quick runs the 1 KiB-layer scale tree.
+  let tree
+  if (Q) {
+    const small = await ensureScaleStore(settings.scaleRepositories, settings.scaleTagsPerRepository, settings.scaleSmallLayerBytes)
+    tree = join(PUBLISH_DIR, 'quick-site')
+    await run(ZREG, ['build', '--store', small.dir, '--out', tree], { timeoutMs: 600000 })
+  } else {
+    await ensureZregSite(images)
+    tree = ZREG_SITE
+  }
+  const treeBytesTotal = Number(spawnSync('du', ['-sbL', join(tree, 'v2')], { encoding: 'utf8' }).stdout.split(/\s/)[0])
+  const server = await startS3rver(join(PUBLISH_DIR, 's3rver'), ['zreg', 'rclone', 'scale'])
+  try {
+    const zreg = await zregPublish(server, tree, 's3://zreg/site')
+    // rclone follows the tree's links (-L): the literal tree's repositories are links to their directories.
+    const rclone = await run('rclone', ['--config', '/dev/null', 'sync', '-L', '--transfers', '8', '--checkers', '8', join(tree, 'v2'), 's3:rclone/site/v2'], { env: rcloneEnv(server.endpoint), fullEnv: true, timeoutMs: 3600000 })
+    h.tree = { bytes: treeBytesTotal, zreg: { wallMs: zreg.wallMs, uploaded: zreg.uploaded, copied: zreg.copied, bytes: zreg.bytes }, rcloneMs: rclone.ms }
+    log(`(h) publish of the ${(treeBytesTotal / MiB).toFixed(0)} MiB tree: zreg ${(zreg.wallMs / 1000).toFixed(1)} s (${zreg.uploaded} uploaded, ${zreg.copied} copied), rclone sync ${(rclone.ms / 1000).toFixed(1)} s`)
+
+    // The 10,000-tag site of (d): published once, then one tag changes and it is published again.
+    const scale = await ensureScaleStore(settings.scaleRepositories, settings.scaleTagsPerRepository, settings.scaleSmallLayerBytes)
+    const scaleSite = join(PUBLISH_DIR, 'scale-site')
+    try {
+      await run(ZREG, ['build', '--store', scale.dir, '--out', scaleSite], { timeoutMs: 600000 })
+      const first = await zregPublish(server, scaleSite, 's3://scale/site', ['--jobs', '16'])
+      log(`(h) first publish of the ${(settings.scaleRepositories * settings.scaleTagsPerRepository).toLocaleString('en-US')}-tag site: ${(first.wallMs / 1000).toFixed(1)} s, ${first.uploaded} uploaded, ${first.copied} copied`)
+      retagOne(scale.dir, JSON.parse(scale.meta.indexText), 0)
+      await run(ZREG, ['build', '--store', scale.dir, '--out', scaleSite], { timeoutMs: 600000 })
+      const again = await zregPublish(server, scaleSite, 's3://scale/site')
+      // The record is written twice: without the keys about to change, then complete.
+      const written = again.uploaded + again.copied + again.deleted + 2
+      h.republish = { wallMs: again.wallMs, seconds: again.seconds, written, uploaded: again.uploaded, copied: again.copied, firstMs: first.wallMs, firstObjects: first.uploaded + first.copied }
+      log(`(h) republish after a one-tag change: ${written} objects written (record included), ${(again.seconds * 1000).toFixed(0)} ms in the command, ${again.wallMs.toFixed(0)} ms wall`)
+      if (again.uploaded + again.copied === 0) issues.push('(h) the republish after a one-tag change wrote nothing')
+    } finally {
+      writeFileSync(join(scale.dir, 'index.json'), scale.meta.indexText)
+      rmSync(scaleSite, { recursive: true, force: true })
+    }
+  } finally {
+    await server.stop()
+    rmSync(join(PUBLISH_DIR, 's3rver'), { recursive: true, force: true })
+    if (Q) rmSync(tree, { recursive: true, force: true })
+  }
+  results.publish = h
+  const tags = (settings.scaleRepositories * settings.scaleTagsPerRepository).toLocaleString('en-US')
+  rows.push(
+    row(`(h) publish the ${Q ? 'scale' : 'bench'} tree to s3rver: rclone sync time / zreg publish time`, { zreg: h.tree.zreg.wallMs / 1000, ratio: ratioOf(h.tree.rcloneMs, h.tree.zreg.wallMs), ratioNote: 'rclone/zreg', target: '>= 1.0x', pass: (x) => x >= 1.0, valid: true, unit: 's', digits: 1, note: `rclone sync ${(h.tree.rcloneMs / 1000).toFixed(1)} s; zreg ${h.tree.zreg.uploaded} uploaded, ${h.tree.zreg.copied} copied server-side` }),
+    row(`(h) republish after a one-tag change, ${tags} tags: objects written`, { zreg: h.republish.written, target: '<= 10', pass: (x) => x <= 10, valid: true, unit: 'objects', digits: 0 }),
+    row(`(h) republish after a one-tag change, ${tags} tags: zreg publish (s)`, { zreg: h.republish.seconds, target: '<= 1 s', pass: (x) => x <= 1, valid: true, unit: 's', digits: 2, note: `the command's own time; first publish ${(h.republish.firstMs / 1000).toFixed(1)} s for ${h.republish.firstObjects} objects` }),
+    row(`(h) republish after a one-tag change, ${tags} tags: wall with process start (s)`, { zreg: h.republish.wallMs / 1000, target: 'info', valid: true, unit: 's', digits: 2 }),
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results table
 
 function ratioOf(a, b) {
@@ -1874,6 +1981,7 @@ function toolVersions() {
     distribution: v('docker-registry', ['--version']),
     wrk: v('wrk', ['--version']),
     skopeo: v('skopeo', ['--version']),
+    rclone: v('rclone', ['--version']),
     curl: v('curl', ['--version']),
   }
 }
@@ -1904,7 +2012,7 @@ async function main() {
   const servers = []
   try {
     // (g) mirrors img300 in full runs; its quick runs make their own small image.
-    const needsImages = ['a', 'b', 'c', 'e', 'f'].some((p) => options.only.has(p)) || (options.only.has('g') && !Q)
+    const needsImages = ['a', 'b', 'c', 'e', 'f'].some((p) => options.only.has(p)) || ((options.only.has('g') || options.only.has('h')) && !Q)
     const images = needsImages ? await ensureImages() : undefined
     if (options.only.has('a') || options.only.has('b') || options.only.has('c')) {
       await ensureZregSite(images)
@@ -1931,6 +2039,7 @@ async function main() {
     if (options.only.has('e')) await benchPush(images, results, rows, issues)
     if (options.only.has('f')) await benchIngest(images, results, rows, issues)
     if (options.only.has('g')) await benchMirror(images, results, rows, issues)
+    if (options.only.has('h')) await benchPublish(images, results, rows, issues)
   } finally {
     for (const server of servers) await server.stop().catch(() => {})
   }

@@ -12,6 +12,8 @@ export interface ZregConfig {
   cacheMaxAge?: number
   /** The registry host the catalog page's pull commands name (build --public-host). */
   publicHost?: string
+  /** zreg publish to S3: where the bucket is (credentials come from the AWS SDK's chain). */
+  publish?: { endpoint?: string; region?: string; pathStyle?: boolean; jobs?: number }
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
   notifications?: NotificationEndpoint[]
   /** Push mode access control. */

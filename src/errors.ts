@@ -55,6 +55,10 @@ export const errorTable = {
   AUTH_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the registry credentials file the message names (containers-auth.json(5) or docker config.json format), or log in again with `skopeo login`, `podman login` or `docker login` to rewrite it.' },
   SYNC_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: "Fix the sync file: skopeo sync's YAML format (schemas/sync-file.json), plus zreg's keys platforms, keep-last, with-referrers and prefix." },
   SYNC_INCOMPLETE: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The images listed failed and the others were mirrored; fix what each error says and run sync again: what is stored is not fetched again.' },
+  PUBLISH_TARGET_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: 'TARGET is dir:PATH (a new or empty directory, or one zreg wrote, on a disk or mount) or s3://BUCKET[/PREFIX] (with --endpoint URL for an S3-compatible server).' },
+  S3_ACCESS_DENIED: { oci: 'DENIED', status: 403, exit: 5, hint: 'Give credentials that may write the bucket: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile of ~/.aws/credentials and ~/.aws/config (AWS_PROFILE); check the key, the secret and the bucket policy.' },
+  BUCKET_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Create the bucket first (`aws s3 mb s3://BUCKET`, or the console of your provider), or check its name, --endpoint and --region.' },
+  PUBLISH_FAILED: { oci: 'UNAVAILABLE', status: 502, exit: 5, hint: 'The target refused a write for the reason given; fix it and run publish again: what was written is not sent again, and no tag names anything missing meanwhile.' },
   INTERNAL: { oci: 'UNKNOWN', status: 500, exit: 1, hint: 'This is a bug in zreg; please report it with the command you ran.' },
 } as const satisfies Record<string, { oci: string; status: number; exit: number; hint: string }>
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pair in skopeo:skopeo nginx:nginx-light caddy:caddy apache2:apache2 docker-registry:docker-registry umoci:umoci openssl:openssl curl:curl htpasswd:apache2-utils podman:podman buildah:buildah dockerd:docker.io ctr:containerd script:bsdutils setpriv:util-linux mount:mount chromium:chromium; do
+for pair in skopeo:skopeo nginx:nginx-light caddy:caddy apache2:apache2 docker-registry:docker-registry umoci:umoci openssl:openssl curl:curl htpasswd:apache2-utils podman:podman buildah:buildah dockerd:docker.io ctr:containerd script:bsdutils setpriv:util-linux mount:mount chromium:chromium rclone:rclone; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin" command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

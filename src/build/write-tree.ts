@@ -161,7 +161,7 @@ export async function liveState(paths: TreePaths): Promise<LiveState> {
 }
 
 /** Points `out/.zreg` at the generation's metadata with one atomic rename of a fresh (relative) symlink. */
-async function swapIn(paths: TreePaths, generation: string): Promise<void> {
+export async function swapIn(paths: TreePaths, generation: string): Promise<void> {
   const temp = tempPathBeside(paths.current)
   await symlink(relative(paths.out, join(paths.generations, generation, metaDir)), temp)
   await rename(temp, paths.current)

@@ -1,0 +1,43 @@
+import { ZregError } from '../errors.js'
+import { publishToDirectory } from './publish-dir.js'
+import type { PublishOptions, PublishSummary } from './publish-result.js'
+import type { S3ConnectionOptions } from './s3-bucket.js'
+import { planPublish, type PublishPlan } from './tree-plan.js'
+
+/** A place `zreg publish` writes the built tree to: one module per kind (publish-dir, publish-s3). */
+export interface PublishTarget {
+  /** `plan` may still be in the making: a target starts what it can (connecting, reading its record) meanwhile. */
+  publish(plan: Promise<PublishPlan>, options: PublishOptions): Promise<PublishSummary>
+}
+
+/**
+ * TARGET as a publish target: `dir:PATH`, or `s3://BUCKET[/PREFIX]` reached with `s3` (ignored for a
+ * directory). PUBLISH_TARGET_INVALID for anything else.
+ */
+export function openTarget(target: string, s3: S3ConnectionOptions = {}): PublishTarget {
+  if (target.startsWith('dir:') && target.length > 4) {
+    const path = target.slice(4)
+    return { publish: async (plan, options) => publishToDirectory(await plan, path, options) }
+  }
+  const location = /^s3:\/\/([^/]+)(?:\/(.*))?$/.test(target)
+  if (location) {
+    return {
+      // The AWS SDK loads only for an S3 target (it takes a while): dir: publishes start at once.
+      publish: async (plan, options) => {
+        const { parseS3Target } = await import('./s3-bucket.js')
+        const { publishToS3 } = await import('./publish-s3.js')
+        return publishToS3(plan, parseS3Target(target)!, s3, options)
+      },
+    }
+  }
+  throw new ZregError('PUBLISH_TARGET_INVALID', `${JSON.stringify(target)} is not a publish target`)
+}
+
+/** Publishes the tree built at `out` to `target` (see openTarget); SITE_NOT_FOUND when `out` holds no build. */
+export async function publishTree(out: string, target: string, options: PublishOptions & { s3?: S3ConnectionOptions } = {}): Promise<PublishSummary> {
+  const opened = openTarget(target, options.s3)
+  const plan = planPublish(out)
+  // Handled where it is awaited; this keeps a failed plan from being reported as unhandled meanwhile.
+  plan.catch(() => {})
+  return opened.publish(plan, options)
+}
