@@ -128,7 +128,7 @@ export async function serveUntilSignal(server: { close(): Promise<void> }, log: 
 }
 
 export const storeFlag = Flags.string({ description: 'OCI image layout store directory [default: ./zreg-store]', env: 'ZREG_STORE' })
-export const outFlag = Flags.string({ description: 'Directory of the static tree (a link to the live build) [default: ./zreg-site]', env: 'ZREG_OUT' })
+export const outFlag = Flags.string({ description: 'Directory of the static tree [default: ./zreg-site]', env: 'ZREG_OUT' })
 
 /** `bytes` over `ms` as ", 12.3 MiB/s"; empty for the first half second, when a rate means little. */
 export function formatRate(bytes: number, ms: number): string {

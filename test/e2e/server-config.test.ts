@@ -65,6 +65,29 @@ describe('zreg server-config', () => {
     }
   })
 
+  test('every kind the command lists makes its files for a tree deployed elsewhere, naming only --root', async () => {
+    const files: Record<string, string[]> = {
+      apache: ['zreg-apache.conf'],
+      caddy: ['Caddyfile'],
+      htaccess: ['.htaccess'],
+      netlify: ['404.html', '_headers', '_redirects', '_zreg/errors/BLOB_UNKNOWN.json', '_zreg/errors/MANIFEST_UNKNOWN.json', '_zreg/errors/NAME_UNKNOWN.json'],
+      nginx: ['nginx-http.conf', 'nginx-locations.conf', 'nginx.conf'],
+      s3: ['s3-metadata.json'],
+    }
+    const help = await zregOk(['server-config', '--help'])
+    assert.match(help.stdout.replace(/\s+/g, ' '), new RegExp(`Host kind: ${Object.keys(files).join(', ')}`))
+    for (const [kind, names] of Object.entries(files)) {
+      const printed = JSON.parse((await zregOk(['server-config', '--for', kind, '--out', site, '--root', '/srv/registry', '--json'])).stdout) as { files: { name: string }[]; usage: string }
+      assert.deepEqual(printed.files.map((file) => file.name).sort(), names.sort(), kind)
+      const all = await zregOk(['server-config', '--for', kind, '--out', site, '--root', '/srv/registry'])
+      assert.ok(!all.stdout.includes(site), `${kind}: only --root is named`)
+      assert.ok(printed.usage.length > 0, kind)
+    }
+    const metadata = JSON.parse((await zregOk(['server-config', '--for', 's3', '--out', site])).stdout) as Record<string, { 'Content-Type': string; 'Cache-Control': string }>
+    assert.equal(metadata['v2/_catalog']?.['Content-Type'], 'application/json')
+    assert.match(metadata['v2/_catalog']?.['Cache-Control'] ?? '', /^public, max-age=\d+$/)
+  })
+
   test('an unknown kind is a usage error listing the kinds', async () => {
     const result = await zreg(['server-config', '--for', 'lighttpd', '--out', site])
     assert.equal(result.exitCode, 2)
@@ -107,6 +130,8 @@ describe('zreg server-config', () => {
 
   test('nginx and Caddy serve the page at the root as text/html when the tree has one, else a 404 with an OCI error body', async () => {
     const copy = await copyTree(site, 'server-config-page')
+    // A tree built before zreg wrote the page has none.
+    await rm(join(copy, 'index.html'))
     for (const start of [startNginx, startCaddy]) {
       const server = await start(copy, { root: copy })
       try {

@@ -4,6 +4,7 @@ import type { HostKind } from './host-kind.js'
 import { htaccessHost } from './htaccess.js'
 import { netlifyHost } from './netlify.js'
 import { nginxHost } from './nginx.js'
+import { s3Host } from './s3.js'
 
 /** Every `zreg server-config --for` kind: one entry per line, sorted by name. */
 export const hostKinds: Record<string, HostKind> = {
@@ -12,4 +13,5 @@ export const hostKinds: Record<string, HostKind> = {
   htaccess: htaccessHost,
   netlify: netlifyHost,
   nginx: nginxHost,
+  s3: s3Host,
 }
