@@ -472,6 +472,65 @@ http {
   return server
 }
 
+/** Caddy 2 with the Caddyfile `zreg server-config --for caddy` writes, its admin endpoint and state in its own directory. */
+async function startCaddy(site = ZREG_SITE) {
+  const port = await freePort()
+  const dir = join(DATA, 'caddy')
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  await run(ZREG, ['server-config', '--for', 'caddy', '--out', site, '--listen', `127.0.0.1:${port}`, '--output', join(dir, 'zreg')])
+  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config'), ZREG_CADDY_ADMIN: `127.0.0.1:${await freePort()}` }
+  const child = spawn('caddy', ['run', '--config', join(dir, 'zreg', 'Caddyfile'), '--adapter', 'caddyfile'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = new Server('caddy', child)
+  server.port = port
+  await server.waitReady(port)
+  return server
+}
+
+/**
+ * Apache 2.4 (Debian's, event MPM, as many threads as wrk has connections) with the vhost include
+ * `zreg server-config --for apache` writes, as a foreground process with its own main configuration.
+ */
+async function startApache(site = ZREG_SITE) {
+  const port = await freePort()
+  const dir = join(DATA, 'apache')
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  await run(ZREG, ['server-config', '--for', 'apache', '--out', site, '--output', join(dir, 'zreg')])
+  const modules = ['mpm_event', 'authz_core', 'mime', 'headers', 'rewrite', 'setenvif', 'dir']
+  // Apache will not run its workers as root: they read the tree as nobody, as a web server's user would.
+  const user = process.getuid?.() === 0 ? 'User nobody\nGroup nogroup\n' : ''
+  writeFileSync(
+    join(dir, 'httpd.conf'),
+    `ServerRoot "${dir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:${port}
+PidFile ${dir}/httpd.pid
+ErrorLog ${dir}/error.log
+LogLevel warn
+${modules.map((name) => `LoadModule ${name}_module /usr/lib/apache2/modules/mod_${name}.so`).join('\n')}
+${user}TypesConfig /etc/mime.types
+StartServers 2
+ServerLimit 2
+ThreadsPerChild 64
+MaxRequestWorkers 128
+KeepAliveTimeout 30
+MaxKeepAliveRequests 0
+EnableSendfile On
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+Include ${join(dir, 'zreg', 'zreg-apache.conf')}
+`,
+  )
+  const child = spawn('apache2', ['-DFOREGROUND', '-f', join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const server = new Server('apache', child)
+  server.port = port
+  await server.waitReady(port)
+  return server
+}
+
 const DIST_ROOT = join(DATA, 'distribution')
 const DIST_MARKER = join(DATA, 'distribution-loaded.json')
 
@@ -631,11 +690,19 @@ function rssNowMB(pid) {
 // ---------------------------------------------------------------------------------------------
 // (a) server-bound: wrk
 
-async function benchServerBound(servers, images, results, rows) {
+/**
+ * (a) against zreg serve, nginx and distribution (targets), then Caddy and Apache with the
+ * configurations zreg server-config writes (info rows: users choose their server with these), each
+ * started only for its turn.
+ */
+async function benchServerBound(servers, images, results, rows, issues) {
   const small = images.small
   const blob = images.blob26.layers[0]
   const a = { manifest: {}, blob: {} }
-  for (const server of servers) {
+  const hosts = [...servers.map((server) => async () => server), startCaddy, startApache]
+  for (const start of hosts) {
+    const server = await start()
+    if (!servers.includes(server)) await verifyServer(server, images, issues)
     const base = `http://127.0.0.1:${server.port}`
     const manifestUrl = `${base}/v2/${small.repository}/manifests/${small.tag}`
     const headers = [`Accept: ${MT.manifest}`]
@@ -653,6 +720,7 @@ async function benchServerBound(servers, images, results, rows) {
     if (sampler2) b.rssMaxMB = sampler2.stop().maxMB
     a.blob[server.name] = b
     log(`(a) ${server.name}: blob ${b.MBps.toFixed(0)} MB/s (${b.requests} x 26 MiB responses, ${b.rps.toFixed(1)} req/s), errors ${b.errors}`)
+    if (!servers.includes(server)) await server.stop()
   }
   results.serverBound = a
   const val = (kind, name) => a[kind][name]
@@ -690,6 +758,13 @@ async function benchServerBound(servers, images, results, rows) {
       unit: 'MB/s',
     }),
   )
+  for (const [name, label] of [['caddy', 'Caddy 2'], ['apache', 'Apache 2.4']]) {
+    const info = { nginx: undefined, target: 'info', valid: true, note: `the zreg column is ${label} with the configuration of zreg server-config --for ${name}` }
+    rows.push(
+      row(`(a) ${label}: manifest GET req/s (c64)`, { ...info, zreg: val('manifest', name)?.rps, nginx: val('manifest', 'nginx')?.rps, ratio: ratioOf(val('manifest', name)?.rps, val('manifest', 'nginx')?.rps), ratioNote: `${name}/nginx`, unit: 'req/s' }),
+      row(`(a) ${label}: 26 MiB blob GET MB/s (c8)`, { ...info, zreg: val('blob', name)?.MBps, nginx: val('blob', 'nginx')?.MBps, ratio: ratioOf(val('blob', name)?.MBps, val('blob', 'nginx')?.MBps), ratioNote: `${name}/nginx`, unit: 'MB/s' }),
+    )
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2027,7 +2102,7 @@ async function main() {
         else await loadDistribution(dist, images)
         log(`servers: zreg serve :${servers[0].port} (pid ${servers[0].pid}), nginx :${servers[1].port}, distribution :${dist.port}`)
         for (const server of servers) await verifyServer(server, images, issues)
-        if (options.only.has('a')) await benchServerBound(servers, images, results, rows)
+        if (options.only.has('a')) await benchServerBound(servers, images, results, rows, issues)
         if (options.only.has('b')) await benchPulls(servers, images, results, rows, issues)
         const zreg = servers[0]
         if (!zreg.hasExited) results.zregServeRssAfterABMB = rssNowMB(zreg.pid)

@@ -109,11 +109,22 @@ export async function publishToDirectory(plan: PublishPlan, path: string, option
   if (options.dryRun) {
     const actions: PublishAction[] = []
     for (const key of missing) {
-      for (const object of plan.objects.filter((object) => object.file.startsWith(`${join(source.objects, key)}/`))) {
-        actions.push({ action: 'upload', key: `.zreg-builds/objects/${key}/${object.file.slice(join(source.objects, key).length + 1)}`, bytes: object.size })
+      // Every file of the directory, as the copy takes them (hidden ones too: Apache's manifests/.htaccess).
+      const dir = join(source.objects, key)
+      for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile()) continue
+        const file = join(entry.parentPath, entry.name)
+        const bytes = (await stat(file)).size
+        actions.push({ action: 'upload', key: `.zreg-builds/objects/${key}/${file.slice(dir.length + 1)}`, bytes })
         summary.uploaded++
-        summary.bytes += object.size
+        summary.bytes += bytes
       }
+    }
+    const page = join(source.out, 'index.html')
+    if (existsSync(page)) {
+      actions.push({ action: 'upload', key: 'index.html', bytes: (await stat(page)).size })
+      summary.uploaded++
+      summary.bytes += actions.at(-1)!.bytes
     }
     if (options.delete && existsSync(join(target.root))) {
       for (const file of await unused(target, site)) actions.push({ action: 'delete', key: file.slice(target.out.length + 1), bytes: 0 })

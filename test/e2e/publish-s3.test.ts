@@ -127,11 +127,12 @@ describe('zreg publish s3://', () => {
     await zregOk(['build', ...store, '--out', site])
     server.requests.length = 0
     const change = await viaConfig()
-    // What the server saw: the record without tags/list (it is about to change), the copy, the upload and the record.
+    // What the server saw: the record without tags/list and the page (they are about to change), the
+    // copy, the two uploads and the record.
     const writes = server.requests.filter((request) => /^(PUT|POST|DELETE) /.test(request))
-    assert.equal(writes.length, 4, writes.join('\n'))
-    // manifests/1.1 (a copy of the manifest by digest) and tags/list; the record after them.
-    assert.deepEqual({ uploaded: change.uploaded, copied: change.copied, deleted: change.deleted }, { uploaded: 1, copied: 1, deleted: 0 })
+    assert.equal(writes.length, 5, writes.join('\n'))
+    // manifests/1.1 (a copy of the manifest by digest), tags/list and the catalog page; the record after them.
+    assert.deepEqual({ uploaded: change.uploaded, copied: change.copied, deleted: change.deleted }, { uploaded: 2, copied: 1, deleted: 0 })
     await assertBucketMatches(server, 's3:other/site', site)
 
     // app/two leaves the tree: kept without --delete, removed with it (and only after every write).

@@ -65,6 +65,9 @@ http://:${port} {
 	route {
 		@unsupported not method GET HEAD
 		error @unsupported 405
+		# Dot paths (.zreg metadata, .zreg-builds, Apache's manifests/.htaccess) are no content.
+		@hidden path_regexp /\\.
+		error @hidden 404
 
 		@mirror {
 			not vars {zreg_rest} ""
