@@ -41,10 +41,10 @@ const digestName = /^sha(256|512):[a-f0-9]+$/
 /** Index media types: manifests that name other manifests. */
 const indexTypes = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'])
 
+/** Called for every file of the tree (33,000 in a 10,000-tag site): no split, no array. */
 function kindOf(path: string, headers: HeaderEntry): TreeObjectKind {
-  const [part, name = ''] = path.split('/')
-  if (part === 'blobs') return 'blobs'
-  if (part === 'manifests' && digestName.test(name)) return indexTypes.has(headers.contentType) ? 'indexes' : 'manifests'
+  if (path.startsWith('blobs/')) return 'blobs'
+  if (path.startsWith('manifests/') && digestName.test(path.slice('manifests/'.length))) return indexTypes.has(headers.contentType) ? 'indexes' : 'manifests'
   return 'tags'
 }
 

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit'
 import { ZregError } from '../errors.js'
-import { emptyRecord, isRecorded, parseRecord, recordedObject, recordName, serializeRecord, type PublishRecord } from './publish-record.js'
+import { emptyRecord, isRecorded, parsePending, parseRecord, pendingName, recordedObject, recordName, serializeRecord, type PublishRecord } from './publish-record.js'
 import { defaultPublishJobs, type PublishAction, type PublishOptions, type PublishSummary } from './publish-result.js'
 import { maxCopySize, S3Bucket, type S3ConnectionOptions, type S3Location } from './s3-bucket.js'
 import { publishStages, type PublishObject, type PublishPlan } from './tree-plan.js'
@@ -54,12 +54,15 @@ export async function publishToS3(planned: PublishPlan | Promise<PublishPlan>, l
     // The bucket is checked and the record read while the plan is still being made.
     const reading = (async () => {
       await bucket.check()
-      return bucket.readText(recordName)
+      return Promise.all([bucket.readText(recordName), bucket.readText(pendingName)])
     })()
     reading.catch(() => {})
     const plan = await planned
-    let record = parseRecord(await reading)
-    const recordRead = serializeRecord(record)
+    const [recordText, pendingText] = await reading
+    let record = parseRecord(recordText)
+    // Keys a killed publish was rewriting or deleting: the record no longer vouches for their bytes.
+    const unsettled = parsePending(pendingText)
+    for (const key of unsettled) delete record.objects[key]
     const listing = options.verify || options.delete ? await bucket.list() : undefined
     if (options.verify && listing !== undefined) record = verifiedRecord(record, listing)
     const wanted = new Set(plan.objects.map((object) => object.key))
@@ -70,7 +73,7 @@ export async function publishToS3(planned: PublishPlan | Promise<PublishPlan>, l
     const present = new Map<string, string>()
     for (const [key, entry] of Object.entries(record.objects)) if (!rewritten.has(key) && !present.has(entry.digest)) present.set(entry.digest, key)
     const staleKeys = new Set(Object.keys(record.objects).filter((key) => !wanted.has(key)))
-    if (options.delete && listing !== undefined) for (const key of listing.keys()) if (!wanted.has(key) && key !== recordName) staleKeys.add(key)
+    if (options.delete && listing !== undefined) for (const key of listing.keys()) if (!wanted.has(key) && key !== recordName && key !== pendingName) staleKeys.add(key)
     const deletions = options.delete ? [...staleKeys].sort() : []
     const summary: PublishSummary = { target: `s3://${location.bucket}/${location.prefix}`, dryRun: options.dryRun ?? false, uploaded: 0, copied: 0, skipped: plan.objects.length - changed.length, deleted: 0, bytes: 0, seconds: 0 }
     const stages = planStages(changed, new Map(present))
@@ -95,13 +98,10 @@ export async function publishToS3(planned: PublishPlan | Promise<PublishPlan>, l
     const progress = { objects: 0, totalObjects: changed.length + deletions.length, bytes: 0, totalBytes }
     const report = () => options.onProgress?.({ ...progress })
     const limit = pLimit(options.jobs ?? defaultPublishJobs)
-    // First a record that no longer vouches for what this publish rewrites or deletes: killed part way,
-    // the next run checks those keys again instead of trusting bytes that may have changed meanwhile.
-    const pending = new Set([...rewritten, ...deletions])
-    const vouched = Object.keys(record.objects).filter((key) => !pending.has(key))
-    if (vouched.length !== Object.keys(record.objects).length) {
-      await bucket.writeText(recordName, serializeRecord({ objects: Object.fromEntries(vouched.map((key) => [key, record.objects[key]!])) }), recordMetadata)
-    }
+    // First the keys this publish rewrites or deletes, in a small object beside the record: killed part
+    // way, the next run checks those keys again instead of trusting the record's bytes for them.
+    const pending = [...new Set([...unsettled, ...[...rewritten].filter((key) => key in record.objects), ...deletions])].sort()
+    if (pending.length > 0) await bucket.writeText(pendingName, JSON.stringify(pending), recordMetadata)
     const written: PublishRecord = { objects: { ...record.objects } }
     const run = async (write: Write) => {
       const { object } = write
@@ -138,9 +138,9 @@ export async function publishToS3(planned: PublishPlan | Promise<PublishPlan>, l
       progress.objects += deletions.length
       report()
     }
-    // The record last, and only when it changed: an unchanged tree writes nothing at all.
-    const recordText = serializeRecord(written)
-    if (recordText !== recordRead) await bucket.writeText(recordName, recordText, recordMetadata)
+    // The record last, and only when something was written: an unchanged tree writes nothing at all.
+    if (changed.length > 0 || deletions.length > 0 || unsettled.length > 0) await bucket.writeText(recordName, serializeRecord(written), recordMetadata)
+    if (pending.length > 0 || unsettled.length > 0) await bucket.delete([pendingName])
     return { ...summary, seconds: (performance.now() - started) / 1000 }
   } finally {
     bucket.destroy()

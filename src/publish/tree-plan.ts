@@ -44,7 +44,8 @@ async function sha256Of(file: string, size: number): Promise<string> {
 /** Every object of the built tree at `out` (treeObjects), lists and root files hashed. SITE_NOT_FOUND when `out` holds no build. */
 export async function planPublish(out: string): Promise<PublishPlan> {
   const { paths, site, objects } = await treeObjects(out)
-  const planned = objects.map(({ kind, digest, ...object }): PublishObject => ({ ...object, digest: digest ?? '', stage: kind }))
+  // Each field named: a rest-and-spread copy of 33,000 objects cost more than the rest of the plan.
+  const planned = objects.map((object): PublishObject => ({ key: object.key, file: object.file, size: object.size, contentType: object.contentType, cacheControl: object.cacheControl, digest: object.digest ?? '', stage: object.kind }))
   // Tag lists, referrers lists and root files: small files, hashed here a few at a time.
   const limit = pLimit(16)
   await Promise.all(planned.filter((object) => object.digest === '').map((object) => limit(async () => void (object.digest = await sha256Of(object.file, object.size)))))

@@ -7,6 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } f
 import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { s3Host } from '../../src/build/hosts/s3.js'
+import type { PublishSummary } from '../../src/publish/publish-result.js'
 import { absoluteSource, cliPath, loadFixtures, tempDir } from '../helpers/paths.js'
 import { cleanEnv, rcloneObjects, s3Credentials, startS3Server, type TestS3Server } from '../helpers/s3-server.js'
 import { makeLargeImage } from '../helpers/large-image.js'
@@ -20,15 +21,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
 const immutable = 'public, max-age=31536000, immutable'
 const digestName = /^sha(256|512):[a-f0-9]+$/
 
-interface Summary {
-  uploaded: number
-  copied: number
-  skipped: number
-  deleted: number
-  bytes: number
-  seconds: number
-  actions?: { action: string; key: string; from?: string }[]
-}
+type Summary = PublishSummary
 
 /** Every object a built tree should become: key -> local file, Content-Type, Cache-Control (the test's own reading of the tree). */
 async function expectedObjects(site: string): Promise<Map<string, { file: string; contentType: string; cacheControl: string }>> {
@@ -127,10 +120,12 @@ describe('zreg publish s3://', () => {
     await zregOk(['build', ...store, '--out', site])
     server.requests.length = 0
     const change = await viaConfig()
-    // What the server saw: the record without tags/list and the page (they are about to change), the
-    // copy, the two uploads and the record.
+    // What the server saw: the keys about to change (tags/list and the page) named beside the record,
+    // the copy, the two uploads, the record, and the pending keys deleted.
     const writes = server.requests.filter((request) => /^(PUT|POST|DELETE) /.test(request))
-    assert.equal(writes.length, 5, writes.join('\n'))
+    assert.equal(writes.length, 6, writes.join('\n'))
+    assert.match(writes[0]!, /\.zreg-publish\.pending\.json/)
+    assert.match(writes.at(-1)!, /^POST .*\?delete/)
     // manifests/1.1 (a copy of the manifest by digest), tags/list and the catalog page; the record after them.
     assert.deepEqual({ uploaded: change.uploaded, copied: change.copied, deleted: change.deleted }, { uploaded: 2, copied: 1, deleted: 0 })
     await assertBucketMatches(server, 's3:other/site', site)
