@@ -878,7 +878,8 @@ async function benchMemory(images, results, rows, issues) {
 // ---------------------------------------------------------------------------------------------
 // (d) build scale, in-process through the library
 
-const SCALE_VERSION = 1
+// 2: each index.json entry records its platform, as zreg add does since the catalog page.
+const SCALE_VERSION = 2
 
 /** A store of repositories x tags, each tag its own manifest and config, sharing two layers of layerBytes. */
 async function ensureScaleStore(repositories, tagsPerRepository, layerBytes) {
@@ -907,7 +908,7 @@ async function ensureScaleStore(repositories, tagsPerRepository, layerBytes) {
       const tag = `t${String(t).padStart(2, '0')}`
       const config = writeBytesBlob(blobs, Buffer.from(JSON.stringify(configJson(layers, { 'bench.scale': `${repository}:${tag}` }))))
       const manifest = writeBytesBlob(blobs, Buffer.from(JSON.stringify(imageManifest(config, layers))))
-      manifests.push({ mediaType: MT.manifest, digest: manifest.digest, size: manifest.size, annotations: { [REF_NAME]: `${repository}:${tag}` } })
+      manifests.push({ mediaType: MT.manifest, digest: manifest.digest, size: manifest.size, platform: { architecture: 'amd64', os: 'linux' }, annotations: { [REF_NAME]: `${repository}:${tag}` } })
     }
   }
   const indexText = JSON.stringify({ schemaVersion: 2, mediaType: MT.index, manifests })
