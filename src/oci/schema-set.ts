@@ -23,7 +23,7 @@ const ociBase = 'https://opencontainers.org/schema/'
 /**
  * The ajv instances holding every schema of the package's schemas/ directory (the compiled module of
  * this file lives in dist/src/oci/, three levels below the package root): the OCI schemas in a
- * draft-04 instance, the others in a 2019-era default one. `code.source` keeps each validator's source,
+ * draft-04 instance, the others in a draft-07 one (ajv's default). `code.source` keeps each validator's source,
  * for ajv's standalone code.
  */
 export function schemaInstances(): { oci: Ajv; modern: Ajv } {
