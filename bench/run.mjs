@@ -12,7 +12,7 @@
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { open, rename, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -950,7 +950,7 @@ async function benchBuildScale(results, rows, issues) {
   const buildFromScratch = async (storeDir, out) => {
     for (const d of siteDirs(out)) rmSync(d, { recursive: true, force: true })
     // Flush the removal first: its write-back is not part of the build being timed.
-    spawnSync('sync')
+    await flushDisk()
     const started = performance.now()
     const store = await LayoutStore.open(storeDir)
     const result = await buildSite(store, { out })
@@ -986,7 +986,7 @@ async function benchBuildScale(results, rows, issues) {
     for (let i = 0; i < settings.rebuildRuns; i++) {
       retagOne(small.dir, index, r++)
       // As for full builds: the previous build's clean-up write-back is not part of this one.
-      spawnSync('sync')
+      await flushDisk()
       const started = performance.now()
       const store = await LayoutStore.open(small.dir)
       const result = await buildSite(store, { out: smallOut })
@@ -1012,7 +1012,7 @@ async function benchBuildScale(results, rows, issues) {
       try {
         rmSync(shm, { recursive: true, force: true })
         mkdirSync(shm, { recursive: true })
-        spawnSync('cp', ['-a', small.dir, join(shm, 'store')])
+        cpSync(small.dir, join(shm, 'store'), { recursive: true, preserveTimestamps: true })
         writeFileSync(join(shm, 'store', 'index.json'), small.meta.indexText)
         const full = await buildFromScratch(join(shm, 'store'), join(shm, 'site'))
         const tmpfsRebuild = []
@@ -1130,7 +1130,7 @@ async function withFreshServer(target, work) {
 async function diskWriteMBps(dir, bytes) {
   const path = join(dir, `calibration-${process.pid}`)
   const chunk = Buffer.alloc(MiB, 1)
-  flushDisk()
+  await flushDisk()
   const started = performance.now()
   const handle = await open(path, 'w')
   try {
@@ -1143,9 +1143,38 @@ async function diskWriteMBps(dir, bytes) {
   return bytes / ((performance.now() - started) / 1000) / 1e6
 }
 
+/**
+ * A shell started once that runs sync(1) whenever asked. Spawning a process from this one right before
+ * an in-process measurement would charge it for fork's copy-on-write: every heap page written next
+ * faults once (here a one-tag rebuild took 50-60 ms longer after any spawn, even of true(1)).
+ */
+let flusher
+
+function startFlusher() {
+  const child = track(spawn('sh', ['-c', 'while read -r _; do sync; echo; done'], { stdio: ['pipe', 'pipe', 'inherit'] }))
+  // Idle between flushes, it must not keep the benchmark from exiting.
+  child.unref()
+  child.stdout.unref()
+  flusher = child
+}
+
 /** Flushes write-back left by earlier work (a previous upload, a removed store), so it is not charged to the next one. */
 function flushDisk() {
-  spawnSync('sync')
+  if (flusher === undefined) startFlusher()
+  const child = flusher
+  child.ref()
+  child.stdout.ref()
+  return new Promise((resolve, reject) => {
+    const died = () => reject(new Error('the sync helper exited'))
+    child.once('exit', died)
+    child.stdout.once('data', () => {
+      child.off('exit', died)
+      child.unref()
+      child.stdout.unref()
+      resolve()
+    })
+    child.stdin.write('\n')
+  })
 }
 
 /** Reads files once so that the first timed round does not pay for the disk. */
@@ -1303,7 +1332,7 @@ async function benchPush(images, results, rows, issues) {
     for (let round = 0; round < settings.pushRounds; round++) {
       for (const target of rotated(targets, round)) {
         await withFreshServer(target, async (server) => {
-          flushDisk()
+          await flushDisk()
           const p = await skopeoPush(server, image)
           const entry = e.skopeo[key][target.name]
           entry.times.push(p.seconds)
@@ -1339,7 +1368,7 @@ async function benchPush(images, results, rows, issues) {
           for (const target of rotated(mediumTargets, round)) {
             const entry = e.upload[key][target.name]
             await withFreshServer(target, async (server) => {
-              flushDisk()
+              await flushDisk()
               const idleMB = rssNowMB(server.pid)
               const sampler = rssSampler(server.pid)
               const u = await curlUpload(server, { mode: entry.mode, file, digest: blob.digest, size: blob.size, chunks })
@@ -2066,6 +2095,8 @@ function toolVersions() {
 
 async function main() {
   mkdirSync(DATA, { recursive: true })
+  // Before anything is measured in this process (see flushDisk).
+  startFlusher()
   const results = {
     date: new Date().toISOString(),
     mode: Q ? 'quick' : 'full',

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { RepositoryEntry } from './plan.js'
 
 /** How many files a generation's manifest map is split into: a rebuild rewrites only the ones that changed. */
-export const mapBucketCount = 64
+export const mapBucketCount = 16
 
 /** FNV-1a of the name: a stable spread, and cheap enough for every repository on every build. */
 function bucketOf(name: string): number {
@@ -34,7 +34,8 @@ export function writeMapBuckets(dir: string, previous: string | undefined, repos
   buckets.forEach((members, index) => {
     // No file for an empty bucket: Caddy refuses to import a file without tokens.
     if (members.length === 0) return
-    const hash = createHash('sha256').update(JSON.stringify(members.map((member) => [member.name, member.key]))).digest('hex').slice(0, 16)
+    // A repository's key names its content and name, so the keys name the bucket's content.
+    const hash = createHash('sha256').update(members.map((member) => member.key).join(' ')).digest('hex').slice(0, 16)
     const name = `${index.toString(16).padStart(2, '0')}-${hash}.map`
     if (before.has(name)) {
       try {

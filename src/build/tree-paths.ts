@@ -51,5 +51,10 @@ export function repositoryPagePath(paths: TreePaths, key: string): string {
   return join(paths.objects, `${key}.page.html`)
 }
 
+/** Everything under objects/ that belongs to repository directory `key`: the directory and the files beside it. */
+export function repositoryObjectPaths(paths: TreePaths, key: string): string[] {
+  return [join(paths.objects, key), repositoryHeadersPath(paths, key), repositoryNginxMapPath(paths, key), repositoryCaddyMapPath(paths, key), repositoryPagePath(paths, key)]
+}
+
 /** The catalog page at the tree root, for people (plain servers send it for `/`). */
 export const pageFile = 'index.html'

@@ -1,5 +1,4 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempPathBeside, writeFileAtomic } from '../store/atomic.js'
 import { catalogPage, pageBlock, pageBlocks, pageLayout } from './catalog-page.js'
@@ -12,6 +11,15 @@ export interface PageInput {
   fresh: Map<string, string>
   /** Repository name -> how many tags it has. */
   tags: Map<string, number>
+}
+
+/** The live page, read in one call (fs/promises would read megabytes in 512 KiB round trips), or undefined. */
+function readPage(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path)
+  } catch {
+    return undefined
+  }
 }
 
 function readFragment(paths: TreePaths, key: string): string | undefined {
@@ -27,10 +35,10 @@ function readFragment(paths: TreePaths, key: string): string | undefined {
  * generation's page (one read, whatever the number of repositories; the unchanged neighbours are copied
  * as one range), else from the fragment beside the repository's directory.
  */
-export async function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: string | undefined, input: PageInput): Promise<Buffer[]> {
+export function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: string | undefined, input: PageInput): Buffer[] {
   const tags = site.repositories.reduce((sum, { name }) => sum + (input.tags.get(name) ?? 0), 0)
   const layout = pageLayout(site.publicHost, tags)
-  const previous = liveGeneration === undefined ? undefined : await readFile(join(paths.generations, liveGeneration, metaDir, pageFile)).catch(() => undefined)
+  const previous = liveGeneration === undefined ? undefined : readPage(join(paths.generations, liveGeneration, metaDir, pageFile))
   const reusable = pageBlocks(previous, layout)
   const blocks: Buffer[] = []
   let run: { start: number; end: number } | undefined

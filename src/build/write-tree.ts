@@ -1,16 +1,17 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { lstat, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { lstat, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { formatPlatform } from '../oci/platform.js'
 import { makeDirectory, tempPathBeside } from '../store/atomic.js'
 import { liveTreeMarker, updateLiveTree } from './live-tree.js'
+import { startRemoval } from './overlapped-removal.js'
 import { writeCaddyData } from './caddy.js'
 import { pageContentType } from './catalog-page.js'
 import { writeNginxData } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
-import { metaDir, pageFile, type TreePaths } from './tree-paths.js'
+import { metaDir, pageFile, repositoryObjectPaths, type TreePaths } from './tree-paths.js'
 import { assemblePage, publishPage, writePage, type PageInput } from './write-page.js'
 
 /** A generation's description of itself: what zreg serve and the server configurations read. */
@@ -129,35 +130,54 @@ async function currentGeneration(paths: TreePaths): Promise<string | undefined> 
   return basename(generation)
 }
 
-async function readSiteManifest(paths: TreePaths, generation: string): Promise<SiteManifest | undefined> {
+/** A generation's site manifest (read synchronously: a small file, read on every build), or undefined for one of another format. */
+function readSiteManifest(paths: TreePaths, generation: string): SiteManifest | undefined {
   try {
-    const site = JSON.parse(await readFile(join(paths.generations, generation, metaDir, 'site.json'), 'utf8')) as SiteManifest
+    const site = JSON.parse(readFileSync(join(paths.generations, generation, metaDir, 'site.json'), 'utf8')) as SiteManifest
     return site.format === 2 ? site : undefined
   } catch {
     return undefined
   }
 }
 
-/** What a build starts from: the live generation, its repositories, and the repository directories on disk. */
+/** What a build starts from: the live generation, its repositories, and whether the last build finished. */
 export interface LiveState {
   generation: string | undefined
   /** Repository name -> its input hash and directory in the live generation. */
   repositories: Map<string, { input: string; key: string }>
-  /** Repository directories under objects/ (written whole: a directory's existence is its commit). */
-  objects: Set<string>
+  /** The last build died part way (its marker is still there): this one checks what it would otherwise trust. */
+  recovering: boolean
+  /** Whether repository directory `key` is under objects/ (written whole: a directory's existence is its commit). */
+  hasObject(key: string): boolean
 }
 
-/** Reads the live state once per build; empty before the first build. */
+/**
+ * Present while a build may be adding to objects/ or removing from it: a build that finds it knows the
+ * last one died part way, and sweeps objects/ of whatever no kept generation uses.
+ */
+export function buildPendingMarker(paths: TreePaths): string {
+  return join(paths.root, 'build.pending')
+}
+
+/**
+ * Reads the live state once per build; empty before the first build. The live generation's directories
+ * are trusted to exist (a generation is written after them, and they are kept as long as it is), so a
+ * rebuild lists objects/ only after one that died.
+ */
 export async function liveState(paths: TreePaths): Promise<LiveState> {
   const generation = await currentGeneration(paths)
-  const site = generation === undefined ? undefined : await readSiteManifest(paths, generation)
+  const site = generation === undefined ? undefined : readSiteManifest(paths, generation)
   const repositories = new Map<string, { input: string; key: string }>()
   for (const [name, key] of Object.entries(site?.repositories ?? {})) {
     const input = site?.inputs[name]
     if (input !== undefined) repositories.set(name, { input, key })
   }
-  const objects = new Set((await readdir(paths.objects, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name))
-  return { generation, repositories, objects }
+  const recovering = existsSync(buildPendingMarker(paths))
+  // A first build asks about every repository: one listing costs less than a check for each.
+  const listed = recovering || site === undefined ? new Set(readdirSync(paths.objects, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)) : undefined
+  const liveKeys = new Set(Object.values(site?.repositories ?? {}))
+  const hasObject = (key: string) => (listed === undefined ? liveKeys.has(key) || existsSync(join(paths.objects, key)) : listed.has(key))
+  return { generation, repositories, recovering, hasObject }
 }
 
 /** Points `out/.zreg` at the generation's metadata with one atomic rename of a fresh (relative) symlink. */
@@ -170,28 +190,52 @@ export async function swapIn(paths: TreePaths, generation: string): Promise<void
 /** How many generations stay: a server that polls for new builds may still be reading an older one. */
 const generationsKept = 3
 
-/** Keeps the newest generations (and the repository directories they use); drops the rest. */
-async function removeOldGenerations(paths: TreePaths, live: string): Promise<void> {
-  const generations = await readdir(paths.generations, { withFileTypes: true })
-  const byAge = await Promise.all(
-    generations
-      .filter((entry) => entry.isDirectory() && entry.name !== live)
-      .map(async (entry) => ({ name: entry.name, mtime: (await stat(join(paths.generations, entry.name))).mtimeMs })),
-  )
-  byAge.sort((a, b) => b.mtime - a.mtime)
-  const keep = [live, ...byAge.slice(0, generationsKept - 1).map((entry) => entry.name)]
+/** What a build removes: the generations past the kept ones, and the repository directories only they use. */
+interface Removals {
+  /** Generation directories and objects/ entries to remove. */
+  paths: string[]
+  /** Repository directories the kept generations use. */
+  used: Set<string>
+  /** List objects/ whole after the swap (see plannedRemovals). */
+  sweep: boolean
+}
+
+/**
+ * What a build that makes `next` (using repository directories `nextKeys`) live removes. Known before
+ * anything is written, so the removal runs on the thread pool while the build writes. Keeps `next`, the
+ * live generation and the newest others up to `generationsKept`; reads the site manifests of the others
+ * only. `sweep` (after a build that died, or with a generation that cannot be read): objects/ is listed
+ * whole once the new generation is live, so what no kept generation uses goes, half-written
+ * directories included.
+ */
+function plannedRemovals(paths: TreePaths, next: string, nextKeys: Iterable<string>, live: LiveState): Removals {
+  const generations = readdirSync(paths.generations, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)
+  const known = new Map<string, Iterable<string>>([[next, nextKeys]])
+  if (live.generation !== undefined && live.generation !== next) known.set(live.generation, [...live.repositories.values()].map((repository) => repository.key))
+  const others = generations
+    .filter((name) => !known.has(name))
+    .map((name) => ({ name, mtime: statSync(join(paths.generations, name)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime)
+  const keep = new Set([...known.keys(), ...others.slice(0, Math.max(0, generationsKept - known.size)).map((entry) => entry.name)])
   const used = new Set<string>()
   for (const generation of keep) {
-    for (const key of Object.values((await readSiteManifest(paths, generation))?.repositories ?? {})) used.add(key)
+    for (const key of known.get(generation) ?? Object.values(readSiteManifest(paths, generation)?.repositories ?? {})) used.add(key)
   }
-  for (const entry of generations) {
-    if (!keep.includes(entry.name)) await rm(join(paths.generations, entry.name), { recursive: true, force: true })
+  let sweep = live.recovering
+  const dropped = generations.filter((name) => !keep.has(name))
+  const candidates = new Set<string>()
+  for (const name of dropped) {
+    const site = sweep ? undefined : readSiteManifest(paths, name)
+    if (site === undefined) sweep = true
+    else for (const key of Object.values(site.repositories)) if (!used.has(key)) candidates.add(key)
   }
-  for (const name of await readdir(paths.objects)) {
-    // A repository directory and the metadata beside it (<key>.headers.json, <key>.nginx.map, <key>.caddy.map).
-    const key = name.split('.')[0]!
-    if (!used.has(key)) await rm(join(paths.objects, name), { recursive: true, force: true })
-  }
+  const objects = sweep ? [] : [...candidates].flatMap((key) => repositoryObjectPaths(paths, key))
+  return { paths: [...dropped.map((name) => join(paths.generations, name)), ...objects], used, sweep }
+}
+
+/** Removes what no kept generation uses from objects/: repository directories, the files beside them (<key>.headers.json, ...), temporary directories. */
+function sweepObjects(paths: TreePaths, used: Set<string>): void {
+  for (const name of readdirSync(paths.objects)) if (!used.has(name.split('.')[0]!)) rmSync(join(paths.objects, name), { recursive: true, force: true })
 }
 
 /**
@@ -202,15 +246,25 @@ async function removeOldGenerations(paths: TreePaths, live: string): Promise<voi
 export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveState, page: PageInput): Promise<WriteResult> {
   const previous = live.generation
   const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
-  if (previous === site.key && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
+  if (previous === site.key && !live.recovering && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
     return { ...result, changed: false }
   }
-  const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
-  await updateLiveTree(paths, site.repositories, before, site.rootFiles)
-  if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, await assemblePage(paths, site, previous, page))
-  await publishPage(paths, site.key)
-  await swapIn(paths, site.key)
-  await rm(liveTreeMarker(paths), { force: true })
-  await removeOldGenerations(paths, site.key)
+  const removals = plannedRemovals(paths, site.key, site.repositories.map((repository) => repository.key), live)
+  // While this thread writes: nothing removed is used by the live generation or the new one.
+  const finishRemoval = startRemoval(removals.paths)
+  try {
+    const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
+    await updateLiveTree(paths, site.repositories, before, site.rootFiles)
+    if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, assemblePage(paths, site, previous, page))
+    await publishPage(paths, site.key)
+    await swapIn(paths, site.key)
+    await rm(liveTreeMarker(paths), { force: true })
+  } catch (error) {
+    // Never left running past the build (and its lock).
+    await finishRemoval().catch(() => undefined)
+    throw error
+  }
+  await finishRemoval()
+  if (removals.sweep) sweepObjects(paths, removals.used)
   return { ...result, changed: true }
 }

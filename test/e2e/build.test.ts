@@ -13,6 +13,8 @@ import { treeDigest } from '../helpers/tree.js'
 import { makeScaleStore } from '../helpers/scale-store.js'
 import { execa } from 'execa'
 import { repositoryHeadersPath, treePaths } from '../../src/build/tree-paths.js'
+import { buildSite } from '../../src/build/build-site.js'
+import { LayoutStore } from '../../src/store/layout-store.js'
 
 interface SiteJson {
   repositories: Record<string, string>
@@ -29,6 +31,17 @@ async function describeTree(site: string): Promise<string> {
     for (const [path, entry] of Object.entries(headers)) lines.push(`v2/${name}/${path} ${JSON.stringify(entry)}`)
   }
   return `${lines.sort().join('\n')}\n`
+}
+
+/** What objects/ should hold: the directories of the kept generations' repositories and the files beside them, sorted. */
+async function keptObjects(out: string): Promise<string[]> {
+  const paths = treePaths(out)
+  const keys = new Set<string>()
+  for (const generation of await readdir(paths.generations)) {
+    const site = JSON.parse(await readFile(join(paths.generations, generation, '.zreg', 'site.json'), 'utf8')) as SiteJson
+    for (const key of Object.values(site.repositories)) keys.add(key)
+  }
+  return [...keys].flatMap((key) => [key, `${key}.caddy.map`, `${key}.headers.json`, `${key}.nginx.map`, `${key}.page.html`]).sort()
 }
 
 async function tagsOf(url: string, repository: string): Promise<string[]> {
@@ -136,6 +149,48 @@ describe('zreg build', () => {
     assert.equal(final.defaultPlatform, 'linux/amd64')
     assert.equal(Object.keys(final.repositories).length, 401)
     assert.ok(!existsSync(join(treePaths(out).root, 'v2.updating')), 'the literal tree was brought up to date')
+    assert.deepEqual((await readdir(treePaths(out).objects)).sort(), await keptObjects(out), 'nothing the killed builds wrote is left')
+  })
+
+  test('keeps three generations, removes what only older ones used, and sweeps what a dead build left', async () => {
+    const dir = await tempDir('retention')
+    const store = join(dir, 'store')
+    const out = join(dir, 'site')
+    const paths = treePaths(out)
+    await makeScaleStore(store, 4, 3)
+    const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] }
+    const build = async () => (await buildSite(await LayoutStore.open(store), { out })).generation
+    // Each build points scale/r0:t0 and :t1 at other manifests of scale/r0 (a new directory for it, the
+    // others kept); the last goes back to a state whose generation and directory were removed.
+    const digests = index.manifests.map((manifest) => manifest.digest)
+    const generations = [await build()]
+    for (const [t0, t1] of [[1, 1], [2, 1], [2, 0], [1, 0], [1, 1]] as const) {
+      index.manifests[0]!.digest = digests[t0]!
+      index.manifests[1]!.digest = digests[t1]!
+      await writeFile(join(store, 'index.json'), JSON.stringify(index))
+      generations.push(await build())
+    }
+    assert.equal(new Set(generations.slice(0, 5)).size, 5)
+    assert.equal(generations[5], generations[1])
+    assert.deepEqual((await readdir(paths.generations)).sort(), generations.slice(-3).sort())
+    const objects = async () => (await readdir(paths.objects)).sort()
+    assert.deepEqual(await objects(), await keptObjects(out), 'objects/ holds what the kept generations use, and nothing else')
+
+    // What a build killed between writing a repository and making its generation live leaves behind.
+    await mkdir(join(paths.objects, `${'e'.repeat(64)}.tmp-1234-abcd`, 'manifests'), { recursive: true })
+    await mkdir(join(paths.objects, 'f'.repeat(64)))
+    await writeFile(join(paths.objects, `${'f'.repeat(64)}.headers.json`), '{}')
+    await writeFile(join(paths.root, 'build.pending'), '')
+    const recovered = await buildSite(await LayoutStore.open(store), { out })
+    assert.equal(recovered.generation, generations.at(-1))
+    assert.deepEqual(await objects(), await keptObjects(out), 'the next build swept what the dead one left')
+    assert.ok(!existsSync(join(paths.root, 'build.pending')))
+    const server = await startZregServe(out)
+    try {
+      for (let r = 0; r < 4; r++) assert.equal((await rawRequest(server.url, 'GET', `/v2/scale/r${r}/tags/list`)).status, 200)
+    } finally {
+      await server.stop()
+    }
   })
 
   test('the tree is self-contained: a copy made with cp -a, tar or cp -rL (links followed) serves the same', async () => {
