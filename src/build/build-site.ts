@@ -11,7 +11,7 @@ import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } fro
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
 import { buildPendingMarker, claimOut, liveState, writeTree, type LiveState, type WriteResult } from './write-tree.js'
-import { writeRepository } from './write-repository.js'
+import { repositoryTexts, writeRepository, type RepositoryTexts } from './write-repository.js'
 
 export interface BuildOptions {
   out: string
@@ -123,17 +123,18 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
     writeFileSync(buildPendingMarker(paths), '')
     const { entries, changed, tagCounts, skipped, tags } = survey(await store.refList(), live, [treeFormatVersion, platform])
     const cache: ManifestCache = new Map()
-    const page = { fresh: new Map<string, string>(), tags: tagCounts }
+    const built = { fresh: new Map<string, RepositoryTexts>(), tags: tagCounts }
     let repositoriesWritten = 0
     for (const { name, input, refs } of changed) {
       try {
         const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform })
+        const texts = repositoryTexts(plan)
         if (!live.hasObject(plan.key)) {
-          await writeRepository(store, paths, plan)
+          await writeRepository(store, paths, plan, texts)
           repositoriesWritten++
         }
         entries.push({ name, input, key: plan.key })
-        page.fresh.set(plan.key, plan.page)
+        built.fresh.set(plan.key, texts)
       } catch (error) {
         // The repository's own content is broken: leave it out. Anything else (a full disk, a denied
         // path, a bug) fails the build, and the last good tree stays live.
@@ -146,7 +147,7 @@ export async function buildSite(store: Store, options: BuildOptions): Promise<Bu
       cacheMaxAge: options.cacheMaxAge ?? defaultCacheMaxAge,
       ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
     })
-    const written = await writeTree(site, paths, live, page)
+    const written = await writeTree(site, paths, live, built)
     rmSync(buildPendingMarker(paths), { force: true })
     // A tree of the former layout: its builds directory beside `out` is no longer read.
     if (former !== undefined) await rm(former, { recursive: true, force: true })

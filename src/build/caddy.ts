@@ -35,11 +35,12 @@ export const caddyDataDir = 'caddy'
  * Writes a generation's Caddy data, which the Caddyfile of `zreg server-config --for caddy` imports
  * from the deployed root: `manifests/*.map` (every repository's map lines, in buckets: see
  * writeMapBuckets) and `cache-control.map` (how long caches may keep what a build can change). No
- * paths in them. `previous` is the live generation's metadata directory, whose unchanged buckets are reused.
+ * paths in them. `previous` is the live generation's metadata directory, whose unchanged buckets are
+ * reused; `fresh`, the lines of repositories this build planned.
  */
-export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
+export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, fresh: ReadonlyMap<string, { caddyMap: string }>): void {
   const dir = join(meta, caddyDataDir)
   mkdirSync(dir, { recursive: true })
-  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, caddyDataDir, 'manifests'), plan.repositories, (key) => readFileSync(repositoryCaddyMapPath(paths, key), 'utf8'))
+  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, caddyDataDir, 'manifests'), plan.repositories, (key) => fresh.get(key)?.caddyMap ?? readFileSync(repositoryCaddyMapPath(paths, key), 'utf8'))
   writeFileSync(join(dir, 'cache-control.map'), `default "${mutableCacheControl(plan.cacheMaxAge)}"\n`)
 }

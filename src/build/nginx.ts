@@ -51,12 +51,13 @@ export const nginxDataDir = 'nginx'
  * against its own configuration directory, not the including file, so the generation cannot name
  * per-repository files) and `cache-control.map` (what a build can change may be cached this long).
  * Nothing in them names a path, so a copied tree serves the same. `previous` is the live generation's
- * metadata directory, whose unchanged buckets are reused.
+ * metadata directory, whose unchanged buckets are reused; `fresh`, the lines of repositories this build
+ * planned (the others' are read from beside their directories).
  */
-export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined): void {
+export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, fresh: ReadonlyMap<string, { nginxMap: string }>): void {
   const dir = join(meta, nginxDataDir)
   mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'repos.map'), plan.repositories.map((repository) => `"/v2/${repository.name}" ${repository.key};\n`).join(''))
-  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, nginxDataDir, 'manifests'), plan.repositories, (key) => readFileSync(repositoryNginxMapPath(paths, key), 'utf8'))
+  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, nginxDataDir, 'manifests'), plan.repositories, (key) => fresh.get(key)?.nginxMap ?? readFileSync(repositoryNginxMapPath(paths, key), 'utf8'))
   writeFileSync(join(dir, 'cache-control.map'), `default "${mutableCacheControl(plan.cacheMaxAge)}";\n`)
 }

@@ -7,8 +7,8 @@ import { metaDir, pageFile, repositoryPagePath, type TreePaths } from './tree-pa
 
 /** What a build knows of the page's repositories beyond the site plan. */
 export interface PageInput {
-  /** Repository key -> the fragment planned by this build (repositories it read). */
-  fresh: Map<string, string>
+  /** Repository key -> what this build planned (repositories it read), its part of the page among it. */
+  fresh: ReadonlyMap<string, { page: string }>
   /** Repository name -> how many tags it has. */
   tags: Map<string, number>
 }
@@ -50,7 +50,7 @@ export function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: s
     }
     if (run !== undefined) blocks.push(previous!.subarray(run.start, run.end))
     run = range === undefined ? undefined : { ...range }
-    if (range === undefined) blocks.push(pageBlock({ name, key, tags: input.tags.get(name) ?? 0 }, input.fresh.get(key) ?? readFragment(paths, key), layout))
+    if (range === undefined) blocks.push(pageBlock({ name, key, tags: input.tags.get(name) ?? 0 }, input.fresh.get(key)?.page ?? readFragment(paths, key), layout))
   }
   if (run !== undefined) blocks.push(previous!.subarray(run.start, run.end))
   return catalogPage(blocks, { repositories: site.repositories.length, tags }, layout)

@@ -13,6 +13,7 @@ import { writeNginxData } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, pageFile, repositoryObjectPaths, type TreePaths } from './tree-paths.js'
 import { assemblePage, publishPage, writePage, type PageInput } from './write-page.js'
+import type { RepositoryTexts } from './write-repository.js'
 
 /** A generation's description of itself: what zreg serve and the server configurations read. */
 export interface SiteManifest {
@@ -36,6 +37,12 @@ export interface WriteResult {
   repositories: number
 }
 
+/** What a build knows of its repositories beyond the site plan. */
+export interface BuiltRepositories extends PageInput {
+  /** Repository key -> what this build planned (repositories it read). */
+  fresh: ReadonlyMap<string, RepositoryTexts>
+}
+
 /** The OCI error bodies a static tree answers with for what it does not hold. */
 export const missingErrors: Record<string, string> = {
   MANIFEST_UNKNOWN: 'manifest unknown',
@@ -52,7 +59,7 @@ export const noReferrersFile = 'no-referrers.json'
  * configurations of `zreg server-config` include (no path in any of it: a copied tree serves the same).
  * It is small whatever the store's size: repositories are named, not copied.
  */
-function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined, page: Buffer[]): void {
+function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined, page: Buffer[], fresh: ReadonlyMap<string, RepositoryTexts>): void {
   const final = join(paths.generations, plan.key)
   if (existsSync(final)) return
   const temp = tempPathBeside(final)
@@ -83,8 +90,8 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | un
     }
     writeFileSync(join(meta, noReferrersFile), JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }))
     const previousMeta = previous === undefined ? undefined : join(paths.generations, previous, metaDir)
-    writeNginxData(meta, paths, plan, previousMeta)
-    writeCaddyData(meta, paths, plan, previousMeta)
+    writeNginxData(meta, paths, plan, previousMeta, fresh)
+    writeCaddyData(meta, paths, plan, previousMeta, fresh)
     renameSync(temp, final)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
@@ -243,7 +250,7 @@ function sweepObjects(paths: TreePaths, used: Set<string>): void {
  * caller wrote the new ones): brings the shared literal tree up to date, writes the generation and
  * swaps it in with one rename. The caller holds the build lock.
  */
-export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveState, page: PageInput): Promise<WriteResult> {
+export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveState, built: BuiltRepositories): Promise<WriteResult> {
   const previous = live.generation
   const result = { out: paths.out, generation: site.key, repositories: site.repositories.length }
   if (previous === site.key && !live.recovering && existsSync(join(paths.generations, site.key)) && !existsSync(liveTreeMarker(paths))) {
@@ -255,7 +262,7 @@ export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveStat
   try {
     const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
     await updateLiveTree(paths, site.repositories, before, site.rootFiles)
-    if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, assemblePage(paths, site, previous, page))
+    if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, assemblePage(paths, site, previous, built), built.fresh)
     await publishPage(paths, site.key)
     await swapIn(paths, site.key)
     await rm(liveTreeMarker(paths), { force: true })
