@@ -15,6 +15,7 @@ import { execa } from 'execa'
 import { repositoryHeadersPath, treePaths } from '../../src/build/tree-paths.js'
 import { buildSite } from '../../src/build/build-site.js'
 import { LayoutStore } from '../../src/store/layout-store.js'
+import { tempPathBeside } from '../../src/store/atomic.js'
 
 interface SiteJson {
   repositories: Record<string, string>
@@ -177,7 +178,7 @@ describe('zreg build', () => {
     assert.deepEqual(await objects(), await keptObjects(out), 'objects/ holds what the kept generations use, and nothing else')
 
     // What a build killed between writing a repository and making its generation live leaves behind.
-    await mkdir(join(paths.objects, `${'e'.repeat(64)}.tmp-1234-abcd`, 'manifests'), { recursive: true })
+    await mkdir(join(tempPathBeside(join(paths.objects, 'e'.repeat(64))), 'manifests'), { recursive: true })
     await mkdir(join(paths.objects, 'f'.repeat(64)))
     await writeFile(join(paths.objects, `${'f'.repeat(64)}.headers.json`), '{}')
     await writeFile(join(paths.root, 'build.pending'), '')
