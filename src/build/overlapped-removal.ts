@@ -8,7 +8,7 @@ import { join } from 'node:path'
  * every file's unlink is queued on the thread pool at once, where fs.rm would walk the tree one
  * step per event-loop turn and stall while this thread is busy. The returned function waits for the
  * files and then removes the (emptied) directories, deepest first. A build's removals (a generation and
- * the repository directories only it used: on ext4, 5-20 ms of unlinks) so cost it next to nothing.
+ * the repository directories only it used: on ext4, 5-20 ms of unlinks) so cost it a few milliseconds.
  */
 export function startRemoval(targets: string[]): () => Promise<void> {
   const files: string[] = []

@@ -76,7 +76,7 @@ export async function writeRepository(store: Store, paths: TreePaths, plan: Repo
     writeFileSync(repositoryNginxMapPath(paths, plan.key), texts.nginxMap)
     writeFileSync(repositoryCaddyMapPath(paths, plan.key), texts.caddyMap)
     writeFileSync(repositoryPagePath(paths, plan.key), texts.page)
-    // Synchronous, as every call here: a full build renames a directory per repository, and waiting for
+    // Synchronous, as the writes above: a full build renames a directory per repository, and waiting for
     // each on the thread pool left the build idle for 200-300 ms of 1,000.
     try {
       renameSync(temp, final)

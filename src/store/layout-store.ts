@@ -273,8 +273,8 @@ export class LayoutStore implements Store, LocalBlobPaths {
   private async readIndex(): Promise<IndexJson> {
     // One synchronous read: fs/promises reads a large file in chunks and decodes each through a
     // StringDecoder, which costs more than the read itself (10,000 tags: 2.7 MB, 15 ms against 1 ms).
-    // ASCII (as JSON.stringify writes it) decodes as latin1 into memory the next read reuses; a fresh
-    // UTF-8 string of megabytes costs a page fault per 4 KiB, each time.
+    // An ASCII index (what zreg writes, unless an annotation holds other characters) decodes as latin1
+    // into memory the next read reuses; a fresh UTF-8 string of megabytes costs a page fault per 4 KiB.
     let text: string
     try {
       const bytes = readFileSync(join(this.location, 'index.json'))
