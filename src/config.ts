@@ -6,6 +6,8 @@ import type { NotificationEndpoint } from './server/notifier.js'
 /** zreg.json: defaults for every command; flags and ZREG_* variables override it. */
 export interface ZregConfig {
   store?: string
+  /** Stores stacked on `store`, lowest first (build and ls --overlay). */
+  overlays?: string[]
   out?: string
   defaultPlatform?: string
   /** Seconds caches may keep what a build can change (build --cache-max-age). */

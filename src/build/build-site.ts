@@ -6,7 +6,7 @@ import { defaultCacheMaxAge } from './cache-control.js'
 import { makeDirectory } from '../store/atomic.js'
 import { withLock } from '../store/lock.js'
 import { treeCollisions } from '../oci/tree-collisions.js'
-import type { Store, StoredRef } from '../store/store.js'
+import type { RefReader, StoredRef } from '../store/store.js'
 import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { treePaths } from './tree-paths.js'
@@ -105,12 +105,12 @@ function survey(refs: StoredRef[], live: LiveState, salt: unknown): Survey {
 }
 
 /**
- * Builds (or incrementally rebuilds) the static registry tree for everything in the store. A
- * repository whose references did not change since the live build is neither read nor written again.
- * One repository's problem (a name the tree cannot hold beside another's files, a missing blob) leaves
+ * Builds (or incrementally rebuilds) the static registry tree for everything in the store (or a stack
+ * of stores: store-stack.ts). A repository whose references did not change since the live build is
+ * neither read nor written again. One repository's problem (a name the tree cannot hold beside another's files, a missing blob) leaves
  * that repository out and is reported in `skipped`; it never stops the build of the others.
  */
-export async function buildSite(store: Store, options: BuildOptions): Promise<BuildResult> {
+export async function buildSite(store: RefReader, options: BuildOptions): Promise<BuildResult> {
   const started = performance.now()
   const platform = options.defaultPlatform ?? defaultPlatform
   const paths = treePaths(options.out)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { ZregError } from '../errors.js'
 import { tempPathBeside } from '../store/atomic.js'
-import type { LocalBlobPaths, Store } from '../store/store.js'
+import type { BlobReader, LocalBlobPaths } from '../store/store.js'
 import { hasLocalBlobPaths } from '../store/store.js'
 import { caddyMapFile } from './caddy.js'
 import { nginxMapFile } from './nginx.js'
@@ -14,7 +14,7 @@ import type { HeaderEntry, RepositoryPlan } from './plan.js'
 import { repositoryCaddyMapPath, repositoryHeadersPath, repositoryNginxMapPath, repositoryPagePath, type TreePaths } from './tree-paths.js'
 
 /** Links a blob into the tree (no bytes copied); copies only when the store is on another file system. */
-async function placeBlob(store: Store & Partial<LocalBlobPaths>, digest: string, target: string, optional: boolean): Promise<boolean> {
+async function placeBlob(store: BlobReader & Partial<LocalBlobPaths>, digest: string, target: string, optional: boolean): Promise<boolean> {
   if (hasLocalBlobPaths(store)) {
     const source = store.blobPath(digest as never)
     try {
@@ -55,7 +55,7 @@ export function repositoryTexts(plan: RepositoryPlan): RepositoryTexts {
 }
 
 /** Writes one repository's directory beside its final name, then renames it into place. */
-export async function writeRepository(store: Store, paths: TreePaths, plan: RepositoryPlan, texts: RepositoryTexts): Promise<void> {
+export async function writeRepository(store: BlobReader, paths: TreePaths, plan: RepositoryPlan, texts: RepositoryTexts): Promise<void> {
   const final = join(paths.objects, plan.key)
   const temp = tempPathBeside(final)
   try {

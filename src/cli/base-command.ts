@@ -2,6 +2,7 @@ import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig, type ZregConfig } from '../config.js'
 import { ZregError } from '../errors.js'
 import { firstMissingDirectory, LayoutStore } from '../store/layout-store.js'
+import { StoreStack } from '../store/store-stack.js'
 import { isOclifExit, reportError, toCliError } from './cli-error.js'
 
 /** Flags every command takes, and the one place errors become messages and exit codes. */
@@ -21,6 +22,16 @@ export abstract class ZregCommand extends Command {
 
   async openStore(flag: string | undefined, config: ZregConfig, options: { create?: boolean } = {}): Promise<LayoutStore> {
     return LayoutStore.open(flag ?? config.store ?? './zreg-store', options)
+  }
+
+  /**
+   * The store with the overlays of --overlay (else the config file's `overlays`) stacked on it, each of
+   * which must exist (STORE_NOT_FOUND); a plain store when there are none.
+   */
+  async openStack(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig): Promise<LayoutStore | StoreStack> {
+    const base = await this.openStore(storeFlag, config, { create: false })
+    const overlays = await Promise.all((overlayFlags ?? config.overlays ?? []).map((dir) => LayoutStore.open(dir, { create: false })))
+    return overlays.length === 0 ? base : new StoreStack([base, ...overlays])
   }
 
   /**
@@ -128,6 +139,10 @@ export async function serveUntilSignal(server: { close(): Promise<void> }, log: 
 }
 
 export const storeFlag = Flags.string({ description: 'OCI image layout store directory [default: ./zreg-store]', env: 'ZREG_STORE' })
+export const overlayFlag = Flags.string({
+  description: 'A store stacked on --store (repeat for more, lowest first): where two hold the same repository:tag the later one wins; blobs are shared by digest [default: overlays in the config file]',
+  multiple: true,
+})
 export const outFlag = Flags.string({ description: 'Directory of the static tree [default: ./zreg-site]', env: 'ZREG_OUT' })
 
 /** `bytes` over `ms` as ", 12.3 MiB/s"; empty for the first half second, when a rate means little. */

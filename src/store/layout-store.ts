@@ -31,7 +31,8 @@ interface IndexJson {
   manifests: Descriptor[]
 }
 
-function refKey(ref: { repository: string; tag?: string; descriptor?: { digest: string }; digest?: string }): string {
+/** `repository:tag`, or `repository@digest` for an untagged manifest: what identifies a reference. */
+export function refKey(ref: { repository: string; tag?: string; descriptor?: { digest: string }; digest?: string }): string {
   return ref.tag !== undefined ? `${ref.repository}:${ref.tag}` : `${ref.repository}@${ref.descriptor?.digest ?? ref.digest}`
 }
 
@@ -88,7 +89,8 @@ function checkTreeNames(stored: Iterable<StoredRef>, refs: StoredRef[]): void {
   })
 }
 
-function compareRefs(a: StoredRef, b: StoredRef): number {
+/** The order refList() returns: by repository, then tag (untagged manifests by digest). */
+export function compareRefs(a: StoredRef, b: StoredRef): number {
   if (a.repository !== b.repository) return a.repository < b.repository ? -1 : 1
   const ka = a.tag ?? `@${a.descriptor.digest}`
   const kb = b.tag ?? `@${b.descriptor.digest}`

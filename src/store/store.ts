@@ -81,10 +81,14 @@ export function hasStagedFiles(staging: object): staging is StagedFiles {
 }
 
 /** The store: blobs by digest plus named references, as an OCI image layout holds them. */
-export interface Store extends BlobReader {
+/** What a build reads: the references and the blobs (one store, or a stack of them: store-stack.ts). */
+export interface RefReader extends BlobReader {
   readonly location: string
-  /** Every reference the store keeps, sorted by repository then tag. */
+  /** Every reference, sorted by repository then tag. */
   refList(): Promise<StoredRef[]>
+}
+
+export interface Store extends RefReader {
   /** Starts an ingest. */
   stage(): Promise<StoreStaging>
   /** Removes references (a tag, or an untagged manifest by digest); blobs stay until gc. */

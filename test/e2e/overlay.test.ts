@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { before, describe, test } from 'node:test'
+import { zreg, zregOk } from '../helpers/cli.js'
+import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
+import { startZregServe } from '../helpers/servers.js'
+import { skopeoPull } from '../helpers/skopeo.js'
+
+interface LsJson {
+  repositories: { name: string; tags: { tag: string; digest: string; source?: string; shadows?: string[] }[] }[]
+}
+
+describe('shadow overlays: stores stacked on a base', () => {
+  let dir: string
+  let base: string
+  let overlay: string
+  let single: FixtureImage
+  let multiLayer: FixtureImage
+
+  before(async () => {
+    dir = await tempDir('overlay')
+    base = join(dir, 'base')
+    overlay = join(dir, 'change')
+    const fixtures = await loadFixtures()
+    single = fixtures.images.find((image) => image.id === 'oci/single')!
+    multiLayer = fixtures.images.find((image) => image.id === 'oci/multi-layer')!
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--store', base])
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/multi-layer:1.0'), '--store', base])
+    // A change's image under the base's name, in a store of its own. A speculative overlay carries only
+    // what its change adds: the layers the base holds already are dropped from it.
+    await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/multi-layer:1.0'), '--name', 'fixtures/single:1.0', '--store', overlay])
+    for (const blob of multiLayer.blobs!.slice(0, 2)) await rm(join(overlay, 'blobs', ...blob.split(':')))
+  })
+
+  test('the overlay wins where both hold a tag; the rest comes from the base; blobs are shared', async () => {
+    const baseIndex = await readFile(join(base, 'index.json'))
+    const out = join(dir, 'site')
+    const built = JSON.parse((await zregOk(['build', '--store', base, '--overlay', overlay, '--out', out, '--json'])).stdout) as { overlays: { store: string; tags: number; shadowing: number }[]; tags: number }
+    assert.deepEqual(built.overlays, [{ store: overlay, tags: 1, shadowing: 1 }])
+    assert.equal(built.tags, 2)
+    const server = await startZregServe(out)
+    try {
+      assert.equal(await skopeoPull(`docker://${server.authority}/fixtures/single:1.0`, join(dir, 'pulled-single')), multiLayer.digest)
+      assert.equal(await skopeoPull(`docker://${server.authority}/fixtures/multi-layer:1.0`, join(dir, 'pulled-multi')), multiLayer.digest)
+    } finally {
+      await server.stop()
+    }
+    assert.deepEqual(await readFile(join(base, 'index.json')), baseIndex, 'the base store is not touched')
+
+    // Without the overlay, the base's image is back.
+    await zregOk(['build', '--store', base, '--out', out])
+    const again = await startZregServe(out)
+    try {
+      assert.equal(await skopeoPull(`docker://${again.authority}/fixtures/single:1.0`, join(dir, 'pulled-base')), single.digest)
+    } finally {
+      await again.stop()
+    }
+  })
+
+  test('zreg ls --sources names the store each tag comes from and what it hides', async () => {
+    const listed = JSON.parse((await zregOk(['ls', '--store', base, '--overlay', overlay, '--sources', '--json'])).stdout) as LsJson
+    const tagOf = (name: string) => listed.repositories.find((repository) => repository.name === name)!.tags[0]!
+    assert.deepEqual(tagOf('fixtures/single'), { tag: '1.0', digest: multiLayer.digest, mediaType: multiLayer.mediaType, size: multiLayer.size, source: overlay, shadows: [base] })
+    assert.deepEqual({ source: tagOf('fixtures/multi-layer').source, shadows: tagOf('fixtures/multi-layer').shadows }, { source: base, shadows: [] })
+    const text = (await zregOk(['ls', '--store', base, '--overlay', overlay, '--sources'])).stdout
+    assert.match(text, new RegExp(`^fixtures/single:1\\.0\\t${multiLayer.digest}\\t.*\\t${overlay} \\(hides ${base}\\)$`, 'm'))
+  })
+
+  test('overlays from the config file, and a missing overlay store refused before anything is written', async () => {
+    const config = join(dir, 'zreg.json')
+    await writeFile(config, JSON.stringify({ store: base, overlays: [overlay] }))
+    const out = join(dir, 'site-config')
+    const built = JSON.parse((await zregOk(['build', '--config', config, '--out', out, '--json'])).stdout) as { overlays: { tags: number }[] }
+    assert.equal(built.overlays[0]!.tags, 1)
+
+    const missing = join(dir, 'no-such-store')
+    const refused = await zreg(['build', '--store', base, '--overlay', missing, '--out', join(dir, 'site-refused'), '--json'])
+    assert.equal(refused.exitCode, 3)
+    assert.equal((JSON.parse(refused.stdout) as { error: { code: string } }).error.code, 'STORE_NOT_FOUND')
+    assert.ok(!existsSync(join(dir, 'site-refused')) && !existsSync(missing))
+  })
+})
