@@ -14,9 +14,10 @@ const allowed: Record<string, string[]> = {
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'store', 'oci', 'errors'],
+  clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
   cli: ['cli', 'config', 'store', 'errors', 'oci', 'ingest', 'remote'],
-  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'publish', 'oci', 'errors'],
+  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'publish', 'clients', 'oci', 'errors'],
 }
 
 test('internal imports go one way down the layers, and build never names the layout store', async () => {
