@@ -17,6 +17,7 @@ import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../hel
 import { pullSuite } from '../helpers/pull-suite.js'
 import type { TestServer } from '../helpers/servers.js'
 import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
+import { podman } from '../helpers/podman.js'
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 const allManifests = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json'
@@ -92,12 +93,6 @@ async function deploy(mode: Mode, tree: string): Promise<TestServer & { root: st
   const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080' })
   assert.ok(!config.files.some((file) => file.contents.includes(tree)), 'the configuration names no path of the build')
   return { ...(await startApache({ site: await mode.install(root, dir, config.files) })), root }
-}
-
-/** podman with its own storage (vfs) under a short directory, as podman refuses a long run root. */
-function podman(dir: string) {
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs']
-  return (args: string[]) => execa('podman', [...base, ...args], { reject: false, timeout: 120_000 })
 }
 
 for (const mode of modes) {

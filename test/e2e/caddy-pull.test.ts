@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { execa } from 'execa'
 import { zregOk } from '../helpers/cli.js'
 import { absoluteSource, loadFixtures, tempDir, type Fixtures } from '../helpers/paths.js'
 import { pullSuite } from '../helpers/pull-suite.js'
@@ -11,6 +10,7 @@ import { rawRequest } from '../helpers/http.js'
 import { copyTree, startCaddy } from '../helpers/servers.js'
 import { sharedSite } from '../helpers/shared-site.js'
 import { filesMentioning } from '../helpers/tree.js'
+import { podman } from '../helpers/podman.js'
 
 // Caddy 2 with the Caddyfile `zreg server-config --for caddy --root <copy>` generated, over a `cp -a`
 // copy of a tree built elsewhere: the read contract and skopeo pulls of every fixture.
@@ -29,15 +29,6 @@ test('no path of the tree it was built in is in the copy or in the Caddyfile', a
   assert.ok(original && copy && config)
   assert.deepEqual(await filesMentioning(original, [copy, config]), [])
 })
-
-/**
- * podman with its own storage (vfs: no kernel overlay needed); the run root must be short, so it
- * lives in the system temp directory.
- */
-function podman(dir: string) {
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs']
-  return (args: string[]) => execa('podman', [...base, ...args], { reject: false, timeout: 120_000 })
-}
 
 describe('podman pulls through caddy', () => {
   let server: Awaited<ReturnType<typeof startCaddy>>

@@ -3,18 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { startContainerd, type Containerd } from '../helpers/containerd.js'
 import { absoluteSource, fixturesDir, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
 import { pushFixture, startReferenceRegistry, type ReferenceRegistry } from '../helpers/reference-registry.js'
 import { startZregServe, type TestServer } from '../helpers/servers.js'
-
-/** podman with its own storage under `dir` (vfs) and the registries.conf at `registries` only. */
-function podman(dir: string, registries: string) {
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs']
-  return (args: string[]) => execa('podman', [...base, ...args], { reject: false, timeout: 120_000, env: { CONTAINERS_REGISTRIES_CONF: registries } })
-}
+import { podman } from '../helpers/podman.js'
 
 /**
  * A mirror of docker.io and of a second registry (the reference registry, the "upstream" every miss
@@ -59,7 +53,7 @@ describe('zreg client-config: clients pull through the mirror, and fall through 
     // podman refuses a run root of over 50 characters: its storage lives in a short directory.
     const storage = await mkdtemp(join(tmpdir(), 'zreg-podman-'))
     try {
-      const client = podman(storage, written.files[0]!.path)
+      const client = podman(storage, { registries: written.files[0]!.path })
       const hit = await client(['pull', 'docker.io/library/app:1'])
       assert.equal(hit.exitCode, 0, hit.stderr)
       assert.equal((await client(['image', 'inspect', '--format', '{{.Digest}}', 'docker.io/library/app:1'])).stdout.trim(), multiLayer.digest, "the change's image, from the mirror")

@@ -7,15 +7,7 @@ import { execa } from 'execa'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
 import { startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoJson } from '../helpers/skopeo.js'
-
-/**
- * podman with its own storage under `dir` (vfs: no kernel overlay support needed, as on a CI box);
- * `dir` must be short, as podman refuses a run root of over 50 characters.
- */
-function podman(dir: string) {
-  const base = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs']
-  return (args: string[]) => execa('podman', [...base, ...args], { reject: false, timeout: 120_000 })
-}
+import { podman } from '../helpers/podman.js'
 
 describe('podman against push mode', () => {
   let dir: string
