@@ -47,7 +47,10 @@ export function parseUpstream(text: string): Upstream {
   return server === undefined ? { registry } : { registry, server: httpUrl(server, `the server of ${registry} in --registries`) }
 }
 
-/** An http(s) URL with no query or fragment; USAGE otherwise. */
+/**
+ * A registry's address, http(s)://HOST[:PORT]; USAGE for anything else. The registry API lives at a
+ * host's root (/v2/): a path would mean a namespace to podman and a URL prefix to containerd.
+ */
 function httpUrl(text: string, what: string): URL {
   let url: URL
   try {
@@ -58,12 +61,13 @@ function httpUrl(text: string, what: string): URL {
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw new ZregError('USAGE', `${what} "${text}" must be an http:// or https:// URL without credentials, query or fragment`)
   }
+  if (url.pathname !== '/') throw new ZregError('USAGE', `${what} "${text}" has a path: a registry answers at the root of its host (/v2/), so give http(s)://HOST[:PORT]`)
   return url
 }
 
-/** `host:port/path` of a URL, as registries.conf names a location (no scheme; http is `insecure`). */
+/** `host:port[/namespace]` of a URL, as registries.conf names a location (no scheme; http is `insecure`). */
 function location(url: URL, ...components: string[]): string {
-  return [`${url.host}${url.pathname.replace(/\/+$/, '')}`, ...components].join('/')
+  return [url.host, ...components].join('/')
 }
 
 /**

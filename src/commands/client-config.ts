@@ -22,7 +22,7 @@ Without --output, prints the files (several: each after a comment line naming wh
 
   static override flags = {
     for: Flags.string({ description: `Client: ${clientKinds.join(', ')}`, required: true }),
-    url: Flags.string({ description: 'Where the tree is served: http(s)://HOST[:PORT][/PATH]', required: true }),
+    url: Flags.string({ description: 'Where the tree is served: http(s)://HOST[:PORT]', required: true }),
     registries: Flags.string({ description: 'Upstream registries, comma-separated; REGISTRY=URL names a registry\'s own server when it is not https://REGISTRY [default: docker.io]' }),
     output: Flags.string({ description: 'Directory to write the files to (instead of printing them)' }),
   }

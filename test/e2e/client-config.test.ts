@@ -91,6 +91,9 @@ describe('zreg client-config: clients pull through the mirror, and fall through 
     const refused = await zreg(['client-config', '--for', 'docker', '--url', 'https://mirror.example.com', '--registries', 'docker.io,quay.io', '--json'])
     assert.equal(refused.exitCode, 2)
     assert.match((JSON.parse(refused.stdout) as { error: { message: string } }).error.message, /docker mirrors docker\.io only/)
+    const withPath = await zreg(['client-config', '--for', 'podman', '--url', 'https://mirror.example.com/registry'])
+    assert.equal(withPath.exitCode, 2)
+    assert.match(withPath.stderr, /a registry answers at the root of its host/)
     const crio = (await zregOk(['client-config', '--for', 'cri-o', '--url', 'https://mirror.example.com', '--registries', 'quay.io'])).stdout
     assert.match(crio, /\[\[registry\]\]\nprefix = "quay\.io"\nlocation = "quay\.io"\n\n\[\[registry\.mirror\]\]\nlocation = "mirror\.example\.com\/quay\.io"$/)
     assert.doesNotMatch(crio, /insecure/)
