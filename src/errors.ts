@@ -36,6 +36,7 @@ export const errorTable = {
   LOCK_TIMEOUT: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Another zreg process holds the store lock; retry, or remove a stale index.json.lock if no zreg runs.' },
   BUILD_CONFLICT: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The rest of the tree is built and live. Delete the left-out repository (or the tag in its way) from the store, or copy it under another name, then build again.' },
   OUT_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'The output path exists and was not made by `zreg build`; choose another --out or remove it.' },
+  OUTPUT_EXISTS: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'A file to write is there already with other contents (settings of its own): merge the new one into it by hand, or remove it and run again.' },
   SITE_NOT_FOUND: { oci: 'UNSUPPORTED', status: 500, exit: 3, hint: 'Run `zreg build` first, or pass the directory it wrote.' },
   CONFIG_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the configuration file; its schema is schemas/zreg-config.json.' },
   STORE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Add an image first (`zreg add SOURCE`, which creates the store), or point --store at an existing store.' },

@@ -121,7 +121,9 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     const live = await liveState(paths)
     // From here until the old generations are dropped, a death leaves directories no generation names.
     writeFileSync(buildPendingMarker(paths), '')
-    const { entries, changed, tagCounts, skipped, tags } = survey(await store.refList(), live, [treeFormatVersion, platform])
+    const { entries, changed, tagCounts, skipped, tags: surveyed } = survey(await store.refList(), live, [treeFormatVersion, platform])
+    // Tags of repositories left out below are not in the tree.
+    let tags = surveyed
     const cache: ManifestCache = new Map()
     const built = { fresh: new Map<string, RepositoryTexts>(), tags: tagCounts }
     let repositoriesWritten = 0
@@ -140,6 +142,7 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
         // path, a bug) fails the build, and the last good tree stays live.
         if (!(error instanceof ZregError) || !repositoryProblems.has(error.code)) throw error
         skipped.push({ repository: name, reason: error.message })
+        tags -= tagCounts.get(name) ?? 0
       }
     }
     const site = planSite(entries, {

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs'
 import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig, type ZregConfig } from '../config.js'
 import { ZregError } from '../errors.js'
@@ -31,6 +32,13 @@ export abstract class ZregCommand extends Command {
   async openStack(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig): Promise<LayoutStore | StoreStack> {
     const base = await this.openStore(storeFlag, config, { create: false })
     const overlays = await Promise.all((overlayFlags ?? config.overlays ?? []).map((dir) => LayoutStore.open(dir, { create: false })))
+    const seen = new Map<string, string>()
+    for (const store of [base, ...overlays]) {
+      const real = realpathSync(store.location)
+      const first = seen.get(real)
+      if (first !== undefined) throw new ZregError('USAGE', `${store.location} is the same store as ${first}: each store of a stack is stacked once`)
+      seen.set(real, store.location)
+    }
     return overlays.length === 0 ? base : new StoreStack([base, ...overlays])
   }
 
@@ -142,6 +150,8 @@ export const storeFlag = Flags.string({ description: 'OCI image layout store dir
 export const overlayFlag = Flags.string({
   description: 'A store stacked on --store (repeat for more, lowest first): where two hold the same repository:tag the later one wins; blobs are shared by digest [default: overlays in the config file]',
   multiple: true,
+  // One value per --overlay, so an argument after it stays an argument (zreg ls --overlay DIR REPOSITORY).
+  multipleNonGreedy: true,
 })
 export const outFlag = Flags.string({ description: 'Directory of the static tree [default: ./zreg-site]', env: 'ZREG_OUT' })
 

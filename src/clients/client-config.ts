@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { ZregError } from '../errors.js'
 import { makeDirectory, writeFileAtomic } from '../store/atomic.js'
@@ -44,6 +45,10 @@ export interface ClientConfig {
 export function parseUpstream(text: string): Upstream {
   const [name, server] = text.includes('=') ? [text.slice(0, text.indexOf('=')), text.slice(text.indexOf('=') + 1)] : [text, undefined]
   const registry = checkRegistryHost(name!, 'registry in --registries')
+  // The tree names the registry as the first component of a repository name: lowercase, no brackets.
+  if (registry !== registry.toLowerCase() || registry.startsWith('[')) {
+    throw new ZregError('USAGE', `registry "${registry}" in --registries cannot head a repository name in the tree: give it in lowercase, by a host name or IPv4 address`)
+  }
   return server === undefined ? { registry } : { registry, server: httpUrl(server, `the server of ${registry} in --registries`) }
 }
 
@@ -110,6 +115,8 @@ export function clientConfig(kind: string, url: string, upstreams: Upstream[]): 
   if (!(clientKinds as readonly string[]).includes(kind)) throw new ZregError('USAGE', `unknown client "${kind}": expected one of ${clientKinds.join(', ')}`)
   const mirror = httpUrl(url, '--url')
   if (upstreams.length === 0) throw new ZregError('USAGE', '--registries names no registry')
+  const twice = upstreams.find((upstream, i) => upstreams.findIndex((other) => other.registry === upstream.registry) !== i)
+  if (twice !== undefined) throw new ZregError('USAGE', `--registries names ${twice.registry} twice`)
   switch (kind as ClientKind) {
     case 'podman':
     case 'cri-o': {
@@ -133,6 +140,7 @@ export function clientConfig(kind: string, url: string, upstreams: Upstream[]): 
     case 'docker': {
       const other = upstreams.find((upstream) => upstream.registry !== 'docker.io')
       if (other !== undefined) throw new ZregError('USAGE', `docker mirrors docker.io only (registry-mirrors), not ${other.registry}: use --registries docker.io, or another client`)
+      if (upstreams[0]!.server !== undefined) throw new ZregError('USAGE', 'docker takes no server for docker.io (--registries docker.io=URL): it always falls back to docker.io itself')
       const settings = { 'registry-mirrors': [mirror.href.replace(/\/$/, '')], ...(mirror.protocol === 'http:' ? { 'insecure-registries': [mirror.host] } : {}) }
       return {
         kind: 'docker',
@@ -144,8 +152,18 @@ export function clientConfig(kind: string, url: string, upstreams: Upstream[]): 
   }
 }
 
-/** Writes the files under `dir` (each atomically); returns their paths, in order. */
+/**
+ * Writes the files under `dir` (each atomically); returns their paths, in order. A file there already
+ * with other contents is not replaced (OUTPUT_EXISTS, before anything is written): daemon.json holds the
+ * daemon's other settings, to be merged by hand.
+ */
 export async function writeClientConfig(config: ClientConfig, dir: string): Promise<string[]> {
+  if (dir === '') throw new ZregError('USAGE', '--output names no directory')
+  for (const file of config.files) {
+    const path = join(dir, file.name)
+    const current = await readFile(path, 'utf8').catch(() => undefined)
+    if (current !== undefined && current !== file.contents) throw new ZregError('OUTPUT_EXISTS', `${path} exists with other contents: merge ${file.name} into it by hand, or remove it and run again`)
+  }
   const written: string[] = []
   for (const file of config.files) {
     const path = join(dir, file.name)

@@ -12,7 +12,7 @@ export default class ClientConfig extends ZregCommand {
   static override summary = 'Print (or write) the client configuration that pulls through a zreg mirror.'
   static override description = `Generates what makes a container client (podman and CRI-O: registries.conf; containerd: hosts.toml; docker: daemon.json) pull images of the upstream registries (--registries) from the zreg tree at --url first, and from each registry itself when the tree lacks an image: the tree answers every miss with a 404, which clients take as "try the next".
 A tree that mirrors several registries names each first (docker.io/library/alpine, quay.io/team/app), as zreg add --scoped stores them; docker mirrors docker.io only, by plain names.
-Without --output, prints the files (several: each after a comment line naming where it goes); with --output DIR, writes them there.`
+Without --output, prints the file (several: each after a comment line naming where it goes); with --output DIR, writes them there, refusing to replace a file that holds other contents (daemon.json: merge it by hand).`
 
   static override examples = [
     '<%= config.bin %> client-config --for podman --url https://mirror.example.com --registries docker.io,quay.io',

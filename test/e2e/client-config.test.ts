@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -91,6 +91,18 @@ describe('zreg client-config: clients pull through the mirror, and fall through 
     const refused = await zreg(['client-config', '--for', 'docker', '--url', 'https://mirror.example.com', '--registries', 'docker.io,quay.io', '--json'])
     assert.equal(refused.exitCode, 2)
     assert.match((JSON.parse(refused.stdout) as { error: { message: string } }).error.message, /docker mirrors docker\.io only/)
+    for (const registries of ['Quay.IO', 'docker.io,docker.io', '[fd00::5]:5000']) {
+      const bad = await zreg(['client-config', '--for', 'podman', '--url', 'https://mirror.example.com', '--registries', registries])
+      assert.equal(bad.exitCode, 2, registries)
+    }
+    // An existing daemon.json holds the daemon's other settings: not replaced.
+    const dockerDir = join(dir, 'docker')
+    await mkdir(dockerDir, { recursive: true })
+    await writeFile(join(dockerDir, 'daemon.json'), '{ "log-driver": "journald" }\n')
+    const kept = await zreg(['client-config', '--for', 'docker', '--url', 'https://mirror.example.com', '--output', dockerDir, '--json'])
+    assert.equal(kept.exitCode, 5)
+    assert.equal((JSON.parse(kept.stdout) as { error: { code: string } }).error.code, 'OUTPUT_EXISTS')
+    assert.equal(await readFile(join(dockerDir, 'daemon.json'), 'utf8'), '{ "log-driver": "journald" }\n')
     const withPath = await zreg(['client-config', '--for', 'podman', '--url', 'https://mirror.example.com/registry'])
     assert.equal(withPath.exitCode, 2)
     assert.match(withPath.stderr, /a registry answers at the root of its host/)

@@ -64,8 +64,12 @@ describe('shadow overlays: stores stacked on a base', () => {
     const tagOf = (name: string) => listed.repositories.find((repository) => repository.name === name)!.tags[0]!
     assert.deepEqual(tagOf('fixtures/single'), { tag: '1.0', digest: multiLayer.digest, mediaType: multiLayer.mediaType, size: multiLayer.size, source: overlay, shadows: [base] })
     assert.deepEqual({ source: tagOf('fixtures/multi-layer').source, shadows: tagOf('fixtures/multi-layer').shadows }, { source: base, shadows: [] })
-    const text = (await zregOk(['ls', '--store', base, '--overlay', overlay, '--sources'])).stdout
-    assert.match(text, new RegExp(`^fixtures/single:1\\.0\\t${multiLayer.digest}\\t.*\\t${overlay} \\(hides ${base}\\)$`, 'm'))
+    // The repository argument after --overlay stays the argument.
+    const text = (await zregOk(['ls', '--store', base, '--overlay', overlay, '--sources', 'fixtures/single'])).stdout
+    assert.match(text, new RegExp(`^fixtures/single:1\\.0\\t${multiLayer.digest}\\t.*\\t${overlay} \\(hides ${base}\\)$`))
+    const twice = await zreg(['ls', '--store', base, '--overlay', overlay, '--overlay', `${overlay}/`, '--json'])
+    assert.equal(twice.exitCode, 2)
+    assert.match((JSON.parse(twice.stdout) as { error: { message: string } }).error.message, /is the same store as/)
   })
 
   test('overlays from the config file, and a missing overlay store refused before anything is written', async () => {
