@@ -80,7 +80,6 @@ export function hasStagedFiles(staging: object): staging is StagedFiles {
   return typeof candidate.stagedFilePath === 'function' && typeof candidate.blobPutStaged === 'function'
 }
 
-/** The store: blobs by digest plus named references, as an OCI image layout holds them. */
 /** What a build reads: the references and the blobs (one store, or a stack of them: store-stack.ts). */
 export interface RefReader extends BlobReader {
   readonly location: string
@@ -88,6 +87,7 @@ export interface RefReader extends BlobReader {
   refList(): Promise<StoredRef[]>
 }
 
+/** The store: blobs by digest plus named references, as an OCI image layout holds them. */
 export interface Store extends RefReader {
   /** Starts an ingest. */
   stage(): Promise<StoreStaging>
