@@ -185,6 +185,13 @@ function freePort() {
   })
 }
 
+/** `dir`, empty: whatever an earlier run left there is removed. */
+function freshDir(dir) {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
 /** A long-running server child: output kept (tail) for diagnostics, stopped with SIGTERM then SIGKILL. */
 class Server {
   constructor(name, child) {
@@ -214,6 +221,13 @@ class Server {
       this.child.kill('SIGKILL')
       await this.exited
     }
+  }
+
+  /** Waits until /v2/ answers on `port` (waitReady), which becomes the server's; resolves to the server. */
+  async readyOn(port) {
+    this.port = port
+    await this.waitReady(port)
+    return this
   }
 
   async waitReady(port, timeoutMs = 20000) {
@@ -424,9 +438,7 @@ async function startZregProcess(name, args) {
       reject(new Error(`${name} exited while starting:\n${text}`))
     })
   })
-  server.port = port
-  await server.waitReady(port)
-  return server
+  return server.readyOn(port)
 }
 
 const NGINX_PREFIX = join(DATA, 'nginx')
@@ -466,25 +478,18 @@ http {
   const test = await run('nginx', ['-t', '-p', p, '-c', join(p, 'nginx.conf'), '-e', join(p, 'error.log')], { allowFail: true })
   if (test.code !== 0) throw new Error(`nginx -t failed:\n${test.stderr}`)
   const child = spawn('nginx', ['-p', p, '-c', join(p, 'nginx.conf'), '-e', join(p, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const server = new Server('nginx', child)
-  server.port = port
-  await server.waitReady(port)
-  return server
+  return new Server('nginx', child).readyOn(port)
 }
 
 /** Caddy 2 with the Caddyfile `zreg server-config --for caddy` writes, its admin endpoint and state in its own directory. */
 async function startCaddy(site = ZREG_SITE) {
   const port = await freePort()
   const dir = join(DATA, 'caddy')
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
+  freshDir(dir)
   await run(ZREG, ['server-config', '--for', 'caddy', '--out', site, '--listen', `127.0.0.1:${port}`, '--output', join(dir, 'zreg')])
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config'), ZREG_CADDY_ADMIN: `127.0.0.1:${await freePort()}` }
   const child = spawn('caddy', ['run', '--config', join(dir, 'zreg', 'Caddyfile'), '--adapter', 'caddyfile'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const server = new Server('caddy', child)
-  server.port = port
-  await server.waitReady(port)
-  return server
+  return new Server('caddy', child).readyOn(port)
 }
 
 /**
@@ -494,8 +499,7 @@ async function startCaddy(site = ZREG_SITE) {
 async function startApache(site = ZREG_SITE) {
   const port = await freePort()
   const dir = join(DATA, 'apache')
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
+  freshDir(dir)
   await run(ZREG, ['server-config', '--for', 'apache', '--out', site, '--output', join(dir, 'zreg')])
   const modules = ['mpm_event', 'authz_core', 'mime', 'headers', 'rewrite', 'setenvif', 'dir']
   // Apache will not run its workers as root: they read the tree as nobody, as a web server's user would.
@@ -525,10 +529,7 @@ Include ${join(dir, 'zreg', 'zreg-apache.conf')}
 `,
   )
   const child = spawn('apache2', ['-DFOREGROUND', '-f', join(dir, 'httpd.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const server = new Server('apache', child)
-  server.port = port
-  await server.waitReady(port)
-  return server
+  return new Server('apache', child).readyOn(port)
 }
 
 const DIST_ROOT = join(DATA, 'distribution')
@@ -555,10 +556,7 @@ http:
 `,
   )
   const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const server = new Server('distribution', child)
-  server.port = port
-  await server.waitReady(port)
-  return server
+  return new Server('distribution', child).readyOn(port)
 }
 
 const DIST_KEYS = ['small', 'blob26', 'img50', 'img300']
@@ -1107,8 +1105,7 @@ function pushTargets(root = PUSH_DIR) {
   let n = 0
   const fresh = (name) => {
     const dir = join(root, `${name.replace(/\W+/g, '-')}-${process.pid}-${n++}`)
-    rmSync(dir, { recursive: true, force: true })
-    mkdirSync(dir, { recursive: true })
+    freshDir(dir)
     return dir
   }
   const started = (server, dir) => {
@@ -1309,8 +1306,7 @@ async function ensureChunks(file, digest, size, n) {
   const wanted = JSON.stringify({ digest, size, n })
   if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted && chunks.every((c) => existsSync(c.file) && statSync(c.file).size === c.size)) return chunks
   log(`(e) splitting the ${(size / MiB).toFixed(0)} MiB blob into ${n} chunks of ${(chunkSize / MiB).toFixed(0)} MiB in ${dir}`)
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
+  freshDir(dir)
   await run('split', ['-b', String(chunkSize), '-d', '-a', '1', file, join(dir, 'chunk')], { timeoutMs: 600000 })
   writeFileSync(marker, wanted)
   return chunks
@@ -1962,8 +1958,7 @@ function s3Env() {
 
 /** s3rver (the test suite's S3 server) as a child process on a free port, its data in `dir`, with `buckets`. */
 async function startS3rver(dir, buckets) {
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
+  freshDir(dir)
   const script = `const S3rver = require(${JSON.stringify(join(REPO, 'node_modules', 's3rver'))});
 new S3rver({ port: 0, address: '127.0.0.1', directory: process.argv[1], silent: true, configureBuckets: ${JSON.stringify(buckets.map((name) => ({ name })))} })
   .run().then((address) => console.log('PORT ' + address.port))`
