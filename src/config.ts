@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { systemError, ZregError } from './errors.js'
 import { validateAgainstSchema } from './oci/validate.js'
+import type { RedirectRule } from './build/redirect-rules.js'
 import type { NotificationEndpoint } from './server/notifier.js'
 
 /** zreg.json: defaults for every command; flags and ZREG_* variables override it. */
@@ -14,6 +15,8 @@ export interface ZregConfig {
   cacheMaxAge?: number
   /** The registry host the catalog page's pull commands name (build --public-host). */
   publicHost?: string
+  /** Blobs answered with a redirect (to a CDN, to mirrors) instead of being held in the tree (build, serve; --redirect). */
+  redirects?: RedirectRule[]
   /** zreg publish to S3: where the bucket is (credentials come from the AWS SDK's chain). */
   publish?: { endpoint?: string; region?: string; pathStyle?: boolean; jobs?: number }
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }

@@ -60,6 +60,7 @@ export const errorTable = {
   S3_ACCESS_DENIED: { oci: 'DENIED', status: 403, exit: 5, hint: 'Give credentials that may write the bucket: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile of ~/.aws/credentials and ~/.aws/config (AWS_PROFILE); check the key, the secret and the bucket policy.' },
   BUCKET_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Create the bucket first (`aws s3 mb s3://BUCKET`, or the console of your provider), or check its name, --endpoint and --region.' },
   PUBLISH_FAILED: { oci: 'UNAVAILABLE', status: 502, exit: 5, hint: 'The target refused a write for the reason given; fix it and run publish again: what was written is not sent again, and no tag names anything missing meanwhile.' },
+  REDIRECT_INVALID: { oci: 'UNSUPPORTED', status: 400, exit: 2, hint: "A redirect rule is --redirect 'PATTERN=URL[,URL...]', or in the config file's redirects: {repository, mediaTypes, minSize, to, choose: hash|first, status: 301|302|307|308}; a URL template is an absolute http(s) URL with {algorithm}, {hex}, {digest} or {repository}." },
   INTERNAL: { oci: 'UNKNOWN', status: 500, exit: 1, hint: 'This is a bug in zreg; please report it with the command you ran.' },
 } as const satisfies Record<string, { oci: string; status: number; exit: number; hint: string }>
 

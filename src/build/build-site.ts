@@ -9,6 +9,7 @@ import { treeCollisions } from '../oci/tree-collisions.js'
 import type { RefReader, StoredRef } from '../store/store.js'
 import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
+import { noRedirects, type RedirectRules } from './redirect-rules.js'
 import { treePaths } from './tree-paths.js'
 import { buildPendingMarker, claimOut, liveState, writeTree, type LiveState, type WriteResult } from './write-tree.js'
 import { repositoryTexts, writeRepository, type RepositoryTexts } from './write-repository.js'
@@ -21,6 +22,8 @@ export interface BuildOptions {
   cacheMaxAge?: number
   /** The registry host the catalog page's pull commands name (`registry.example.com`); absent: the host the page is served from. */
   publicHost?: string
+  /** Blobs answered with a redirect (to a CDN, to mirrors) instead of being held in the tree (redirect-rules.ts). */
+  redirects?: RedirectRules
 }
 
 /** A repository a build left out, and why (the rest of the tree is built and swapped in). */
@@ -113,6 +116,7 @@ function survey(refs: StoredRef[], live: LiveState, salt: unknown): Survey {
 export async function buildSite(store: RefReader, options: BuildOptions): Promise<BuildResult> {
   const started = performance.now()
   const platform = options.defaultPlatform ?? defaultPlatform
+  const redirects = options.redirects ?? noRedirects
   const paths = treePaths(options.out)
   const former = await claimOut(paths)
   await makeDirectory(paths.objects)
@@ -121,7 +125,7 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     const live = await liveState(paths)
     // From here until the old generations are dropped, a death leaves directories no generation names.
     writeFileSync(buildPendingMarker(paths), '')
-    const { entries, changed, tagCounts, skipped, tags: surveyed } = survey(await store.refList(), live, [treeFormatVersion, platform])
+    const { entries, changed, tagCounts, skipped, tags: surveyed } = survey(await store.refList(), live, [treeFormatVersion, platform, redirects.rules])
     // Tags of repositories left out below are not in the tree.
     let tags = surveyed
     const cache: ManifestCache = new Map()
@@ -129,7 +133,7 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     let repositoriesWritten = 0
     for (const { name, input, refs } of changed) {
       try {
-        const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform })
+        const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform, redirects })
         const texts = repositoryTexts(plan)
         if (!live.hasObject(plan.key)) {
           await writeRepository(store, paths, plan, texts)

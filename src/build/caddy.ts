@@ -13,13 +13,15 @@ export const caddyNoFallback = 'manifests/-'
 
 /**
  * A repository's lines of the Caddy manifest map: URI -> "media type|digest|fallback URI" (fallback
- * only for a tag naming an index). Caddy's `map` compares strings exactly, so tags equal but for case
+ * only for a tag naming an index), and for each redirected blob, its URI -> "redirect-STATUS|location|". Caddy's `map` compares strings exactly, so tags equal but for case
  * stay apart without the regex keys nginx needs.
  */
 export function caddyMapFile(plan: RepositoryPlan): string {
   const base = `/v2/${plan.name}/`
   let lines = ''
   for (const file of plan.files) {
+    const redirect = file.headers.redirect
+    if (redirect) lines += `"${base}${file.path}" "redirect-${redirect.status}|${redirect.location}|"\n`
     if (!file.path.startsWith('manifests/')) continue
     const fallback = file.headers.platformFallback
     const target = fallback === undefined ? '' : base + (fallback ?? caddyNoFallback)

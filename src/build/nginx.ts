@@ -21,13 +21,17 @@ function exactly(text: string): string {
 
 /**
  * A repository's lines of the manifest map: URI -> "kind|digest|fallback", where fallback is the
- * default platform's manifest URI for a tag naming an index ("none" when the index lacks it).
+ * default platform's manifest URI for a tag naming an index ("none" when the index lacks it), and
+ * for each redirected blob, its URI -> "redirect-STATUS|location|".
  * nginx matches string keys ignoring case, and refuses two that differ only in case, so tags equal
  * but for case (v1.0-rc1, v1.0-RC1) get case-sensitive regex keys instead.
  */
 export function nginxMapFile(plan: RepositoryPlan): string {
   const base = `/v2/${plan.name}/`
   const manifests = plan.files.filter((file) => file.path.startsWith('manifests/'))
+  // Blobs a redirect rule sends elsewhere: "redirect-STATUS|LOCATION|" (locations hold no quote or $: redirect-rules.ts).
+  let redirects = ''
+  for (const file of plan.files) if (file.headers.redirect) redirects += `"${base}${file.path}" "redirect-${file.headers.redirect.status}|${file.headers.redirect.location}|";\n`
   const folded = new Map<string, number>()
   for (const file of manifests) folded.set(file.path.toLowerCase(), (folded.get(file.path.toLowerCase()) ?? 0) + 1)
   let lines = ''
@@ -38,7 +42,7 @@ export function nginxMapFile(plan: RepositoryPlan): string {
     const key = folded.get(file.path.toLowerCase())! > 1 ? exactly(uri) : uri
     lines += `"${key}" "${nginxManifestKinds[file.headers.contentType] ?? 'missing'}|${file.headers.digest ?? ''}|${target}";\n`
   }
-  return lines
+  return lines + redirects
 }
 
 /** Where in a generation's metadata directory (`.zreg/`) the nginx data lives. */

@@ -3,6 +3,7 @@ import type { Digest } from '../oci/digest.js'
 import { isDistributable, MediaTypes } from '../oci/media-types.js'
 import { platformMatches, type Platform } from '../oci/platform.js'
 import { pageFormat, repositoryFragment } from './catalog-page.js'
+import { noRedirects, type BlobRedirect, type RedirectRules } from './redirect-rules.js'
 import type { ManifestSummary, RepositoryModel } from './site-model.js'
 
 /** The headers a server sends with one file of the tree. */
@@ -16,6 +17,10 @@ export interface HeaderEntry {
    * served to clients whose Accept admits no index (as registries do); null when the index lacks it.
    */
   platformFallback?: string | null
+  /** For a blob: the media type the manifests' descriptors give it (what serve-time redirect rules match). */
+  mediaType?: string
+  /** For a blob a redirect rule sends elsewhere: the tree holds no file for it, and servers answer this redirect. */
+  redirect?: BlobRedirect
 }
 
 export type FileSource = { blob: Digest; optional?: boolean } | { text: string }
@@ -57,6 +62,8 @@ export interface SitePlan {
 
 export interface PlanOptions {
   defaultPlatform: Platform
+  /** Blobs answered with a redirect instead of being held in the tree (default: none). */
+  redirects?: RedirectRules
 }
 
 export interface SitePlanOptions extends PlanOptions {
@@ -65,7 +72,7 @@ export interface SitePlanOptions extends PlanOptions {
 }
 
 /** Bump when the tree's shape changes, so old per-repository directories are not reused. */
-export const treeFormatVersion = 6
+export const treeFormatVersion = 7
 
 const apiVersionBody = '{}'
 
@@ -114,23 +121,24 @@ export function planRepository(repository: RepositoryModel, options: PlanOptions
     if (summary.kind === 'index') headers.platformFallback = defaultChildPath(summary, options.defaultPlatform)
     files.push({ path: `manifests/${tag}`, source: { blob: summary.digest }, headers })
   }
-  const blobs = new Map<Digest, { size: number; optional: boolean }>()
+  const blobs = new Map<Digest, { size: number; optional: boolean; mediaType: string }>()
   const referrers = new Map<Digest, ManifestSummary[]>()
   for (const summary of manifests) {
     files.push({ path: `manifests/${summary.digest}`, source: { blob: summary.digest }, headers: manifestHeaders(summary) })
     if (summary.kind === 'image') {
       for (const descriptor of summary.references) {
-        blobs.set(descriptor.digest, { size: descriptor.size, optional: !isDistributable(descriptor.mediaType) })
+        if (!blobs.has(descriptor.digest)) blobs.set(descriptor.digest, { size: descriptor.size, optional: !isDistributable(descriptor.mediaType), mediaType: descriptor.mediaType })
       }
     }
     if (summary.subject) referrers.set(summary.subject.digest, [...(referrers.get(summary.subject.digest) ?? []), summary])
   }
+  const redirects = options.redirects ?? noRedirects
   for (const [digest, blob] of [...blobs].sort(([a], [b]) => compare(a, b))) {
-    files.push({
-      path: `blobs/${digest}`,
-      source: blob.optional ? { blob: digest, optional: true } : { blob: digest },
-      headers: { contentType: MediaTypes.OctetStream, digest, length: blob.size },
-    })
+    const headers: HeaderEntry = { contentType: MediaTypes.OctetStream, digest, length: blob.size, mediaType: blob.mediaType }
+    // A foreign layer is not ours to place anywhere: it stays as the manifest says (fetched from its URLs).
+    const redirect = blob.optional ? undefined : redirects.redirectOf(repository.name, { digest, size: blob.size, mediaType: blob.mediaType })
+    if (redirect) headers.redirect = redirect
+    files.push({ path: `blobs/${digest}`, source: blob.optional ? { blob: digest, optional: true } : { blob: digest }, headers })
   }
   for (const [subject, list] of [...referrers].sort(([a], [b]) => compare(a, b))) {
     files.push(text(`referrers/${subject}`, referrersIndex(list), MediaTypes.OciIndex))

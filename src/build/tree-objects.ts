@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { ZregError } from '../errors.js'
 import { defaultCacheMaxAge, immutableCacheControl, mutableCacheControl } from './cache-control.js'
 import type { HeaderEntry } from './plan.js'
+import type { BlobRedirect } from './redirect-rules.js'
 import { repositoryHeadersPath, treePaths, type TreePaths } from './tree-paths.js'
 import type { SiteManifest } from './write-tree.js'
 
@@ -27,6 +28,12 @@ export interface TreeObject {
   /** The digest of the bytes when the build knows it (blobs, manifests, tags); absent for lists and root files. */
   digest?: string
   kind: TreeObjectKind
+  /**
+   * A blob a redirect rule sends elsewhere: the tree holds no file for it (`file` names none, `size` is
+   * 0), and a host answers this redirect; its Cache-Control is the site's max-age, as the rules may
+   * change with the next build.
+   */
+  redirect?: BlobRedirect
 }
 
 export interface TreeObjects {
@@ -83,6 +90,12 @@ export async function treeObjects(out: string): Promise<TreeObjects> {
       const byDigest = kind === 'blobs' || kind === 'manifests' || kind === 'indexes'
       const object: TreeObject = { key: `v2/${name}/${path}`, file: `${directory}/${path}`, size: entry.length, contentType: entry.contentType, cacheControl: byDigest ? immutableCacheControl : mutable, kind }
       if (entry.digest !== undefined) object.digest = entry.digest
+      if (entry.redirect !== undefined) {
+        object.redirect = entry.redirect
+        object.file = ''
+        object.size = 0
+        object.cacheControl = mutable
+      }
       objects.push(object)
     }
   }

@@ -8,7 +8,7 @@ import type { BlobReader, LocalBlobPaths } from '../store/store.js'
 import { hasLocalBlobPaths } from '../store/store.js'
 import { caddyMapFile } from './caddy.js'
 import { nginxMapFile } from './nginx.js'
-import { apacheManifestRules, apacheRulesFile } from './hosts/apache-manifest-rules.js'
+import { apacheBlobRules, apacheManifestRules, apacheRulesFile } from './hosts/apache-manifest-rules.js'
 import { repositoryParts } from '../oci/tree-collisions.js'
 import type { HeaderEntry, RepositoryPlan } from './plan.js'
 import { repositoryCaddyMapPath, repositoryHeadersPath, repositoryNginxMapPath, repositoryPagePath, type TreePaths } from './tree-paths.js'
@@ -65,12 +65,17 @@ export async function writeRepository(store: BlobReader, paths: TreePaths, plan:
     const headers: Record<string, HeaderEntry> = {}
     for (const file of plan.files) {
       const target = join(temp, file.path)
-      if ('text' in file.source) writeFileSync(target, file.source.text)
-      else if (!(await placeBlob(store, file.source.blob, target, file.source.optional ?? false))) continue
+      // Redirected elsewhere: the tree holds its headers (and the redirect), never its bytes.
+      if (file.headers.redirect === undefined) {
+        if ('text' in file.source) writeFileSync(target, file.source.text)
+        else if (!(await placeBlob(store, file.source.blob, target, file.source.optional ?? false))) continue
+      }
       headers[file.path] = file.headers
     }
     // Inside the tree, so Apache sees a new build's manifests without a reload (hidden: no registry content).
     if (parts.has('manifests')) writeFileSync(join(temp, 'manifests', apacheRulesFile), apacheManifestRules(plan))
+    const blobRules = apacheBlobRules(plan)
+    if (blobRules !== undefined) writeFileSync(join(temp, 'blobs', apacheRulesFile), blobRules)
     // The metadata goes first: the directory's rename is what makes the repository exist.
     writeFileSync(repositoryHeadersPath(paths, plan.key), JSON.stringify(headers))
     writeFileSync(repositoryNginxMapPath(paths, plan.key), texts.nginxMap)

@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs'
 import { Command, Flags, type Interfaces } from '@oclif/core'
+import { compileRedirectRules, parseRedirectFlag, type RedirectRules } from '../build/redirect-rules.js'
 import { loadConfig, type ZregConfig } from '../config.js'
 import { ZregError } from '../errors.js'
 import { firstMissingDirectory, LayoutStore } from '../store/layout-store.js'
@@ -153,6 +154,19 @@ export const overlayFlag = Flags.string({
   // One value per --overlay, so an argument after it stays an argument (zreg ls --overlay DIR REPOSITORY).
   multipleNonGreedy: true,
 })
+export const redirectFlag = Flags.string({
+  description:
+    "Answer the blobs of the repositories PATTERN matches (a glob: * within a name component, ** across them) with a 307 redirect to URL (with {algorithm}, {hex}, {digest}, {repository}); several URLs, separated by commas, are mirrors, one picked per blob by its digest. Repeat for more rules (the first that matches wins); they replace the config file's redirects, which can also select by media type and size [e.g. '**=https://cdn.example.com/{algorithm}/{hex}']",
+  multiple: true,
+  multipleNonGreedy: true,
+})
+
+/** The redirect rules of --redirect, else the config file's `redirects` (none when neither gives any). */
+export function redirectRules(flags: string[] | undefined, config: ZregConfig): RedirectRules {
+  if (flags !== undefined && flags.length > 0) return compileRedirectRules(flags.map(parseRedirectFlag), '--redirect')
+  return compileRedirectRules(config.redirects ?? [], 'redirects in the config file')
+}
+
 export const outFlag = Flags.string({ description: 'Directory of the static tree [default: ./zreg-site]', env: 'ZREG_OUT' })
 
 /** `bytes` over `ms` as ", 12.3 MiB/s"; empty for the first half second, when a rate means little. */

@@ -3,11 +3,12 @@ import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { startStaticServer } from '../server/http-server.js'
 import { pushFlags, runPushMode } from './push.js'
-import { listenFlags, listenOptions, serveUntilSignal, ZregCommand } from '../cli/base-command.js'
+import { listenFlags, listenOptions, redirectFlag, redirectRules, serveUntilSignal, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
   static override description = `Answers the distribution-spec pull API from the tree \`zreg build\` wrote: exact Content-Type, Docker-Content-Digest and Content-Length, Range requests, ETags, OCI error bodies; / and /index.html answer with the tree's catalog page, for browsers. A rebuild is picked up without a restart.
+Blobs the build redirected are answered with their redirect; --redirect (or redirects in the config file) redirects blobs the tree holds as well, without a rebuild.
 Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for localhost, so use --tls-cert/--tls-key for anything else.
 --push runs \`zreg push\` (an upload target that writes the store and rebuilds the tree) and takes its flags (see \`zreg push --help\`); DIR is then the tree it keeps current, as --out.`
 
@@ -24,6 +25,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
 
   static override flags = {
     ...listenFlags,
+    redirect: redirectFlag,
     push: Flags.boolean({ description: 'Push (dev) mode: the same as `zreg push`' }),
     store: Flags.string({ description: 'With --push: the store [default: ./zreg-store]', env: 'ZREG_STORE' }),
     out: Flags.string({ description: 'With --push: the tree kept current [default: ./zreg-site]', env: 'ZREG_OUT' }),
@@ -42,7 +44,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const { args, flags } = await this.parse(Serve)
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
-    const server = await startStaticServer({ out, ...listenOptions(flags, config, { json: this.jsonEnabled() }) })
+    const server = await startStaticServer({ out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }) })
     const authority = server.url.replace(/^https?:\/\//, '')
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)

@@ -115,7 +115,11 @@ export async function publishToS3(planned: PublishPlan | Promise<PublishPlan>, l
         )
       }
       if (copied) summary.copied++
-      else {
+      else if (object.redirect !== undefined) {
+        // A redirected blob: an empty object the bucket's website endpoint answers with a 301 to its target.
+        await bucket.writeText(object.key, '', { ...metadata, websiteRedirectLocation: object.redirect.location })
+        summary.uploaded++
+      } else {
         await bucket.upload(object.key, object.file, object.size, metadata, (bytes) => {
           progress.bytes += bytes
           report()

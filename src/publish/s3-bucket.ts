@@ -22,6 +22,8 @@ export interface S3ConnectionOptions {
 export interface ObjectMetadata {
   contentType: string
   cacheControl: string
+  /** x-amz-website-redirect-location: a bucket's website endpoint answers the object with a 301 there. */
+  websiteRedirectLocation?: string
 }
 
 /** Objects above this many bytes go up in parts (lib-storage), streamed from disk part by part. */
@@ -136,7 +138,7 @@ export class S3Bucket {
 
   async writeText(key: string, text: string, metadata: ObjectMetadata): Promise<void> {
     await this.send(`write ${key}`, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.location.bucket, Key: this.key(key), Body: text, ContentType: metadata.contentType, CacheControl: metadata.cacheControl })),
+      this.client.send(new PutObjectCommand({ Bucket: this.location.bucket, Key: this.key(key), Body: text, ContentType: metadata.contentType, CacheControl: metadata.cacheControl, ...(metadata.websiteRedirectLocation === undefined ? {} : { WebsiteRedirectLocation: metadata.websiteRedirectLocation }) })),
     )
   }
 

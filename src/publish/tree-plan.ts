@@ -45,7 +45,12 @@ async function sha256Of(file: string, size: number): Promise<string> {
 export async function planPublish(out: string): Promise<PublishPlan> {
   const { paths, site, objects } = await treeObjects(out)
   // Each field named: a rest-and-spread copy of 33,000 objects cost more than the rest of the plan.
-  const planned = objects.map((object): PublishObject => ({ key: object.key, file: object.file, size: object.size, contentType: object.contentType, cacheControl: object.cacheControl, digest: object.digest ?? '', stage: object.kind }))
+  const planned = objects.map((object): PublishObject => {
+    const published: PublishObject = { key: object.key, file: object.file, size: object.size, contentType: object.contentType, cacheControl: object.cacheControl, digest: object.digest ?? '', stage: object.kind }
+    // An empty object that redirects: what identifies its content is where it points.
+    if (object.redirect !== undefined) Object.assign(published, { redirect: object.redirect, digest: `sha256:${createHash('sha256').update(`${object.redirect.status} ${object.redirect.location}`).digest('hex')}` })
+    return published
+  })
   // Tag lists, referrers lists and root files: small files, hashed here a few at a time.
   const limit = pLimit(16)
   await Promise.all(planned.filter((object) => object.digest === '').map((object) => limit(async () => void (object.digest = await sha256Of(object.file, object.size)))))

@@ -12,11 +12,14 @@ import { answerClientError } from './client-error.js'
 import { Notifier, type NotificationEndpoint } from './notifier.js'
 import { PushRegistry } from './push-registry.js'
 import { StaticRegistry } from './static-registry.js'
+import type { RedirectRules } from '../build/redirect-rules.js'
 import { TreeRebuilder } from './tree-rebuilder.js'
 
 export interface ServeOptions extends ListenOptions {
   /** The `--out` of `zreg build`. */
   out: string
+  /** Blobs the tree holds that are answered with a redirect all the same (its own redirects always are). */
+  redirects?: RedirectRules
   /** How often to look for a newly built generation. */
   reloadIntervalMs?: number
 }
@@ -151,7 +154,7 @@ async function startHttpServer(handler: (req: IncomingMessage, res: ServerRespon
 
 /** Serves a built tree as a read-only registry over HTTP or HTTPS. */
 export async function startStaticServer(options: ServeOptions): Promise<RunningServer> {
-  const registry = await StaticRegistry.open(resolve(options.out))
+  const registry = await StaticRegistry.open(resolve(options.out), options.redirects)
   let timer: NodeJS.Timeout | undefined
   const running = await startHttpServer(registry.handle, options, () => clearInterval(timer))
   timer = setInterval(() => {

@@ -161,6 +161,17 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
       // repository before any manifest names it.
       const file = isDigest(reference) ? await view.file(name, `blobs/${reference}`) : undefined
       if (!file) throw new ZregError('BLOB_UNKNOWN', 'blob unknown to registry', { detail: reference })
+      const redirect = file.headers.redirect
+      if (redirect !== undefined) {
+        // Held elsewhere (a CDN, a mirror), as the reference registry redirects to its storage; until a
+        // build changes the rules, as tags do.
+        cacheFor(false)
+        res.statusCode = redirect.status
+        res.setHeader('Location', redirect.location)
+        res.setHeader('Content-Length', 0)
+        res.end()
+        return true
+      }
       cacheFor(true)
       await send(req, res, file, cache)
       return true

@@ -6,6 +6,8 @@ import { metaDir, pageFile, repositoryHeadersPath, treePaths } from '../build/tr
 import { pageContentType } from '../build/catalog-page.js'
 import { defaultCacheMaxAge } from '../build/cache-control.js'
 import type { SiteManifest } from '../build/write-tree.js'
+import type { RedirectRules } from '../build/redirect-rules.js'
+import type { Digest } from '../oci/digest.js'
 import { ZregError } from '../errors.js'
 import { configPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
 
@@ -45,8 +47,20 @@ export async function liveGeneration(out: string): Promise<string> {
   }
 }
 
-/** Loads the live generation; the server reads files only through it, so a build is seen whole. */
-export async function loadSite(out: string): Promise<LoadedSite> {
+/** Applies serve-time redirect rules to the blobs of one repository's headers (the build's own redirects stay). */
+function redirectBlobs(name: string, headers: Record<string, HeaderEntry>, redirects: RedirectRules): void {
+  for (const [path, entry] of Object.entries(headers)) {
+    if (!path.startsWith('blobs/') || entry.redirect !== undefined || entry.digest === undefined) continue
+    const redirect = redirects.redirectOf(name, { digest: entry.digest as Digest, size: entry.length, mediaType: entry.mediaType ?? '' })
+    if (redirect) entry.redirect = redirect
+  }
+}
+
+/**
+ * Loads the live generation; the server reads files only through it, so a build is seen whole.
+ * `redirects`: rules that send blobs the tree holds elsewhere all the same.
+ */
+export async function loadSite(out: string, redirects?: RedirectRules): Promise<LoadedSite> {
   const generation = await liveGeneration(out)
   const meta = await realpath(join(out, generation))
   let site: SiteManifest
@@ -66,6 +80,7 @@ export async function loadSite(out: string): Promise<LoadedSite> {
       } catch (error) {
         throw new ZregError('SITE_NOT_FOUND', `the headers of ${name} in ${out} are unreadable (${(error as Error).message}); run \`zreg build\` again`)
       }
+      if (redirects !== undefined && redirects.rules.length > 0) redirectBlobs(name, headers, redirects)
       repositories.set(name, new Map(Object.entries(headers)))
       directories.set(name, join(paths.objects, key))
     }),

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { RedirectRules } from '../build/redirect-rules.js'
 import { ZregError } from '../errors.js'
 import { toOciResponse } from './oci-error-response.js'
 import { mirrorPath } from './mirror-request.js'
@@ -31,13 +32,15 @@ export class StaticRegistry {
   private constructor(
     private readonly out: string,
     site: LoadedSite,
+    private readonly redirects: RedirectRules | undefined,
   ) {
     this.site = site
     this.view = viewOf(site)
   }
 
-  static async open(out: string): Promise<StaticRegistry> {
-    return new StaticRegistry(out, await loadSite(out))
+  /** `redirects`: blobs the tree holds that are answered with a redirect all the same (the tree's own redirects always are). */
+  static async open(out: string, redirects?: RedirectRules): Promise<StaticRegistry> {
+    return new StaticRegistry(out, await loadSite(out, redirects), redirects)
   }
 
   get generation(): string {
@@ -58,7 +61,7 @@ export class StaticRegistry {
     let changed = false
     this.refreshing = (async () => {
       if ((await liveGeneration(this.out)) === this.site.generation) return
-      this.site = await loadSite(this.out)
+      this.site = await loadSite(this.out, this.redirects)
       this.view = viewOf(this.site)
       this.cache = new Map()
       changed = true

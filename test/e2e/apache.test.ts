@@ -6,11 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
-import { apacheHost } from '../../src/build/hosts/apache.js'
-import { htaccessHost } from '../../src/build/hosts/htaccess.js'
-import type { HostKind } from '../../src/build/hosts/host-kind.js'
 import { adversarialCases, adversarialImages, checkCase, type Case } from '../helpers/adversarial-names.js'
-import { startApache } from '../helpers/apache.js'
+import { apacheModes, deployToApache, startApache } from '../helpers/apache.js'
 import { zregOk } from '../helpers/cli.js'
 import { rawRequest } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
@@ -55,50 +52,10 @@ function fullTree(shared: SharedSite, image: (id: string) => FixtureImage): Prom
   return built
 }
 
-interface Mode {
-  name: string
-  host: HostKind
-  /** The server context for a tree deployed at `root`, given the configuration's files written to `dir`. */
-  install(root: string, dir: string, files: { name: string; contents: string }[]): Promise<string>
-}
-
-const modes: Mode[] = [
-  {
-    name: 'Apache 2.4 with the vhost include',
-    host: apacheHost,
-    install: async (_root, dir, files) => {
-      await writeFile(join(dir, files[0]!.name), files[0]!.contents)
-      return `Include ${join(dir, files[0]!.name)}\n`
-    },
-  },
-  {
-    name: 'Apache 2.4 with only .htaccess files',
-    host: htaccessHost,
-    install: async (root, _dir, files) => {
-      for (const file of files) await writeFile(join(root, file.name), file.contents, { mode: 0o644 })
-      return `DocumentRoot "${root}"\n<Directory "${root}">\n    AllowOverride All\n    Require all granted\n</Directory>\n`
-    },
-  },
-]
-
-/** A `cp -a` copy of the tree at a path of its own, served by Apache with the configuration made for that path. */
-async function deploy(mode: Mode, tree: string): Promise<TestServer & { root: string }> {
-  const dir = await tempDir('apache-deploy')
-  // Apache's workers run as nobody when the tests run as root: the copy must be readable by others.
-  await chmod(dir, 0o755)
-  // A space in the deployed path: the configuration quotes it.
-  const root = join(dir, 'srv registry')
-  await execa('cp', ['-a', tree, root])
-  await execa('chmod', ['-R', 'a+rX', root])
-  const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080' })
-  assert.ok(!config.files.some((file) => file.contents.includes(tree)), 'the configuration names no path of the build')
-  return { ...(await startApache({ site: await mode.install(root, dir, config.files) })), root }
-}
-
-for (const mode of modes) {
+for (const mode of apacheModes) {
   pullSuite(mode.name, async (shared) => {
     const fixtures = await loadFixtures()
-    return deploy(mode, await fullTree(shared, (id) => fixtures.images.find((candidate) => candidate.id === id)!))
+    return deployToApache(mode, await fullTree(shared, (id) => fixtures.images.find((candidate) => candidate.id === id)!))
   })
 
   describe(`${mode.name}: adversarial names, nested repositories, podman`, () => {
@@ -108,7 +65,7 @@ for (const mode of modes) {
     before(async () => {
       fixtures = (await loadFixtures()).images
       image = (id) => fixtures.find((candidate) => candidate.id === id)!
-      server = await deploy(mode, await fullTree(await sharedSite(), image))
+      server = await deployToApache(mode, await fullTree(await sharedSite(), image))
     })
     after(async () => server?.stop())
 
@@ -210,7 +167,7 @@ for (const mode of modes) {
 }
 
 describe('Apache 2.4 serves each new build of the tree it was configured for, with no reload', () => {
-  for (const mode of modes) {
+  for (const mode of apacheModes) {
     test(`${mode.name}: a tag moved to a manifest of another media type, and a new tag`, async () => {
       const fixtures = (await loadFixtures()).images
       const image = (id: string) => fixtures.find((candidate) => candidate.id === id)!

@@ -1,6 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import assert from 'node:assert/strict'
+import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
+import { apacheHost } from '../../src/build/hosts/apache.js'
+import { htaccessHost } from '../../src/build/hosts/htaccess.js'
+import type { HostKind } from '../../src/build/hosts/host-kind.js'
 import { freePort, type TestServer } from './servers.js'
 import { tempDir } from './paths.js'
 
@@ -78,4 +82,44 @@ ${options.site}
       await child
     },
   }
+}
+
+export interface ApacheMode {
+  name: string
+  host: HostKind
+  /** The server context for a tree deployed at `root`, given the configuration's files written to `dir`. */
+  install(root: string, dir: string, files: { name: string; contents: string }[]): Promise<string>
+}
+
+export const apacheModes: ApacheMode[] = [
+  {
+    name: 'Apache 2.4 with the vhost include',
+    host: apacheHost,
+    install: async (_root, dir, files) => {
+      await writeFile(join(dir, files[0]!.name), files[0]!.contents)
+      return `Include ${join(dir, files[0]!.name)}\n`
+    },
+  },
+  {
+    name: 'Apache 2.4 with only .htaccess files',
+    host: htaccessHost,
+    install: async (root, _dir, files) => {
+      for (const file of files) await writeFile(join(root, file.name), file.contents, { mode: 0o644 })
+      return `DocumentRoot "${root}"\n<Directory "${root}">\n    AllowOverride All\n    Require all granted\n</Directory>\n`
+    },
+  },
+]
+
+/** A `cp -a` copy of the tree at a path of its own, served by Apache with the configuration made for that path. */
+export async function deployToApache(mode: ApacheMode, tree: string): Promise<TestServer & { root: string }> {
+  const dir = await tempDir('apache-deploy')
+  // Apache's workers run as nobody when the tests run as root: the copy must be readable by others.
+  await chmod(dir, 0o755)
+  // A space in the deployed path: the configuration quotes it.
+  const root = join(dir, 'srv registry')
+  await execa('cp', ['-a', tree, root])
+  await execa('chmod', ['-R', 'a+rX', root])
+  const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080' })
+  assert.ok(!config.files.some((file) => file.contents.includes(tree)), 'the configuration names no path of the build')
+  return { ...(await startApache({ site: await mode.install(root, dir, config.files) })), root }
 }

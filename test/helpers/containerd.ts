@@ -7,7 +7,7 @@ export interface Containerd {
   /** The daemon's socket, for `ctr --address`. */
   address: string
   /** `ctr images pull --hosts-dir` into a containerd namespace of its own; never throws on failure. */
-  pull(reference: string, options: { hostsDir: string; namespace: string }): Promise<{ exitCode: number; output: string }>
+  pull(reference: string, options: { hostsDir: string; namespace: string; user?: string }): Promise<{ exitCode: number; output: string }>
   /** The manifest digest of an image in a namespace, as `ctr images ls` shows it. */
   imageDigest(reference: string, namespace: string): Promise<string | undefined>
   stop(): Promise<void>
@@ -51,8 +51,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
   }
   return {
     address,
-    pull: async (reference, { hostsDir, namespace }) => {
-      const result = await ctr(['--namespace', namespace, 'images', 'pull', '--hosts-dir', hostsDir, '--snapshotter', 'native', reference])
+    pull: async (reference, { hostsDir, namespace, user }) => {
+      const result = await ctr(['--namespace', namespace, 'images', 'pull', '--hosts-dir', hostsDir, '--snapshotter', 'native', ...(user === undefined ? [] : ['--user', user]), reference])
       return { exitCode: result.exitCode ?? -1, output: String(result.all) }
     },
     imageDigest: async (reference, namespace) => {

@@ -72,14 +72,15 @@ async function serverConfig(kind: string, site: string, port: number, output: st
   await zregOk(['server-config', '--for', kind, '--out', site, '--listen', `127.0.0.1:${port}`, '--output', output, ...(options.root ? ['--root', options.root] : [])])
 }
 
-/** Plain nginx serving `site` with the configuration `zreg server-config --for nginx` generated for it. */
-export async function startNginx(site: string, options: HostServerOptions = {}): Promise<TestServer & { prefix: string; config: string }> {
+/**
+ * Plain nginx on a free loopback port with the http-level lines `http(port, prefix)` gives (its
+ * server blocks included), its temp paths, pid and error log under a temp prefix; ready when GET
+ * `ready` answers (any status).
+ */
+export async function startPlainNginx(http: (port: number, prefix: string) => string | Promise<string>, ready = '/v2/'): Promise<TestServer & { prefix: string; port: number }> {
   const prefix = await tempDir('nginx')
   const port = await freePort()
   for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(prefix, dir))
-  const generated = join(prefix, 'zreg')
-  await serverConfig('nginx', site, port, generated, options)
-  // The generated nginx.conf as a test needs it: temp paths and the pid under the prefix, root workers.
   const conf = join(prefix, 'nginx.conf')
   await writeFile(
     conf,
@@ -95,26 +96,37 @@ http {
     fastcgi_temp_path ${prefix}/fastcgi;
     uwsgi_temp_path ${prefix}/uwsgi;
     scgi_temp_path ${prefix}/scgi;
-    include ${generated}/nginx-http.conf;
-    server {
-        listen 127.0.0.1:${port};
-        include ${generated}/nginx-locations.conf;
-    }
+${await http(port, prefix)}
 }
 `,
   )
   await execa('nginx', ['-p', prefix, '-c', conf])
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await fetch(`${url}/v2/`)).ok, 'nginx to start')
+  await waitFor(async () => (await fetch(`${url}${ready}`), true), 'nginx to start')
   return {
     url,
     authority: `127.0.0.1:${port}`,
+    port,
     prefix,
-    config: generated,
     stop: async () => {
       await execa('nginx', ['-p', prefix, '-c', conf, '-s', 'quit'], { reject: false })
     },
   }
+}
+
+/** Plain nginx serving `site` with the configuration `zreg server-config --for nginx` generated for it. */
+export async function startNginx(site: string, options: HostServerOptions = {}): Promise<TestServer & { prefix: string; config: string }> {
+  let generated = ''
+  const server = await startPlainNginx(async (port, prefix) => {
+    generated = join(prefix, 'zreg')
+    await serverConfig('nginx', site, port, generated, options)
+    return `    include ${generated}/nginx-http.conf;
+    server {
+        listen 127.0.0.1:${port};
+        include ${generated}/nginx-locations.conf;
+    }`
+  })
+  return { ...server, config: generated }
 }
 
 /**

@@ -61,6 +61,8 @@ Header set Docker-Content-Digest %{ZREG_DIGEST}e env=ZREG_DIGEST
 Header set Cache-Control "${immutableCacheControl}" env=ZREG_IMMUTABLE
 Header set Cache-Control "${mutableCacheControl(cacheMaxAge)}" env=ZREG_MUTABLE
 Header merge Vary Accept env=ZREG_VARY
+# A blob's redirect lasts until a build changes the rules, as tags do.
+Header always set Cache-Control "${mutableCacheControl(cacheMaxAge)}" env=ZREG_REDIRECT
 
 RewriteEngine On
 # The per-repository rules in manifests/.htaccess come after these, for every request.
@@ -117,6 +119,10 @@ RewriteCond %{REQUEST_URI} ^${repository}/(blobs|manifests)/${digestSource}$
 RewriteRule ^ - [E=ZREG_IMMUTABLE:1,E=!ZREG_MUTABLE]
 RewriteCond %{ENV:REDIRECT_ZREG_MUTABLE} =1
 RewriteRule ^ - [E=ZREG_MUTABLE:1,E=!ZREG_IMMUTABLE]
+# A repository whose rules redirect blobs answers all its blobs in its blobs/.htaccess (after these).
+RewriteCond %{REQUEST_URI} ^${repository}/blobs/[^/]+$
+RewriteCond "${r}/v2/%1/blobs/.htaccess" -f
+RewriteRule ^ - [E=ZREG_BLOB_RULES:1]
 # What the tree does not hold: every digest of a known repository has a (possibly empty) referrers list.
 RewriteCond %{REQUEST_FILENAME} !-f
 RewriteCond %{REQUEST_URI} ^${repository}/referrers/${digestSource}$
@@ -125,12 +131,15 @@ RewriteRule ^ /.zreg/no-referrers.json [E=ZREG_NO_REFERRERS:1,L]
 RewriteCond %{REQUEST_FILENAME} !-f
 RewriteCond %{REQUEST_URI} ^${repository}/manifests/[^/]+$
 RewriteRule ^ - [E=ZREG_ERROR:MANIFEST_UNKNOWN,R=404]
+RewriteCond %{ENV:ZREG_BLOB_RULES} !=1
 RewriteCond %{REQUEST_FILENAME} !-f
 RewriteCond %{REQUEST_URI} ^${repository}/blobs/[^/]+$
 RewriteRule ^ - [E=ZREG_ERROR:BLOB_UNKNOWN,R=404]
+RewriteCond %{ENV:ZREG_BLOB_RULES} !=1
 RewriteCond %{REQUEST_FILENAME} !-f
 RewriteRule ^ - [R=404]
 # What the tree holds.
+RewriteCond %{ENV:ZREG_BLOB_RULES} !=1
 RewriteCond %{REQUEST_URI} ^${repository}/blobs/${digestSource}$
 RewriteRule ^ - [T=${MediaTypes.OctetStream},E=ZREG_DIGEST:%2,L]
 RewriteCond %{REQUEST_URI} ^${repository}/tags/list$
@@ -140,6 +149,7 @@ RewriteRule ^ - [T=${MediaTypes.OciIndex},L]
 # A manifest: its repository's manifests/.htaccess sets its type and digest.
 RewriteCond %{REQUEST_URI} ^${repository}/manifests/[^/]+$
 RewriteRule ^ - [E=ZREG_VARY:1]
+RewriteCond %{ENV:ZREG_BLOB_RULES} !=1
 RewriteCond %{REQUEST_URI} !^${repository}/manifests/[^/]+$
 RewriteRule ^ - [R=404]
 `

@@ -2,6 +2,7 @@ import { MediaTypes } from '../../oci/media-types.js'
 import { repositorySource } from '../../oci/reference.js'
 import { caddyDataDir } from '../caddy.js'
 import { immutableCacheControl } from '../cache-control.js'
+import { redirectStatuses } from '../redirect-rules.js'
 import { missingErrors } from '../write-tree.js'
 import { deployedPaths, parseListen } from './config-paths.js'
 import type { HostConfig, HostConfigOptions, HostKind } from './host-kind.js'
@@ -117,10 +118,18 @@ http://:${port} {
 		}
 		@blob path_regexp blob ${repository}/blobs/(${digestPattern})$
 		handle @blob {
-			header Content-Type application/octet-stream
-			header Docker-Content-Digest {re.blob.1}
-			header Cache-Control "${immutableCacheControl}"
-			file_server
+			route {
+				# A blob a redirect rule sends elsewhere (zreg build --redirect): "redirect-STATUS|location|" in
+				# the map; the redirect lasts until a build changes the rules, as tags do.
+				@redirect vars_regexp {zreg_type} ^redirect-
+				header @redirect Cache-Control {zreg_cache}
+${redirectStatuses.map((status) => `				@redirect${status} vars {zreg_type} redirect-${status}
+				redir @redirect${status} {zreg_digest} ${status}
+`).join('')}				header Content-Type application/octet-stream
+				header Docker-Content-Digest {re.blob.1}
+				header Cache-Control "${immutableCacheControl}"
+				file_server
+			}
 		}
 		@referrers path_regexp ${repository}/referrers/(${digestPattern})$
 		handle @referrers {

@@ -1,6 +1,7 @@
 import { MediaTypes } from '../../oci/media-types.js'
 import { repositorySource } from '../../oci/reference.js'
 import { immutableCacheControl } from '../cache-control.js'
+import { redirectStatuses } from '../redirect-rules.js'
 import { nginxDataDir, nginxManifestKinds } from '../nginx.js'
 import { missingErrors } from '../write-tree.js'
 import { deployedPaths, parseListen, type DeployedPaths } from './config-paths.js'
@@ -54,6 +55,11 @@ map $uri $zreg_info {
 map $zreg_info $zreg_kind {
     default missing;
     "~^(?<zreg_k1>[^|]+)\\|" $zreg_k1;
+}
+# A blob a redirect rule sends elsewhere (zreg build --redirect) is in the same map: "redirect-STATUS|location|".
+map $zreg_info $zreg_redirect_location {
+    default "";
+    "~^redirect-[0-9]+\\|(?<zreg_rl>[^|]+)\\|" $zreg_rl;
 }
 map $zreg_info $zreg_fallback {
     default "";
@@ -141,6 +147,16 @@ function manifestLocation(objects: string, kind: string, mediaType: string): str
     ${apiHeader}
     error_page 404 = @zreg_manifest_unknown;
 }
+`
+}
+
+/** A redirected blob's answer; the redirect lasts until a build changes the rules, as tags do. */
+function redirectIf(status: number): string {
+  return `    if ($zreg_kind = redirect-${status}) {
+        add_header Cache-Control $zreg_mutable_cache always;
+        ${apiHeader}
+        return ${status} $zreg_redirect_location;
+    }
 `
 }
 
@@ -232,7 +248,7 @@ ${Object.entries(nginxManifestKinds)
 location ~ "^/v2/(?<zreg_repo>${repositorySource})/blobs/(?<zreg_blob>sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$" {
     types { }
     default_type application/octet-stream;
-    alias "${objects}/$zreg_key/blobs/$zreg_blob";
+${redirectStatuses.map((status) => redirectIf(status)).join('')}    alias "${objects}/$zreg_key/blobs/$zreg_blob";
     add_header Docker-Content-Digest $zreg_blob always;
     ${apiHeader}
     ${immutable}
