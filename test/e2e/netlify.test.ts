@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { connect, createServer, type AddressInfo, type Server } from 'node:net'
 import { dirname, join } from 'node:path'
@@ -7,12 +8,16 @@ import { after, before, describe, test } from 'node:test'
 import { parseAllHeaders, type Header } from '@netlify/headers-parser'
 import { execa, type ResultPromise } from 'execa'
 import { netlifyHost } from '../../src/build/hosts/netlify.js'
+import { treeObjects } from '../../src/build/tree-objects.js'
 import { zregOk } from '../helpers/cli.js'
 import { rawRequest, type RawResponse } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, repoRoot, tempDir, type Fixtures } from '../helpers/paths.js'
 import { freePort } from '../helpers/servers.js'
 import { sharedSite, type SharedSite } from '../helpers/shared-site.js'
 import { skopeoJson, skopeoPull } from '../helpers/skopeo.js'
+
+/** A CDN holding some repositories' blobs (never asked: the checks read the redirect). */
+const cdn = 'https://cdn.example.com/blobs'
 
 const sha256 = (body: Buffer) => `sha256:${createHash('sha256').update(body).digest('hex')}`
 const oci = { manifest: 'application/vnd.oci.image.manifest.v1+json', index: 'application/vnd.oci.image.index.v1+json' }
@@ -56,13 +61,21 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
   let front: Server
   let files: Map<string, string>
   let publish: string
+  let tree: string
   before(async () => {
     shared = await sharedSite()
     fixtures = await loadFixtures()
-    publish = join(await tempDir('netlify'), 'publish')
-    await execa('cp', ['-rL', shared.site, publish])
+    const dir = await tempDir('netlify')
+    publish = join(dir, 'publish')
+    // The shared store, and one repository whose blobs a rule sends to a CDN.
+    const store = join(dir, 'store')
+    await execa('cp', ['-a', shared.store, store])
+    await zregOk(['add', absoluteSource(fixtures.images.find((image) => image.id === 'oci/multi-layer')!.source), '--name', 'redirected/app:1', '--store', store])
+    tree = join(dir, 'site')
+    await zregOk(['build', '--store', store, '--out', tree, '--redirect', `redirected/*=${cdn}/{algorithm}/{hex}`])
+    await execa('cp', ['-rL', tree, publish])
     await execa('find', [publish, '-name', '.*', '-prune', '-exec', 'rm', '-rf', '{}', '+'])
-    const config = await netlifyHost.configure({ root: '/', tree: shared.site, listen: '127.0.0.1:8080' })
+    const config = await netlifyHost.configure({ root: '/', tree, listen: '127.0.0.1:8080' })
     files = new Map(config.files.map((file) => [file.name, file.contents]))
     for (const file of config.files) {
       await mkdir(dirname(join(publish, file.name)), { recursive: true })
@@ -143,6 +156,18 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
     assert.equal(referrers.headers['content-type'], oci.index)
   })
 
+  test('a redirected blob answers a 307 to the CDN (Cloudflare Pages takes https targets), and is not published', async () => {
+    const { objects } = await treeObjects(tree)
+    const redirected = objects.filter((object) => object.redirect !== undefined)
+    assert.ok(redirected.length >= 4)
+    for (const object of redirected) {
+      const response = await get(`/${object.key}`)
+      assert.equal(response.status, 307, object.key)
+      assert.equal(response.headers.location, `${cdn}/sha256/${object.digest!.slice(7)}`)
+      assert.ok(!existsSync(join(publish, object.key)))
+    }
+  })
+
   test('a miss is a 404 with an OCI error body; metadata is not published', async () => {
     for (const path of ['/v2/fixtures/single/manifests/nope', `/v2/fixtures/single/blobs/sha256:${'0'.repeat(64)}`, '/v2/no/such/tags/list']) {
       const response = await get(path)
@@ -167,11 +192,12 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
     assert.deepEqual(parsed.errors, [])
     // As netlify dev applies them: every rule whose path matches, later ones winning.
     const headersFor = (path: string) => Object.assign({}, ...(parsed.headers as Header[]).filter((rule) => rule.forRegExp.test(path)).map((rule) => rule.values)) as Record<string, string>
-    const site = JSON.parse(await readFile(join(shared.site, '.zreg', 'site.json'), 'utf8')) as { repositories: Record<string, string> }
+    const site = JSON.parse(await readFile(join(tree, '.zreg', 'site.json'), 'utf8')) as { repositories: Record<string, string> }
     let checked = 0
     for (const [name, key] of Object.entries(site.repositories)) {
-      const entries = JSON.parse(await readFile(join(shared.site, '.zreg-builds', 'objects', `${key}.headers.json`), 'utf8')) as Record<string, { contentType: string; digest?: string }>
+      const entries = JSON.parse(await readFile(join(tree, '.zreg-builds', 'objects', `${key}.headers.json`), 'utf8')) as Record<string, { contentType: string; digest?: string; redirect?: unknown }>
       for (const [path, entry] of Object.entries(entries)) {
+        if (entry.redirect) continue
         const got = headersFor(`/v2/${name}/${path}`)
         assert.equal(got['Content-Type'], entry.contentType, `/v2/${name}/${path}`)
         assert.equal(got['Docker-Content-Digest'], entry.digest, `/v2/${name}/${path}`)
@@ -192,7 +218,7 @@ describe('Netlify / Cloudflare Pages _headers and _redirects, served by wrangler
     await zregOk(['build', ...store, '--out', join(dir, 'site')])
     const config = await netlifyHost.configure({ root: '/', tree: join(dir, 'site'), listen: '127.0.0.1:8080' })
     assert.match(config.usage, /ignoring case.*\/v2\/cases\/app\/manifests\/v1\.0-RC1 and \/v2\/cases\/app\/manifests\/v1\.0-rc1|ignoring case.*\/v2\/cases\/app\/manifests\/v1\.0-rc1 and \/v2\/cases\/app\/manifests\/v1\.0-RC1/)
-    assert.doesNotMatch((await netlifyHost.configure({ root: '/', tree: shared.site, listen: '127.0.0.1:8080' })).usage, /Warning/)
+    assert.doesNotMatch((await netlifyHost.configure({ root: '/', tree, listen: '127.0.0.1:8080' })).usage, /Warning/)
   })
 
   test('skopeo pulls every OCI fixture with the source digest (--all for the index)', async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { treeObjects } from '../../src/build/tree-objects.js'
 import { apacheModes, deployToApache } from '../helpers/apache.js'
-import { zregOk } from '../helpers/cli.js'
+import { zreg, zregOk } from '../helpers/cli.js'
 import { startContainerd, writeHostsDir, type Containerd } from '../helpers/containerd.js'
 import { rawRequest } from '../helpers/http.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
@@ -217,6 +217,33 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
       await proxy.stop()
       await origin.stop()
     }
+  })
+
+  test("the config file's rules (env substituted) apply without --redirect, --redirect replaces them, and a change of rules rebuilds", async () => {
+    const out = join(dir, 'rules')
+    const config = join(dir, 'zreg.json')
+    const rule = { repository: 'kept/*', mediaTypes: ['application/vnd.oci.image.layer.*'], to: '${ZREG_TEST_CDN}/{algorithm}/{hex}', status: 308 }
+    await writeFile(config, JSON.stringify({ store, out, redirects: [rule] }))
+    const env = { ZREG_TEST_CDN: 'https://cdn.example.com/blobs' }
+    const redirectsOf = async () => new Map((await treeObjects(out)).objects.filter((object) => object.redirect).map((object) => [object.key, object.redirect!]))
+    await zregOk(['build', '--config', config], { env })
+    const layers = image('oci/single').blobs!.filter((digest) => digest !== image('oci/single').configDigest)
+    const byConfig = await redirectsOf()
+    assert.deepEqual([...byConfig.keys()].sort(), layers.map((digest) => `v2/kept/app/blobs/${digest}`).sort(), 'only the layers of kept/app (its config stays)')
+    for (const [key, redirect] of byConfig) assert.deepEqual(redirect, { status: 308, location: `https://cdn.example.com/blobs/sha256/${key.slice(-64)}` })
+    await zregOk(['build', '--config', config, '--redirect', `team/*=${mirrors[0]}`], { env })
+    const byFlag = await redirectsOf()
+    assert.ok([...byFlag.keys()].every((key) => key.startsWith('v2/team/app/')) && byFlag.size === blobs.get('team/app')!.redirected.length)
+    for (const digest of blobs.get('kept/app')!.held) assert.ok((await readdir(join(out, 'v2', 'kept', 'app', 'blobs'))).includes(digest), 'held again')
+    await zregOk(['build', '--store', store, '--out', out])
+    assert.equal((await redirectsOf()).size, 0)
+    const bad = await zreg(['build', '--store', store, '--out', out, '--redirect', 'team/*=ftp://cdn/{hex}'])
+    assert.equal(bad.exitCode, 2)
+    assert.match(bad.stderr, /--redirect\[0\]: "ftp:\/\/cdn\/\{hex\}" is not an absolute http\(s\) URL/)
+    await writeFile(config, JSON.stringify({ store, out, redirects: [{ ...rule, status: 303 }] }))
+    const badConfig = await zreg(['build', '--config', config], { env })
+    assert.equal(badConfig.exitCode, 2)
+    assert.match(badConfig.stderr, /redirects/)
   })
 
   test('zreg serve --redirect redirects blobs the tree holds, without a rebuild', async () => {
