@@ -12,7 +12,7 @@ import { withLock } from '../store/lock.js'
 import type { PublishAction, PublishOptions, PublishSummary } from './publish-result.js'
 import { readLiveSite, type PublishPlan } from './tree-plan.js'
 
-interface CopyCounts {
+export interface CopyCounts {
   uploaded: number
   copied: number
   bytes: number
@@ -43,7 +43,7 @@ async function copyDirectory(from: string, to: string, counts: CopyCounts): Prom
 }
 
 /** Copies file `from` to `to` by temp and rename, so a reader sees the old file or the new one. */
-async function copyFileAtomic(from: string, to: string, counts: CopyCounts): Promise<void> {
+export async function copyFileAtomic(from: string, to: string, counts: CopyCounts): Promise<void> {
   const temp = tempPathBeside(to)
   try {
     await placeFile(from, temp, counts)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readdir, readFile, rm, writeFile, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +15,8 @@ import { podman } from '../helpers/podman.js'
 import { cleanEnv, startS3Server, type TestS3Server } from '../helpers/s3-server.js'
 import { startCaddy, startNginx, startPlainNginx, startZregServe, type TestServer } from '../helpers/servers.js'
 import { skopeoPull } from '../helpers/skopeo.js'
+
+const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 
 /** The blobs of `repository` the tree answers with a redirect, and those it holds. */
 interface Blobs {
@@ -271,6 +274,37 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
     } finally {
       await s3.stop()
     }
+  })
+
+  test('publish --blobs-to sends the redirected blobs from the store to the CDN origin first (dir: and s3://), each once', async () => {
+    const redirected = [...new Set(blobs.get('team/app')!.redirected)]
+    const cdnDir = join(dir, 'cdn-origin')
+    const deployed = join(dir, 'deployed')
+    const dry = JSON.parse((await zregOk(['publish', `dir:${deployed}`, '--out', site, '--blobs-to', `dir:${cdnDir}`, '--store', store, '--dry-run', '--json'])).stdout) as { blobs: { actions: { key: string }[] } }
+    assert.deepEqual(dry.blobs.actions.map((action) => action.key).sort(), redirected.map((digest) => `sha256/${digest.slice(7)}`).sort())
+    const first = JSON.parse((await zregOk(['publish', `dir:${deployed}`, '--out', site, '--blobs-to', `dir:${cdnDir}`, '--store', store, '--json'])).stdout) as { blobs: { copied: number; uploaded: number } }
+    assert.equal(first.blobs.copied + first.blobs.uploaded, redirected.length)
+    for (const digest of redirected) assert.equal(sha256(await readFile(join(cdnDir, 'sha256', digest.slice(7)))), digest)
+    const again = JSON.parse((await zregOk(['publish', `dir:${deployed}`, '--out', site, '--blobs-to', `dir:${cdnDir}`, '--store', store, '--json'])).stdout) as { blobs: { skipped: number; uploaded: number } }
+    assert.deepEqual([again.blobs.skipped, again.blobs.uploaded], [redirected.length, 0])
+    const s3: TestS3Server = await startS3Server(['origin', 'cdn'])
+    try {
+      const args = ['publish', 's3://origin/site', '--out', site, '--blobs-to', 's3://cdn/blobs', '--store', store, '--endpoint', s3.endpoint, '--path-style', '--json']
+      await zregOk(args, { env: s3.env(), extendEnv: false })
+      const listed = (await s3.rclone(['lsf', '-R', 's3:cdn/blobs'])).split('\n').filter((line) => line.includes('/') && !line.endsWith('/'))
+      assert.deepEqual(listed.sort(), redirected.map((digest) => `sha256/${digest.slice(7)}`).sort())
+    } finally {
+      await s3.stop()
+    }
+    // Another store than the tree was built from.
+    const other = join(dir, 'other-store')
+    await zregOk(['add', absoluteSource(image('oci/single').source), '--name', 'other:1', '--store', other])
+    const wrongStore = await zreg(['publish', `dir:${join(dir, 'elsewhere')}`, '--out', site, '--blobs-to', `dir:${join(dir, 'cdn-2')}`, '--store', other])
+    assert.equal(wrongStore.exitCode, 3, wrongStore.stderr)
+    assert.match(wrongStore.stderr, /is not in the store: give --store/)
+    const none = await zreg(['publish', `dir:${join(dir, 'elsewhere')}`, '--out', join(dir, 'plain'), '--blobs-to', `dir:${join(dir, 'cdn-2')}`, '--store', store])
+    assert.equal(none.exitCode, 2)
+    assert.match(none.stderr, /redirects no blobs/)
   })
 
   test('server-config for netlify lists each redirect before the 404 rules; s3 names each redirect location', async () => {
