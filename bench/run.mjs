@@ -7,7 +7,8 @@
 //                                      e (push: uploads into zreg push mode and distribution),
 //                                      f (ingest: zreg add of archives against skopeo copy),
 //                                      g (mirror: zreg add docker:// and zreg sync against skopeo copy/sync),
-//                                      h (publish: zreg publish s3:// against rclone sync, to s3rver)
+//                                      h (publish: zreg publish s3:// against rclone sync, to s3rver),
+//                                      i (redirects: manifest GETs with and without redirect rules, redirected blob GETs)
 //
 // Every server this script starts is stopped at the end, also on error or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process'
@@ -28,7 +29,7 @@ const ZREG = join(REPO, 'bin', 'run.js')
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+const PHASES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']
 
 function parseOptions(argv) {
   const options = { quick: false, only: new Set(PHASES) }
@@ -761,6 +762,71 @@ async function benchServerBound(servers, images, results, rows, issues) {
     rows.push(
       row(`(a) ${label}: manifest GET req/s (c64)`, { ...info, zreg: val('manifest', name)?.rps, nginx: val('manifest', 'nginx')?.rps, ratio: ratioOf(val('manifest', name)?.rps, val('manifest', 'nginx')?.rps), ratioNote: `${name}/nginx`, unit: 'req/s' }),
       row(`(a) ${label}: 26 MiB blob GET MB/s (c8)`, { ...info, zreg: val('blob', name)?.MBps, nginx: val('blob', 'nginx')?.MBps, ratio: ratioOf(val('blob', name)?.MBps, val('blob', 'nginx')?.MBps), ratioNote: `${name}/nginx`, unit: 'MB/s' }),
+    )
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (i) precomputed redirects
+
+/**
+ * (i) The bench's tree built again with every blob redirected to a CDN (zreg build --redirect): manifest
+ * GETs through zreg serve and nginx with the redirect rules against the same without (the rules add a
+ * map entry per blob: manifests must not get slower), and the redirected blob GET's latency at one
+ * connection (the server's own time, not queueing) and its rate at 64.
+ */
+async function benchRedirects(images, results, rows, issues) {
+  const redirected = join(DATA, 'zreg-site-redirected')
+  const cdn = 'https://cdn.example.com/blobs/{algorithm}/{hex}'
+  const built = await run(ZREG, ['build', '--store', ZREG_STORE, '--out', redirected, '--redirect', `**=${cdn}`], { timeoutMs: 600000 })
+  log(`(i) ${built.stdout.trim()}`)
+  const small = images.small
+  const blob = images.blob26.layers[0]
+  const out = {}
+  for (const [name, start] of [['zreg serve', startZreg], ['nginx', startNginx]]) {
+    out[name] = {}
+    for (const [variant, tree] of [['plain', ZREG_SITE], ['redirected', redirected]]) {
+      const server = await start(tree)
+      try {
+        const base = `http://127.0.0.1:${server.port}`
+        const manifestUrl = `${base}/v2/${small.repository}/manifests/${small.tag}`
+        const headers = [`Accept: ${MT.manifest}`]
+        await wrk(manifestUrl, { connections: settings.manifestConnections, seconds: settings.wrkWarmupSeconds, headers })
+        const manifest = await wrk(manifestUrl, { connections: settings.manifestConnections, seconds: settings.wrkSeconds, headers })
+        out[name][variant] = { manifest }
+        log(`(i) ${name}, ${variant}: manifest ${manifest.rps.toFixed(0)} req/s, p99 ${manifest.p99ms.toFixed(2)} ms, errors ${manifest.errors}`)
+        if (variant !== 'redirected') continue
+        const blobUrl = `${base}/v2/${images.blob26.repository}/blobs/${blob.digest}`
+        const answer = await fetch(blobUrl, { redirect: 'manual' })
+        const expected = cdn.replace('{algorithm}', 'sha256').replace('{hex}', blob.digest.slice(7))
+        if (answer.status !== 307 || answer.headers.get('location') !== expected) issues.push(`(i) ${name}: a redirected blob answered ${answer.status} ${answer.headers.get('location')}`)
+        await wrk(blobUrl, { connections: 1, seconds: settings.wrkWarmupSeconds })
+        const one = await wrk(blobUrl, { connections: 1, seconds: settings.wrkSeconds })
+        const many = await wrk(blobUrl, { connections: settings.manifestConnections, seconds: settings.wrkSeconds })
+        Object.assign(out[name][variant], { blobOne: one, blobMany: many })
+        log(`(i) ${name}: redirected blob p50 ${one.p50ms.toFixed(3)} ms, p99 ${one.p99ms.toFixed(3)} ms (c1); ${many.rps.toFixed(0)} req/s (c${settings.manifestConnections})`)
+      } finally {
+        await server.stop()
+      }
+    }
+  }
+  results.redirects = out
+  const ok = (...runs) => runs.every((r) => r !== undefined && r.errors === 0)
+  for (const name of ['zreg serve', 'nginx']) {
+    const { plain, redirected: withRules } = out[name]
+    const column = name === 'nginx' ? 'nginx' : 'zreg'
+    rows.push(
+      row(`(i) ${name}: manifest GET req/s (c64), redirect rules vs none`, {
+        [column]: withRules.manifest.rps,
+        ratio: ratioOf(withRules.manifest.rps, plain.manifest.rps),
+        ratioNote: 'rules/none',
+        target: '>= 0.9x (not slower)',
+        pass: (r) => r >= 0.9,
+        valid: ok(plain.manifest, withRules.manifest),
+        unit: 'req/s',
+      }),
+      row(`(i) ${name}: redirected blob GET p99 ms (c1)`, { [column]: withRules.blobOne.p99ms, subject: withRules.blobOne.p99ms, target: '< 1 ms', pass: (v) => v < 1, valid: ok(withRules.blobOne), unit: 'ms', digits: 3 }),
+      row(`(i) ${name}: redirected blob GET req/s (c64)`, { [column]: withRules.blobMany.rps, target: 'info', valid: ok(withRules.blobMany), unit: 'req/s' }),
     )
   }
 }
@@ -2055,10 +2121,11 @@ function ratioOf(a, b) {
   return a !== undefined && b !== undefined && b > 0 ? a / b : undefined
 }
 
-function row(metric, { zreg, nginx, distribution, ratio, ratioNote, target, pass, valid, unit, digits, note }) {
+/** A table row; `pass` judges `subject` when given, else the ratio when there is one, else the zreg column. */
+function row(metric, { zreg, nginx, distribution, ratio, ratioNote, target, pass, valid, unit, digits, note, subject: judged }) {
   let verdict = 'info'
   if (pass) {
-    const subject = ratio !== undefined ? ratio : zreg
+    const subject = judged !== undefined ? judged : ratio !== undefined ? ratio : zreg
     if (subject === undefined) verdict = 'n/a'
     else verdict = pass(subject) ? 'PASS' : 'FAIL'
     if (!valid && verdict !== 'n/a') verdict += ' (invalid run)'
@@ -2135,9 +2202,9 @@ async function main() {
   const servers = []
   try {
     // (g) mirrors img300 in full runs; its quick runs make their own small image.
-    const needsImages = ['a', 'b', 'c', 'e', 'f'].some((p) => options.only.has(p)) || ((options.only.has('g') || options.only.has('h')) && !Q)
+    const needsImages = ['a', 'b', 'c', 'e', 'f', 'i'].some((p) => options.only.has(p)) || ((options.only.has('g') || options.only.has('h')) && !Q)
     const images = needsImages ? await ensureImages() : undefined
-    if (options.only.has('a') || options.only.has('b') || options.only.has('c')) {
+    if (['a', 'b', 'c', 'i'].some((p) => options.only.has(p))) {
       await ensureZregSite(images)
       writeWrkScript()
       if (options.only.has('a') || options.only.has('b')) {
@@ -2157,6 +2224,7 @@ async function main() {
         for (const server of servers.splice(0)) await server.stop()
       }
       if (options.only.has('c')) await benchMemory(images, results, rows, issues)
+      if (options.only.has('i')) await benchRedirects(images, results, rows, issues)
     }
     if (options.only.has('d')) await benchBuildScale(results, rows, issues)
     if (options.only.has('e')) await benchPush(images, results, rows, issues)
