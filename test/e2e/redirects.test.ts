@@ -54,6 +54,9 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
   let mirrors: string[]
   let image: (id: string) => FixtureImage
   const blobs = new Map<string, Blobs>()
+  const redirectedRepositories = ['team/app', 'team/app/manifests']
+  const heldRepositories = ['kept/app', 'team/app/blobs']
+  const redirectFlags = () => redirectedRepositories.flatMap((name) => ['--redirect', `${name}=${mirrors.join(',')}`])
 
   /** Where a redirected blob is sent: the mirror its digest picks. */
   const locationOf = (digest: string) => {
@@ -70,6 +73,9 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
       ['oci/multi-layer', 'team/app:1'],
       ['oci/multi-arch', 'team/app:multi'],
       ['oci/single', 'kept/app:1'],
+      // Repositories nested in team/app's parts: one redirected, one held inside the redirected one's blobs/.
+      ['oci/single', 'team/app/manifests:1'],
+      ['oci/single', 'team/app/blobs:1'],
     ] as const) {
       await zregOk(['add', absoluteSource(image(id).source), '--name', name, '--store', store])
     }
@@ -77,10 +83,10 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
     // Two names of the one CDN: two mirrors, as far as the rule and the clients know.
     mirrors = [`http://127.0.0.1:${cdn.port}/{algorithm}/{hex}`, `http://localhost:${cdn.port}/{algorithm}/{hex}`]
     site = join(dir, 'site')
-    await zregOk(['build', '--store', store, '--out', site, '--redirect', `team/*=${mirrors.join(',')}`])
+    await zregOk(['build', '--store', store, '--out', site, ...redirectFlags()])
     const { objects } = await treeObjects(site)
-    for (const repository of ['team/app', 'kept/app']) {
-      const mine = objects.filter((object) => object.kind === 'blobs' && object.key.startsWith(`v2/${repository}/blobs/`))
+    for (const repository of [...redirectedRepositories, ...heldRepositories]) {
+      const mine = objects.filter((object) => object.kind === 'blobs' && object.key === `v2/${repository}/blobs/${object.digest}`)
       blobs.set(repository, { redirected: mine.filter((object) => object.redirect).map((object) => object.digest!), held: mine.filter((object) => !object.redirect).map((object) => object.digest!) })
     }
   })
@@ -92,29 +98,35 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
     const team = blobs.get('team/app')!
     assert.equal(team.held.length, 0)
     assert.ok(team.redirected.length >= 4)
-    assert.equal(blobs.get('kept/app')!.redirected.length, 0)
-    assert.deepEqual((await readdir(join(site, 'v2', 'team', 'app', 'blobs'))).filter((name) => !name.startsWith('.')), [])
+    assert.ok(blobs.get('team/app/manifests')!.redirected.length >= 2)
+    for (const name of heldRepositories) assert.equal(blobs.get(name)!.redirected.length, 0, name)
+    assert.deepEqual((await readdir(join(site, 'v2', 'team', 'app', 'blobs'))).filter((name) => name.startsWith('sha256:')), [])
     assert.equal(new Set(team.redirected.map((digest) => new URL(locationOf(digest)).hostname)).size, 2, 'the digests spread over both mirrors')
   })
 
   /** What every host kind answers: redirected blobs (GET and HEAD), held blobs, manifests, misses. */
   async function checkAnswers(server: string, name: string): Promise<void> {
-    for (const digest of blobs.get('team/app')!.redirected) {
-      for (const method of ['GET', 'HEAD']) {
-        const answer = await rawRequest(server, method, `/v2/team/app/blobs/${digest}`)
-        assert.equal(answer.status, 307, `${name}: ${method} ${digest}`)
-        assert.equal(answer.headers.location, locationOf(digest), `${name}: ${method} ${digest}`)
-        assert.equal(answer.headers['cache-control'], 'public, max-age=60', `${name}: a redirect lasts as long as a tag`)
+    for (const repository of redirectedRepositories) {
+      for (const digest of blobs.get(repository)!.redirected) {
+        for (const method of ['GET', 'HEAD']) {
+          const answer = await rawRequest(server, method, `/v2/${repository}/blobs/${digest}`)
+          assert.equal(answer.status, 307, `${name}: ${method} ${repository} ${digest}`)
+          assert.equal(answer.headers.location, locationOf(digest), `${name}: ${method} ${repository} ${digest}`)
+          assert.equal(answer.headers['cache-control'], 'public, max-age=60', `${name}: a redirect lasts as long as a tag`)
+        }
       }
     }
     // A containerd mirror request (?ns=) is redirected to the same place, without its query.
     const first = blobs.get('team/app')!.redirected[0]!
     const mirrored = await rawRequest(server, 'GET', `/v2/team/app/blobs/${first}?ns=docker.io`)
     assert.equal(mirrored.headers.location, locationOf(first), `${name}: ?ns=`)
-    for (const digest of blobs.get('kept/app')!.held) {
-      const answer = await rawRequest(server, 'GET', `/v2/kept/app/blobs/${digest}`)
-      assert.equal(answer.status, 200, `${name}: a blob of another repository stays`)
-      assert.equal(answer.headers.location, undefined)
+    for (const repository of heldRepositories) {
+      for (const digest of blobs.get(repository)!.held) {
+        const answer = await rawRequest(server, 'GET', `/v2/${repository}/blobs/${digest}`)
+        assert.equal(answer.status, 200, `${name}: ${repository} ${digest} stays`)
+        assert.equal(answer.headers.location, undefined)
+        assert.equal(sha256(answer.body), digest)
+      }
     }
     const manifest = await rawRequest(server, 'GET', '/v2/team/app/manifests/1', { Accept: 'application/vnd.oci.image.manifest.v1+json' })
     assert.equal(manifest.status, 200, `${name}: a manifest is never redirected`)
@@ -252,7 +264,7 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
   test('zreg serve --redirect redirects blobs the tree holds, without a rebuild', async () => {
     const plain = join(dir, 'plain')
     await zregOk(['build', '--store', store, '--out', plain])
-    const server = await startZregServe(plain, ['--redirect', `team/*=${mirrors.join(',')}`])
+    const server = await startZregServe(plain, redirectFlags())
     try {
       await checkAnswers(server.url, 'zreg serve --redirect')
     } finally {
@@ -277,7 +289,7 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
   })
 
   test('publish --blobs-to sends the redirected blobs from the store to the CDN origin first (dir: and s3://), each once', async () => {
-    const redirected = [...new Set(blobs.get('team/app')!.redirected)]
+    const redirected = [...new Set(redirectedRepositories.flatMap((name) => blobs.get(name)!.redirected))]
     const cdnDir = join(dir, 'cdn-origin')
     const deployed = join(dir, 'deployed')
     const dry = JSON.parse((await zregOk(['publish', `dir:${deployed}`, '--out', site, '--blobs-to', `dir:${cdnDir}`, '--store', store, '--dry-run', '--json'])).stdout) as { blobs: { actions: { key: string }[] } }
