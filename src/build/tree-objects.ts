@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { ZregError } from '../errors.js'
 import { defaultCacheMaxAge, immutableCacheControl, mutableCacheControl } from './cache-control.js'
 import type { HeaderEntry } from './plan.js'
-import type { BlobRedirect } from './redirect-rules.js'
+import type { BlobRedirect, RedirectRules } from './redirect-rules.js'
+import type { Digest } from '../oci/digest.js'
 import { repositoryHeadersPath, treePaths, type TreePaths } from './tree-paths.js'
 import type { SiteManifest } from './write-tree.js'
 
@@ -29,8 +30,9 @@ export interface TreeObject {
   digest?: string
   kind: TreeObjectKind
   /**
-   * A blob a redirect rule sends elsewhere: the tree holds no file for it (`file` names none, `size` is
-   * 0), and a host answers this redirect; its Cache-Control is the site's max-age, as the rules may
+   * A blob a redirect rule sends elsewhere: an empty object (`size` 0) a host answers with this redirect;
+   * `file` names none when the build redirected it (the tree holds no file), the tree's file when rules
+   * given to treeObjects did; its Cache-Control is the site's max-age, as the rules may
    * change with the next build.
    */
   redirect?: BlobRedirect
@@ -73,9 +75,10 @@ export async function readLiveSite(paths: TreePaths): Promise<SiteManifest> {
  * (cache-control.ts: immutable for what is named by digest, the site's max-age for the rest): repository
  * files from `.zreg-builds/objects/<key>` with the headers beside them, the root files (`v2/_catalog`,
  * `v2/index.html`) from the generation, and `index.html` at the root when the build wrote one.
- * SITE_NOT_FOUND when `out` holds no build.
+ * `redirects`: rules that send blobs the tree holds elsewhere all the same (publish-time rules): they
+ * come out as the build's redirected blobs do, but keep their file. SITE_NOT_FOUND when `out` holds no build.
  */
-export async function treeObjects(out: string): Promise<TreeObjects> {
+export async function treeObjects(out: string, options: { redirects?: RedirectRules } = {}): Promise<TreeObjects> {
   const paths = treePaths(out)
   const site = await readLiveSite(paths)
   const mutable = mutableCacheControl(site.cacheMaxAge ?? defaultCacheMaxAge)
@@ -90,9 +93,11 @@ export async function treeObjects(out: string): Promise<TreeObjects> {
       const byDigest = kind === 'blobs' || kind === 'manifests' || kind === 'indexes'
       const object: TreeObject = { key: `v2/${name}/${path}`, file: `${directory}/${path}`, size: entry.length, contentType: entry.contentType, cacheControl: byDigest ? immutableCacheControl : mutable, kind }
       if (entry.digest !== undefined) object.digest = entry.digest
-      if (entry.redirect !== undefined) {
-        object.redirect = entry.redirect
-        object.file = ''
+      const redirect = entry.redirect ?? (kind === 'blobs' && options.redirects !== undefined && entry.digest !== undefined ? options.redirects.redirectOf(name, { digest: entry.digest as Digest, size: entry.length, mediaType: entry.mediaType ?? '' }) : undefined)
+      if (redirect !== undefined) {
+        object.redirect = redirect
+        // The build's own redirect: the tree has no file. One of publish-time rules keeps the tree's file.
+        if (entry.redirect !== undefined) object.file = ''
         object.size = 0
         object.cacheControl = mutable
       }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { formatBytes, outFlag, overlayFlag, ZregCommand } from '../cli/base-command.js'
+import { formatBytes, outFlag, overlayFlag, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 import { ZregError } from '../errors.js'
 import { publishBlobs, redirectedBlobs } from '../publish/publish-blobs.js'
 import { createPublishProgress } from '../cli/publish-progress.js'
@@ -9,6 +9,7 @@ import { publishTree } from '../publish/publish-target.js'
 export default class Publish extends ZregCommand {
   static override summary = 'Copy the built tree to a directory or an S3 bucket, sending only what changed.'
   static override description = `TARGET is dir:PATH (another disk or mount: an atomic copy that serves as the original, hard links where on the same file system) or s3://BUCKET[/PREFIX] (the literal tree as objects, each with its Content-Type and Cache-Control).
+The blobs the build redirected (zreg build --redirect) stay out of TARGET; an S3 TARGET gets an empty object for each that the bucket's website endpoint answers with a 301 to its target. --redirect (or redirects in the config file) redirects more of the tree's blobs in an S3 TARGET, without a rebuild; a dir: copy serves only the build's redirects.
 With --blobs-to, the blobs the tree redirects (zreg build --redirect) go first to a second target, the one the CDN serves them from, read from the store the tree was built from; TARGET gets the rest.
 Writes go in a safe order: blobs, manifests by digest, then tags, tag lists and referrers, then the catalog, /v2/ and the page; deletions last and only with --delete. Killed at any point, no tag names anything missing, and a rerun finishes the job. S3 credentials come from the AWS SDK's chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ~/.aws/credentials and ~/.aws/config, AWS_PROFILE.`
 
@@ -31,6 +32,7 @@ Writes go in a safe order: blobs, manifests by digest, then tags, tag lists and 
     }),
     store: Flags.string({ description: 'With --blobs-to: the store the tree was built from [default: ./zreg-store]', env: 'ZREG_STORE' }),
     overlay: overlayFlag,
+    redirect: redirectFlag,
     'dry-run': Flags.boolean({ description: 'Say what would be written and deleted; write nothing (with --json: every object)' }),
     delete: Flags.boolean({ description: 'Remove from the target what the tree no longer has (last, after every write)' }),
     jobs: Flags.integer({ char: 'j', description: `Writes at once [default: ${defaultPublishJobs}]`, min: 1, max: 64 }),
@@ -50,10 +52,11 @@ Writes go in a safe order: blobs, manifests by digest, then tags, tag lists and 
     const progress = createPublishProgress({ stream: process.stderr, tty: process.stderr.isTTY === true && !this.jsonEnabled() })
     const s3 = { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}), ...(pathStyle === undefined ? {} : { pathStyle }) }
     const out = flags.out ?? config.out ?? './zreg-site'
+    const redirects = redirectRules(flags.redirect, config)
     let blobs: PublishSummary | undefined
     if (flags['blobs-to'] !== undefined) {
       // First, so no redirect the published tree answers names a blob the CDN lacks.
-      const redirected = await redirectedBlobs(out, await this.openStack(flags.store, flags.overlay, config))
+      const redirected = await redirectedBlobs(out, await this.openStack(flags.store, flags.overlay, config), redirects)
       if (redirected.length === 0) throw new ZregError('USAGE', `--blobs-to: the tree at ${out} redirects no blobs; build it with --redirect (or redirects in the config file) first`)
       blobs = await publishBlobs(redirected, flags['blobs-to'], s3, { dryRun: flags['dry-run'], jobs: flags.jobs ?? settings.jobs ?? defaultPublishJobs })
       this.report(blobs, 'blobs')
@@ -66,6 +69,7 @@ Writes go in a safe order: blobs, manifests by digest, then tags, tag lists and 
         verify: flags.verify,
         jobs: flags.jobs ?? settings.jobs ?? defaultPublishJobs,
         s3,
+        redirects,
         onProgress: (state) => progress.update(state),
       })
     } finally {

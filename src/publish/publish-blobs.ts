@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import pLimit from 'p-limit'
 import { immutableCacheControl } from '../build/cache-control.js'
 import { treeObjects } from '../build/tree-objects.js'
+import type { RedirectRules } from '../build/redirect-rules.js'
 import { ZregError } from '../errors.js'
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js'
 import { MediaTypes } from '../oci/media-types.js'
@@ -23,13 +24,13 @@ export interface RedirectedBlob {
 }
 
 /**
- * The blobs the live generation of the tree at `out` redirects (each once), found in `store` (a store,
- * or a stack of them). BLOB_UNKNOWN, naming the first, when the store lacks any: the tree was built
+ * The blobs the live generation of the tree at `out` redirects (each once; `redirects`, publish-time
+ * rules, add to them), found in `store` (a store, or a stack of them). BLOB_UNKNOWN, naming the first, when the store lacks any: the tree was built
  * from another store.
  */
-export async function redirectedBlobs(out: string, store: LocalBlobPaths): Promise<RedirectedBlob[]> {
+export async function redirectedBlobs(out: string, store: LocalBlobPaths, redirects?: RedirectRules): Promise<RedirectedBlob[]> {
   const found = new Map<string, RedirectedBlob>()
-  for (const object of (await treeObjects(out)).objects) {
+  for (const object of (await treeObjects(out, redirects === undefined ? {} : { redirects })).objects) {
     if (object.redirect === undefined || object.digest === undefined || found.has(object.digest)) continue
     const digest = object.digest as Digest
     const file = store.blobPath(digest)

@@ -1,3 +1,4 @@
+import type { RedirectRules } from '../build/redirect-rules.js'
 import { ZregError } from '../errors.js'
 import { publishToDirectory } from './publish-dir.js'
 import type { PublishOptions, PublishSummary } from './publish-result.js'
@@ -33,10 +34,22 @@ export function openTarget(target: string, s3: S3ConnectionOptions = {}): Publis
   throw new ZregError('PUBLISH_TARGET_INVALID', `${JSON.stringify(target)} is not a publish target`)
 }
 
-/** Publishes the tree built at `out` to `target` (see openTarget); SITE_NOT_FOUND when `out` holds no build. */
-export async function publishTree(out: string, target: string, options: PublishOptions & { s3?: S3ConnectionOptions } = {}): Promise<PublishSummary> {
+/**
+ * Publishes the tree built at `out` to `target` (see openTarget); `redirects` (publish-time rules) send
+ * more of its blobs elsewhere: an S3 target gets them as website redirects, a dir: target refuses them
+ * (REDIRECT_INVALID) unless the build made the same. SITE_NOT_FOUND when `out` holds no build.
+ */
+export async function publishTree(out: string, target: string, options: PublishOptions & { s3?: S3ConnectionOptions; redirects?: RedirectRules } = {}): Promise<PublishSummary> {
   const opened = openTarget(target, options.s3)
-  const plan = planPublish(out)
+  const redirects = options.redirects
+  const plan = planPublish(out, redirects === undefined ? {} : { redirects }).then((plan) => {
+    // A copy is served with the configuration made from the tree, which knows only the build's redirects.
+    const added = target.startsWith('dir:') ? plan.objects.filter((object) => object.redirect !== undefined && object.file !== '') : []
+    if (added.length > 0) {
+      throw new ZregError('REDIRECT_INVALID', `the redirect rules send ${added.length} blobs the tree holds elsewhere (${added[0]!.key}, ...), but a dir: copy is served as the tree is: build it with these rules (zreg build --redirect), then publish`)
+    }
+    return plan
+  })
   // Handled where it is awaited; this keeps a failed plan from being reported as unhandled meanwhile.
   plan.catch(() => {})
   return opened.publish(plan, options)

@@ -4,6 +4,7 @@ import pLimit from 'p-limit'
 import type { TreePaths } from '../build/tree-paths.js'
 import { treeObjects, treeObjectKinds, type TreeObject, type TreeObjectKind } from '../build/tree-objects.js'
 import type { SiteManifest } from '../build/write-tree.js'
+import type { RedirectRules } from '../build/redirect-rules.js'
 
 export { readLiveSite } from '../build/tree-objects.js'
 
@@ -41,9 +42,12 @@ async function sha256Of(file: string, size: number): Promise<string> {
   return `sha256:${hash.digest('hex')}`
 }
 
-/** Every object of the built tree at `out` (treeObjects), lists and root files hashed. SITE_NOT_FOUND when `out` holds no build. */
-export async function planPublish(out: string): Promise<PublishPlan> {
-  const { paths, site, objects } = await treeObjects(out)
+/**
+ * Every object of the built tree at `out` (treeObjects), lists and root files hashed; `redirects`
+ * (publish-time rules) turn blobs the tree holds into redirects. SITE_NOT_FOUND when `out` holds no build.
+ */
+export async function planPublish(out: string, options: { redirects?: RedirectRules } = {}): Promise<PublishPlan> {
+  const { paths, site, objects } = await treeObjects(out, options)
   // Each field named: a rest-and-spread copy of 33,000 objects cost more than the rest of the plan.
   const planned = objects.map((object): PublishObject => {
     const published: PublishObject = { key: object.key, file: object.file, size: object.size, contentType: object.contentType, cacheControl: object.cacheControl, digest: object.digest ?? '', stage: object.kind }

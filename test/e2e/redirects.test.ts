@@ -272,7 +272,7 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
     }
   })
 
-  test('publish to S3: a redirected blob is an empty object the website endpoint answers with a 301', async () => {
+  test('publish to S3: a redirected blob is an empty object the website endpoint answers with a 301, from the build or publish --redirect', async () => {
     const s3: TestS3Server = await startS3Server(['site'], { website: ['site'] })
     try {
       await zregOk(['publish', 's3://site', '--out', site, '--endpoint', s3.endpoint, '--path-style'], { env: s3.env(), extendEnv: false })
@@ -283,6 +283,19 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
       assert.equal(answer.headers.location, locationOf(digest))
       const env = { ...cleanEnv(), HTTP_PROXY: s3.endpoint, http_proxy: s3.endpoint, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }
       await skopeoPullsAll('site.s3-website.amazonaws.com', 'S3 website', env)
+      // Publish-time rules: a tree built without them, published with them, answers the same.
+      const plain = join(dir, 'plain-for-s3')
+      await zregOk(['build', '--store', store, '--out', plain])
+      const published = JSON.parse((await zregOk(['publish', 's3://site/later', '--out', plain, '--endpoint', s3.endpoint, '--path-style', '--json', ...redirectFlags()], { env: s3.env(), extendEnv: false })).stdout) as { bytes: number }
+      const later = await rawRequest(s3.endpoint, 'GET', `/later/v2/team/app/blobs/${digest}`, { Host: 'site.s3-website.amazonaws.com' })
+      assert.equal(later.status, 301)
+      assert.equal(later.headers.location, locationOf(digest))
+      assert.ok(published.bytes < 100_000, 'the redirected blobs were not uploaded')
+      // A dir: copy serves the build's redirects only: more rules are refused, the build's own pass.
+      const refused = await zreg(['publish', `dir:${join(dir, 'copy')}`, '--out', plain, ...redirectFlags()])
+      assert.equal(refused.exitCode, 2)
+      assert.match(refused.stderr, /build it with these rules/)
+      await zregOk(['publish', `dir:${join(dir, 'copy')}`, '--out', site, ...redirectFlags()])
     } finally {
       await s3.stop()
     }
