@@ -28,11 +28,13 @@ export abstract class ZregCommand extends Command {
 
   /**
    * The store with the overlays of --overlay (else the config file's `overlays`) stacked on it, each of
-   * which must exist (STORE_NOT_FOUND); a plain store when there are none.
+   * which must exist (STORE_NOT_FOUND), but for the top one with `createTop` (push mode writes into it);
+   * a plain store when there are none.
    */
-  async openStack(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig): Promise<LayoutStore | StoreStack> {
+  async openStack(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig, options: { createTop?: boolean } = {}): Promise<LayoutStore | StoreStack> {
     const base = await this.openStore(storeFlag, config, { create: false })
-    const overlays = await Promise.all((overlayFlags ?? config.overlays ?? []).map((dir) => LayoutStore.open(dir, { create: false })))
+    const dirs = overlayFlags ?? config.overlays ?? []
+    const overlays = await Promise.all(dirs.map((dir, i) => LayoutStore.open(dir, { create: options.createTop === true && i === dirs.length - 1 })))
     const seen = new Map<string, string>()
     for (const store of [base, ...overlays]) {
       const real = realpathSync(store.location)

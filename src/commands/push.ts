@@ -5,12 +5,18 @@ import { ZregError } from '../errors.js'
 import { AccessControl } from '../server/auth/access-control.js'
 import { Htpasswd } from '../server/auth/htpasswd.js'
 import { startPushServer } from '../server/http-server.js'
-import { listenFlags, listenOptions, outFlag, serveUntilSignal, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { listenFlags, listenOptions, outFlag, redirectRules, serveUntilSignal, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { StoreStack } from '../store/store-stack.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
 export const pushFlags = {
   ...listenFlags,
   store: storeFlag,
+  overlay: Flags.string({
+    description: 'A store stacked on --store (repeat for more, lowest first): pushes go into the last one (made when missing), reads and the tree see the stack [default: overlays in the config file]',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
   out: outFlag,
   'default-platform': Flags.string({ description: 'Manifest a tag naming an index serves to clients that accept no index [default: linux/amd64]' }),
   'upload-expiry': Flags.integer({ description: 'Hours after which an untouched upload session is purged', default: 24, min: 1 }),
@@ -24,11 +30,13 @@ export const pushFlags = {
 export default class Push extends ZregCommand {
   static override summary = 'Run a registry-compatible upload target that writes the store and rebuilds the tree.'
   static override description = `Push (dev) mode: \`skopeo copy\`, \`podman push\` and \`docker push\` upload into it as into a registry. Blobs are hashed as they arrive and published into the store only once whole and verified; every accepted manifest rebuilds the static tree (--out) before the client is answered, so a pull from the tree right after a push sees it. Reads are the registry's full API, served from the store.
-Uploads resume after a broken connection and after a restart; abandoned ones are purged after --upload-expiry hours.`
+Uploads resume after a broken connection and after a restart; abandoned ones are purged after --upload-expiry hours.
+With --overlay (or overlays in the config file), pushes go into the last overlay store and everything reads the stack, as \`zreg build --overlay\` does: a change's images shadow the mirror's of the same name, a manifest may name blobs the lower stores hold, and the lower stores are never written (Zuul's buildset registry).`
 
   static override examples = [
     '<%= config.bin %> push --port 5000',
     'skopeo copy --dest-tls-verify=false oci:./layout:1.0 docker://127.0.0.1:5000/app:1.0',
+    '<%= config.bin %> push --store ./mirror --overlay ./change-1234 --out ./speculative-site',
   ]
 
   static override flags = pushFlags
@@ -42,7 +50,10 @@ Uploads resume after a broken connection and after a restart; abandoned ones are
 /** Runs push mode until SIGINT or SIGTERM, for `zreg push` and `zreg serve --push`. */
 export async function runPushMode(command: ZregCommand, flags: Interfaces.InferredFlags<typeof pushFlags & typeof ZregCommand.baseFlags>): Promise<{ url: string; port: number } | undefined> {
   const config = await command.config_(flags)
-  const store = await command.openStore(flags.store, config)
+  // With overlays, pushes go into the top one and reads see the stack (Zuul's buildset registry).
+  const overlays = flags.overlay ?? config.overlays ?? []
+  const stack = overlays.length === 0 ? undefined : await command.openStack(flags.store, overlays, config, { createTop: true })
+  const store = stack instanceof StoreStack ? stack.top : await command.openStore(flags.store, config)
   const out = flags.out ?? config.out ?? './zreg-site'
   const platform = flags['default-platform'] ?? config.defaultPlatform
   const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
@@ -58,6 +69,8 @@ export async function runPushMode(command: ZregCommand, flags: Interfaces.Inferr
   const server = await startPushServer({
     ...(access ? { access } : {}),
     store,
+    ...(stack instanceof StoreStack ? { reads: stack } : {}),
+    redirects: redirectRules(undefined, config),
     out,
     ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
     ...(config.publicHost === undefined ? {} : { publicHost: checkRegistryHost(config.publicHost, 'publicHost in the config file') }),
@@ -70,7 +83,8 @@ export async function runPushMode(command: ZregCommand, flags: Interfaces.Inferr
   if (command.jsonEnabled()) {
     process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
   } else {
-    command.logToStderr(`zreg: push mode at ${server.url} (port ${server.port}), store ${store.location}, tree ${out}`)
+    const stacked = stack instanceof StoreStack ? ` (on ${stack.locations.slice(0, -1).join(', ')})` : ''
+    command.logToStderr(`zreg: push mode at ${server.url} (port ${server.port}), store ${store.location}${stacked}, tree ${out}`)
     const authority = server.url.replace(/^https?:\/\//, '')
     command.logToStderr(`try:  skopeo copy ${server.url.startsWith('http:') ? '--dest-tls-verify=false ' : ''}oci:LAYOUT:REF docker://${authority}/REPO:TAG`)
   }

@@ -13,6 +13,7 @@ import { Notifier, type NotificationEndpoint } from './notifier.js'
 import { PushRegistry } from './push-registry.js'
 import { StaticRegistry } from './static-registry.js'
 import type { RedirectRules } from '../build/redirect-rules.js'
+import type { StoreStack } from '../store/store-stack.js'
 import { TreeRebuilder } from './tree-rebuilder.js'
 
 export interface ServeOptions extends ListenOptions {
@@ -165,7 +166,12 @@ export async function startStaticServer(options: ServeOptions): Promise<RunningS
 }
 
 export interface PushServeOptions extends ListenOptions {
+  /** The store pushes go into. */
   store: LayoutStore
+  /** A stack topped by `store`: reads (and the tree) see all of it (push-registry.ts). */
+  reads?: StoreStack
+  /** Blobs the rebuilt tree answers with a redirect (the store serves them itself). */
+  redirects?: RedirectRules
   /** The static tree rebuilt after each accepted manifest; absent: the store only. */
   out?: string
   defaultPlatform?: Platform
@@ -193,8 +199,16 @@ export interface RunningPushServer {
 /** Push (dev) mode: the full registry API over the store, keeping the static tree current. */
 export async function startPushServer(options: PushServeOptions): Promise<RunningPushServer> {
   compileSchemas()
-  const rebuilder = options.out === undefined ? undefined : new TreeRebuilder(options.store, options.out, options.defaultPlatform, options.publicHost)
+  const rebuilder =
+    options.out === undefined
+      ? undefined
+      : new TreeRebuilder(options.reads ?? options.store, options.out, {
+          ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}),
+          ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
+          ...(options.redirects === undefined ? {} : { redirects: options.redirects }),
+        })
   const registry = new PushRegistry(options.store, {
+    ...(options.reads ? { reads: options.reads } : {}),
     ...(rebuilder ? { rebuilder } : {}),
     ...(options.defaultPlatform ? { defaultPlatform: options.defaultPlatform } : {}),
     ...(options.maxUploads ? { maxUploads: options.maxUploads } : {}),

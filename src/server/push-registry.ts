@@ -8,12 +8,14 @@ import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { checkRepository, checkTag, isRepository } from '../oci/reference.js'
 import { BlobLinks } from '../store/blob-links.js'
 import type { LayoutStore } from '../store/layout-store.js'
+import type { StoreStack } from '../store/store-stack.js'
+import type { BlobReader, StoredRef } from '../store/store.js'
 import { toOciResponse } from './oci-error-response.js'
 import type { AccessControl } from './auth/access-control.js'
 import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, routePattern, serveRead } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
-import { StoreView } from './store-view.js'
+import { StoreView, type ViewedStore } from './store-view.js'
 import type { Notifier } from './notifier.js'
 import type { TreeRebuilder } from './tree-rebuilder.js'
 import { UploadSessions, type UploadSession } from './upload-sessions.js'
@@ -34,6 +36,11 @@ export interface PushRegistryOptions {
   namespaced?: boolean
   /** Who may pull and push (absent: anyone may do anything, as a dev registry). */
   access?: AccessControl
+  /**
+   * A stack whose top is the store written (store-stack.ts): reads see the whole stack, and a manifest
+   * may name blobs a lower store holds (Zuul's buildset registry over a mirror). Absent: the store alone.
+   */
+  reads?: StoreStack
 }
 
 /** The namespace of a repository in namespaced mode: its first component, which must look like a registry host. */
@@ -100,14 +107,18 @@ export class PushRegistry {
   private readonly cache: SmallFileCache = new Map()
   private uploadsRunning = 0
   private readonly links: BlobLinks
+  /** What reads see: the store, or the stack it tops. */
+  private readonly reads: ViewedStore & BlobReader
 
   constructor(
     private readonly store: LayoutStore,
     private readonly options: PushRegistryOptions = {},
   ) {
+    if (options.reads !== undefined && options.reads.top !== store) throw new Error('push mode writes into the top store of the stack it reads')
+    this.reads = options.reads ?? store
     this.uploads = new UploadSessions(store)
     this.links = new BlobLinks(store.location)
-    this.view = new StoreView(store, { defaultPlatform: options.defaultPlatform ?? defaultPlatform }, this.links, () => options.rebuilder?.page())
+    this.view = new StoreView(this.reads, { defaultPlatform: options.defaultPlatform ?? defaultPlatform }, this.links, () => options.rebuilder?.page())
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -253,7 +264,7 @@ export class PushRegistry {
       if (this.options.access && !(await this.options.access.allows(req, from, 'pull'))) return false
       return view.holds(from, digest)
     }
-    if (this.options.access !== undefined || (await this.store.blobStat(digest)) === undefined) return false
+    if (this.options.access !== undefined || (await this.reads.blobStat(digest)) === undefined) return false
     if (!this.options.namespaced) return true
     const namespace = namespaceOf(name)
     return (await this.links.inNamespace(namespace, digest)) || (await view.blobReferenced(digest, `${namespace}/`))
@@ -302,7 +313,8 @@ export class PushRegistry {
     const view = await this.view.refresh()
     for (const descriptor of referencedDescriptors(parsed)) {
       // Only what this repository holds counts: a digest pushed elsewhere is no way into its bytes.
-      const size = (await view.holds(name, descriptor.digest)) ? await this.store.blobStat(descriptor.digest) : undefined
+      // A blob of a lower store of the stack counts: the top store's manifest names it by digest.
+      const size = (await view.holds(name, descriptor.digest)) ? await this.reads.blobStat(descriptor.digest) : undefined
       if (size === undefined) {
         if (parsed.kind === 'image' && !isDistributable(descriptor.mediaType) && descriptor.urls?.length) continue
         throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${descriptor.digest} is not in ${name}; push (or mount) it there first`, { detail: { digest: descriptor.digest } })
@@ -311,7 +323,7 @@ export class PushRegistry {
     }
     // As `zreg add` does: an image's config must satisfy the config schema too.
     if (parsed.kind === 'image' && isImageConfig(parsed.manifest.config.mediaType)) {
-      parseImageConfig(await this.store.blobBytes(parsed.manifest.config.digest, maxManifestBytes))
+      parseImageConfig(await this.reads.blobBytes(parsed.manifest.config.digest, maxManifestBytes))
     }
     const descriptor = { mediaType: parsed.mediaType, digest, size: bytes.length }
     const staging = await this.store.stage()
@@ -334,9 +346,15 @@ export class PushRegistry {
   }
 
   private async deleteManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
-    const refs = (await this.store.refList()).filter((ref) => ref.repository === name)
-    const doomed = isDigest(reference) ? refs.filter((ref) => ref.descriptor.digest === reference) : refs.filter((ref) => ref.tag === checkTag(reference))
-    if (doomed.length === 0) throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
+    const matching = (refs: StoredRef[]) => refs.filter((ref) => ref.repository === name && (isDigest(reference) ? ref.descriptor.digest === reference : ref.tag === checkTag(reference)))
+    const doomed = matching(await this.store.refList())
+    if (doomed.length === 0) {
+      // Only the store pushes go into is written: what a lower store of the stack holds stays.
+      if (this.reads !== this.store && matching(await this.reads.refList()).length > 0) {
+        throw new ZregError('UNSUPPORTED', `${name}:${reference} is in a lower store of the stack, which push mode does not write; delete it there (or build without that store)`)
+      }
+      throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
+    }
     await this.store.refDelete(doomed.map((ref) => (ref.tag !== undefined ? { repository: name, tag: ref.tag } : { repository: name, digest: ref.descriptor.digest })))
     await this.options.rebuilder?.rebuild()
     const { mediaType, digest, size } = doomed[0]!.descriptor

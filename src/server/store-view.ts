@@ -6,8 +6,7 @@ import { groupByRepository, loadRepository, repositoryInput, type ManifestCache 
 import { isDigest, type Digest } from '../oci/digest.js'
 import { MediaTypes } from '../oci/media-types.js'
 import type { BlobLinks } from '../store/blob-links.js'
-import type { LayoutStore } from '../store/layout-store.js'
-import type { StoredRef } from '../store/store.js'
+import type { LocalBlobPaths, RefReader, StoredRef } from '../store/store.js'
 import type { SiteView } from './read-routes.js'
 import type { SiteFile } from './site-reader.js'
 
@@ -16,10 +15,13 @@ interface RepositoryFiles {
   files: Map<string, SiteFile>
 }
 
+/** What a view reads: a store, or a stack of them (store-stack.ts), and where their index.json files are. */
+export type ViewedStore = RefReader & LocalBlobPaths & { readonly locations: readonly string[] }
+
 /**
  * The store itself as a site (push mode): the same files a build would write, planned in memory per
- * repository and kept while the repository's references do not change. Reloads when index.json is
- * replaced (every write replaces it, so its inode changes).
+ * repository and kept while the repository's references do not change. Reloads when an index.json is
+ * replaced (every write replaces it, so its inode changes). A stack is read as one, as a build reads it.
  */
 export class StoreView implements SiteView {
   private indexIdentity = ''
@@ -31,7 +33,7 @@ export class StoreView implements SiteView {
   private readonly salt: unknown[]
 
   constructor(
-    private readonly store: LayoutStore,
+    private readonly store: ViewedStore,
     private readonly options: PlanOptions,
     private readonly links: BlobLinks,
     /** The catalog page to serve for `/` (the one of the tree push mode keeps), if any. */
@@ -47,8 +49,12 @@ export class StoreView implements SiteView {
 
   /** Re-reads the references when the store's index changed since the last look. */
   async refresh(): Promise<this> {
-    const info = statSync(join(this.store.location, 'index.json'))
-    const identity = `${info.ino}:${info.size}:${info.mtimeMs}`
+    const identity = this.store.locations
+      .map((location) => {
+        const info = statSync(join(location, 'index.json'))
+        return `${info.ino}:${info.size}:${info.mtimeMs}`
+      })
+      .join('|')
     if (identity === this.indexIdentity) return this
     this.groups = groupByRepository(await this.store.refList())
     this.inputs = new Map([...this.groups].map(([name, refs]) => [name, repositoryInput(name, refs, this.salt)]))

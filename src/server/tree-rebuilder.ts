@@ -1,6 +1,7 @@
 import { buildSite, type BuildResult } from '../build/build-site.js'
 import type { Platform } from '../oci/platform.js'
-import type { Store } from '../store/store.js'
+import type { RedirectRules } from '../build/redirect-rules.js'
+import type { RefReader } from '../store/store.js'
 import { treePage, type SiteFile } from './site-reader.js'
 
 /**
@@ -14,11 +15,10 @@ export class TreeRebuilder {
   private reported = '[]'
 
   constructor(
-    private readonly store: Store,
+    /** The store, or the stack push mode reads (its top is the one written). */
+    private readonly store: RefReader,
     private readonly out: string,
-    private readonly defaultPlatform?: Platform,
-    /** The host the catalog page's pull commands name (config publicHost). */
-    private readonly publicHost?: string,
+    private readonly options: { defaultPlatform?: Platform; publicHost?: string; redirects?: RedirectRules } = {},
   ) {}
 
   /** The catalog page of the tree as last built (push mode serves it for `/`). */
@@ -30,11 +30,7 @@ export class TreeRebuilder {
     if (this.queued) return this.queued
     const start = (): Promise<BuildResult> => {
       this.queued = undefined
-      this.running = buildSite(this.store, {
-        out: this.out,
-        ...(this.defaultPlatform ? { defaultPlatform: this.defaultPlatform } : {}),
-        ...(this.publicHost === undefined ? {} : { publicHost: this.publicHost }),
-      })
+      this.running = buildSite(this.store, { out: this.out, ...this.options })
         .then((result) => {
           this.report(result)
           return result

@@ -114,6 +114,11 @@ export class LayoutStore implements Store, LocalBlobPaths {
   }
 
   /** Opens the layout at `dir`, creating an empty one when the directory is missing or empty. */
+  /** Where the store's index.json lives: one place (a stack lists each of its stores'). */
+  get locations(): readonly string[] {
+    return [this.location]
+  }
+
   static async open(dir: string, options: { create?: boolean } = {}): Promise<LayoutStore> {
     const store = new LayoutStore(dir)
     const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {

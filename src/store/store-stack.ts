@@ -19,7 +19,7 @@ export interface StackedRef {
  * registry shows a change's images in place of the upstream ones). Where two hold the same reference
  * (`repository:tag`, or an untagged manifest of a repository), the later one wins; blobs are shared by
  * digest, read from the latest store that holds one, so an overlay needs only what its images add.
- * Read-only: a build and `zreg ls` read it; ingests write to one store of it.
+ * Read-only: a build and `zreg ls` read it; push mode writes into its top store (`top`).
  */
 export class StoreStack implements BlobReader, LocalBlobPaths {
   readonly location: string
@@ -32,6 +32,16 @@ export class StoreStack implements BlobReader, LocalBlobPaths {
   /** The locations of the stores stacked on the base, lowest first. */
   get overlays(): string[] {
     return this.layers.slice(1).map((layer) => layer.location)
+  }
+
+  /** Every store's location, lowest first. */
+  get locations(): string[] {
+    return this.layers.map((layer) => layer.location)
+  }
+
+  /** The latest store: the one push mode writes into while it reads the stack. */
+  get top(): LayoutStore {
+    return this.layers.at(-1)!
   }
 
   /** Every reference the stack serves, with the store it comes from and the ones it hides, in refList order. */

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
+import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
-import { startZregServe } from '../helpers/servers.js'
+import { startZregPush, startZregServe } from '../helpers/servers.js'
 import { skopeoPull } from '../helpers/skopeo.js'
 
 interface LsJson {
@@ -57,6 +58,43 @@ describe('shadow overlays: stores stacked on a base', () => {
     } finally {
       await again.stop()
     }
+  })
+
+  test("push mode writes into the top overlay while reads and the tree see the stack (Zuul's buildset registry)", async () => {
+    const change = join(dir, 'pushed-change')
+    const out = join(dir, 'push-site')
+    const baseIndex = await readFile(join(base, 'index.json'))
+    const server = await startZregPush(base, out, ['--overlay', change])
+    const registry = `docker://${server.authority}`
+    try {
+      // A new tag of an image the base holds: only its manifest is sent, which names the base's blobs.
+      await execa('skopeo', ['copy', '--retry-times', '0', '--src-tls-verify=false', '--dest-tls-verify=false', `${registry}/fixtures/multi-layer:1.0`, `${registry}/fixtures/multi-layer:change`])
+      for (const blob of multiLayer.blobs!) assert.ok(!existsSync(join(change, 'blobs', ...blob.split(':'))), `${blob} stays in the base only`)
+      // The change's image under the base's name: it shadows the base's.
+      await execa('skopeo', ['copy', '--retry-times', '0', '--dest-tls-verify=false', absoluteSource('oci:oci-layout:fixtures/multi-layer:1.0'), `${registry}/fixtures/single:1.0`])
+      const changeIndex = JSON.parse(await readFile(join(change, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] }
+      assert.deepEqual(changeIndex.manifests.map((entry) => entry.annotations['org.opencontainers.image.ref.name']).sort(), ['fixtures/multi-layer:change', 'fixtures/single:1.0'])
+      assert.equal(await skopeoPull(`${registry}/fixtures/single:1.0`, join(dir, 'push-pulled-single')), multiLayer.digest)
+      assert.equal(await skopeoPull(`${registry}/fixtures/multi-layer:change`, join(dir, 'push-pulled-change')), multiLayer.digest)
+      // A tag only the base holds cannot be deleted through the overlay.
+      const refused = await fetch(`${server.url}/v2/fixtures/multi-layer/manifests/1.0`, { method: 'DELETE' })
+      assert.equal(refused.status, 405)
+      assert.match(await refused.text(), /lower store of the stack/)
+      // The tree push mode keeps is built from the stack.
+      const tree = await startZregServe(out)
+      try {
+        assert.equal(await skopeoPull(`docker://${tree.authority}/fixtures/single:1.0`, join(dir, 'tree-pulled-single')), multiLayer.digest)
+        assert.equal(await skopeoPull(`docker://${tree.authority}/fixtures/multi-layer:change`, join(dir, 'tree-pulled-change')), multiLayer.digest)
+      } finally {
+        await tree.stop()
+      }
+    } finally {
+      await server.stop()
+    }
+    assert.deepEqual(await readFile(join(base, 'index.json')), baseIndex, 'the base store is not touched')
+    // The change dropped: the base's image again.
+    const list = JSON.parse((await zregOk(['ls', '--store', base, '--json'])).stdout) as LsJson
+    assert.equal(list.repositories.find((repository) => repository.name === 'fixtures/single')!.tags[0]!.digest, single.digest)
   })
 
   test('zreg ls --sources names the store each tag comes from and what it hides', async () => {
