@@ -73,6 +73,11 @@ function description(summary: ManifestSummary): string {
   return parts.length === 0 ? '' : `<div class="d">${escapeHtml(parts.join(': ').slice(0, 300))}</div>`
 }
 
+/** Which overlay store a tag comes from (a stacked build), shown beside it: a speculative image is told apart from the mirror's. */
+function sourceBadge(source: string | undefined): string {
+  return source === undefined ? '' : ` <span class="o" title="from the overlay store ${escapeHtml(source)}">${escapeHtml(source)}</span>`
+}
+
 /** One repository's `<summary>` and table: the part of the page that changes only with the repository. */
 export function repositoryFragment(repository: RepositoryModel): string {
   const tags = [...repository.tags.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -90,7 +95,7 @@ export function repositoryFragment(repository: RepositoryModel): string {
     const span = platforms.length > 1 ? ` rowspan="${platforms.length}"` : ''
     const first = platforms[0]!
     rows.push(
-      `<tr><td class="n"${span}>${escapeHtml(tag)}${description(summary)}</td><td>${escapeHtml(platformText(first.platform))}</td><td class="s">${formatSize(first.size)}</td>` +
+      `<tr><td class="n"${span}>${escapeHtml(tag)}${sourceBadge(repository.sources.get(tag))}${description(summary)}</td><td>${escapeHtml(platformText(first.platform))}</td><td class="s">${formatSize(first.size)}</td>` +
         `<td class="g"${span}><code>${escapeHtml(digest)}</code></td>${addedCell(repository.added.get(tag), span)}` +
         `<td class="p"${span}><code>docker pull ${hostSlot}/${reference}</code></td></tr>`,
     )
@@ -177,7 +182,7 @@ td.n{font-weight:600;word-break:break-all}td.s,td.t{white-space:nowrap}
 td.g code{display:inline-block;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
 code{font:.88em/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 td.p code{user-select:all;background:#f3f5f7;border-radius:4px;padding:.15em .35em;word-break:break-all}
-.d{font-weight:400;color:#555;font-size:.9em;word-break:break-word}.e{margin:.5em .8em;color:#666}
+.o{font-size:.8em;background:#fff3c4;border:1px solid #e0c060;border-radius:3px;padding:0 .3em;margin-left:.3em}.d{font-weight:400;color:#555;font-size:.9em;word-break:break-word}.e{margin:.5em .8em;color:#666}
 button{font-size:.75em;margin-left:.4em;padding:0 .4em;cursor:pointer}#f{font-size:1em;padding:.3em .5em;width:20em;margin:.6em 0}
 footer{margin-top:2em;color:#777;font-size:.85em}`
 

@@ -29,6 +29,8 @@ export interface RepositoryModel {
   tags: Map<string, Digest>
   /** tag -> when the store got it (RFC 3339), for tags stored since zreg records it. */
   added: Map<string, string>
+  /** tag -> the overlay store it comes from (built from a stack), for tags an overlay supplies. */
+  sources: Map<string, string>
   /** Every manifest the repository serves: tagged, kept untagged, and children of indexes. */
   manifests: Map<Digest, ManifestSummary>
 }
@@ -84,21 +86,22 @@ export function groupByRepository(refs: StoredRef[]): Map<string, StoredRef[]> {
  */
 export function repositoryInput(name: string, refs: StoredRef[], salt: unknown): string {
   let text = `${JSON.stringify(salt)}\n${name}\n`
-  // The add time is shown on the catalog page (catalog-page.ts), so it is part of the repository's input.
-  for (const ref of refs) text += `${ref.tag ?? ''}@${ref.descriptor.digest}:${ref.descriptor.mediaType}:${ref.descriptor.annotations?.[addedAnnotation] ?? ''}\n`
+  // So are the add time and the overlay a tag comes from, both shown on the catalog page (catalog-page.ts).
+  for (const ref of refs) text += `${ref.tag ?? ''}@${ref.descriptor.digest}:${ref.descriptor.mediaType}:${ref.descriptor.annotations?.[addedAnnotation] ?? ''}:${ref.source ?? ''}\n`
   // One update per repository: a build hashes every repository, and each call into the hash costs more than its bytes.
   return createHash('sha256').update(text).digest('hex')
 }
 
 /** Reads one repository's manifests (and its indexes' children) into a model. */
 export async function loadRepository(store: BlobReader, name: string, refs: StoredRef[], cache: ManifestCache = new Map()): Promise<RepositoryModel> {
-  const repository: RepositoryModel = { name, tags: new Map(), added: new Map(), manifests: new Map() }
+  const repository: RepositoryModel = { name, tags: new Map(), added: new Map(), sources: new Map(), manifests: new Map() }
   const pending: Descriptor[] = []
   for (const ref of refs) {
     if (ref.tag !== undefined) {
       repository.tags.set(ref.tag, ref.descriptor.digest)
       const added = ref.descriptor.annotations?.[addedAnnotation]
       if (added !== undefined) repository.added.set(ref.tag, added)
+      if (ref.source !== undefined) repository.sources.set(ref.tag, ref.source)
     }
     pending.push(ref.descriptor)
   }

@@ -46,6 +46,16 @@ export abstract class ZregCommand extends Command {
   }
 
   /**
+   * Push mode's stores: with overlays (--overlay, else the config file's), the stack reads see and its
+   * top store, which pushes go into (made when missing); without, --store (made when missing) alone.
+   */
+  async openPushStores(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig): Promise<{ store: LayoutStore; reads?: StoreStack }> {
+    if ((overlayFlags ?? config.overlays ?? []).length === 0) return { store: await this.openStore(storeFlag, config) }
+    const stack = (await this.openStack(storeFlag, overlayFlags, config, { createTop: true })) as StoreStack
+    return { store: stack.top, reads: stack }
+  }
+
+  /**
    * Runs `work` on the store, creating it when missing; if `work` fails, a store this call created (and
    * the parent directories it made) is removed again unless something was committed to it meanwhile,
    * so a failed first `zreg add` leaves nothing behind; the same when a signal ends the process.

@@ -6,7 +6,6 @@ import { AccessControl } from '../server/auth/access-control.js'
 import { Htpasswd } from '../server/auth/htpasswd.js'
 import { startPushServer } from '../server/http-server.js'
 import { listenFlags, listenOptions, outFlag, redirectRules, serveUntilSignal, storeFlag, ZregCommand } from '../cli/base-command.js'
-import { StoreStack } from '../store/store-stack.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
 export const pushFlags = {
@@ -51,9 +50,7 @@ With --overlay (or overlays in the config file), pushes go into the last overlay
 export async function runPushMode(command: ZregCommand, flags: Interfaces.InferredFlags<typeof pushFlags & typeof ZregCommand.baseFlags>): Promise<{ url: string; port: number } | undefined> {
   const config = await command.config_(flags)
   // With overlays, pushes go into the top one and reads see the stack (Zuul's buildset registry).
-  const overlays = flags.overlay ?? config.overlays ?? []
-  const stack = overlays.length === 0 ? undefined : await command.openStack(flags.store, overlays, config, { createTop: true })
-  const store = stack instanceof StoreStack ? stack.top : await command.openStore(flags.store, config)
+  const { store, reads } = await command.openPushStores(flags.store, flags.overlay, config)
   const out = flags.out ?? config.out ?? './zreg-site'
   const platform = flags['default-platform'] ?? config.defaultPlatform
   const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
@@ -69,7 +66,7 @@ export async function runPushMode(command: ZregCommand, flags: Interfaces.Inferr
   const server = await startPushServer({
     ...(access ? { access } : {}),
     store,
-    ...(stack instanceof StoreStack ? { reads: stack } : {}),
+    ...(reads ? { reads } : {}),
     redirects: redirectRules(undefined, config),
     out,
     ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
@@ -83,7 +80,7 @@ export async function runPushMode(command: ZregCommand, flags: Interfaces.Inferr
   if (command.jsonEnabled()) {
     process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
   } else {
-    const stacked = stack instanceof StoreStack ? ` (on ${stack.locations.slice(0, -1).join(', ')})` : ''
+    const stacked = reads ? ` (on ${reads.locations.slice(0, -1).join(', ')})` : ''
     command.logToStderr(`zreg: push mode at ${server.url} (port ${server.port}), store ${store.location}${stacked}, tree ${out}`)
     const authority = server.url.replace(/^https?:\/\//, '')
     command.logToStderr(`try:  skopeo copy ${server.url.startsWith('http:') ? '--dest-tls-verify=false ' : ''}oci:LAYOUT:REF docker://${authority}/REPO:TAG`)

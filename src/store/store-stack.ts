@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
 import type { Readable } from 'node:stream'
 import { ZregError } from '../errors.js'
 import type { Digest } from '../oci/digest.js'
@@ -57,8 +58,10 @@ export class StoreStack implements BlobReader, LocalBlobPaths {
     return [...byKey.values()].sort((a, b) => compareRefs(a.ref, b.ref))
   }
 
+  /** Every reference the stack serves; one an overlay supplies names it (its directory's name: no path) as `source`. */
   async refList(): Promise<StoredRef[]> {
-    return (await this.stackedRefs()).map((stacked) => stacked.ref)
+    const base = this.layers[0]!.location
+    return (await this.stackedRefs()).map((stacked) => (stacked.source === base ? stacked.ref : { ...stacked.ref, source: basename(stacked.source) }))
   }
 
   async blobStat(digest: Digest): Promise<number | undefined> {

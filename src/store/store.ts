@@ -7,6 +7,8 @@ export interface StoredRef {
   repository: string
   tag?: string
   descriptor: Descriptor
+  /** Read through a stack: the name (directory name) of the overlay store it comes from; absent from the base. */
+  source?: string
 }
 
 /** What a blob must turn out to be; a mismatch is refused. */

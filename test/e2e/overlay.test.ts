@@ -49,9 +49,15 @@ describe('shadow overlays: stores stacked on a base', () => {
       await server.stop()
     }
     assert.deepEqual(await readFile(join(base, 'index.json')), baseIndex, 'the base store is not touched')
+    // The build records where each tag came from: the catalog page marks the overlay's (by its store's name, no path).
+    const badge = '<span class="o" title="from the overlay store change">change</span>'
+    const page = await readFile(join(out, 'index.html'), 'utf8')
+    assert.equal(page.split(badge).length - 1, 1, 'one tag comes from the overlay')
+    assert.ok(!page.includes(dir), 'no path of this machine')
 
     // Without the overlay, the base's image is back.
     await zregOk(['build', '--store', base, '--out', out])
+    assert.ok(!(await readFile(join(out, 'index.html'), 'utf8')).includes(badge))
     const again = await startZregServe(out)
     try {
       assert.equal(await skopeoPull(`docker://${again.authority}/fixtures/single:1.0`, join(dir, 'pulled-base')), single.digest)

@@ -16,7 +16,8 @@ const allowed: Record<string, string[]> = {
   query: ['query', 'store', 'oci', 'errors'],
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
-  cli: ['cli', 'config', 'store', 'errors', 'oci', 'ingest', 'remote'],
+  // cli turns flags into the library's options (redirect rules are build's).
+  cli: ['cli', 'config', 'build', 'store', 'errors', 'oci', 'ingest', 'remote'],
   commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'publish', 'clients', 'oci', 'errors'],
 }
 

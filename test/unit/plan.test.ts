@@ -17,6 +17,7 @@ const repo = (name: string, tags: [string, ManifestSummary][], more: ManifestSum
   name,
   tags: new Map(tags.map(([tag, summary]) => [tag, summary.digest])),
   added: new Map(),
+  sources: new Map(),
   manifests: new Map([...tags.map(([, s]) => s), ...more].map((s) => [s.digest, s])),
 })
 const options = { defaultPlatform: { os: 'linux', architecture: 'amd64' }, cacheMaxAge: 60 }
