@@ -167,8 +167,8 @@ export const overlayFlag = Flags.string({
   multipleNonGreedy: true,
 })
 export const redirectFlag = Flags.string({
-  description:
-    "Answer the blobs of the repositories PATTERN matches (a glob: * within a name component, ** across them) with a 307 redirect to URL (with {algorithm}, {hex}, {digest}, {repository}); several URLs, separated by commas, are mirrors, one picked per blob by its digest. Repeat for more rules (the first that matches wins); they replace the config file's redirects, which can also select by media type and size [e.g. '**=https://cdn.example.com/{algorithm}/{hex}']",
+  description: "Answer the blobs of the repositories PATTERN matches (*: within a name component, **: across) with a 307 to URL ({algorithm}, {hex}, {digest}, {repository}); URL,URL...: mirrors, picked by digest. Repeatable; replaces the config file's redirects",
+  helpValue: 'PATTERN=URL',
   multiple: true,
   multipleNonGreedy: true,
 })

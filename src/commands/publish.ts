@@ -28,7 +28,8 @@ Writes go in a safe order: blobs, manifests by digest, then tags, tag lists and 
   static override flags = {
     out: outFlag,
     'blobs-to': Flags.string({
-      description: 'Send the blobs the tree redirects (zreg build --redirect) to this target first, from the store, at ALGORITHM/HEX (an OCI layout\'s blobs/ layout: the URL template BASE/{algorithm}/{hex} for a CDN in front of it): dir:PATH or s3://BUCKET[/PREFIX]',
+      description: "First send the blobs the tree redirects, from --store, to TARGET (dir:PATH or s3://BUCKET[/PREFIX], the CDN's origin) at ALGORITHM/HEX, as an OCI layout's blobs/ holds them",
+      helpValue: 'TARGET',
     }),
     store: Flags.string({ description: 'With --blobs-to: the store the tree was built from [default: ./zreg-store]', env: 'ZREG_STORE' }),
     overlay: overlayFlag,
