@@ -13,8 +13,9 @@ export const caddyNoFallback = 'manifests/-'
 
 /**
  * A repository's lines of the Caddy manifest map: URI -> "media type|digest|fallback URI" (fallback
- * only for a tag naming an index), and for each redirected blob, its URI -> "redirect-STATUS|location|". Caddy's `map` compares strings exactly, so tags equal but for case
- * stay apart without the regex keys nginx needs.
+ * only for a tag naming an index), and for each redirected blob, its URI -> "redirect-STATUS|location|".
+ * Caddy's `map` compares strings exactly, so tags equal but for case stay apart without the regex keys
+ * nginx needs.
  */
 export function caddyMapFile(plan: RepositoryPlan): string {
   const base = `/v2/${plan.name}/`
