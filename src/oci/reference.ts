@@ -76,3 +76,23 @@ export function formatImageReference(ref: ImageReference): string {
   if (ref.digest !== undefined) return `${ref.repository}@${ref.digest}`
   return ref.tag === undefined ? ref.repository : `${ref.repository}:${ref.tag}`
 }
+
+/** A manifest of a repository: `repository:tag`, or `repository@digest`. */
+export interface ManifestReference {
+  repository: string
+  /** A tag, or a digest. */
+  reference: string
+}
+
+/** `REPO:TAG` or `REPO@DIGEST` as a reference; NAME_INVALID, TAG_INVALID or DIGEST_INVALID otherwise. */
+export function parseManifestReference(text: string, what: string): ManifestReference {
+  const at = text.indexOf('@')
+  if (at >= 0) {
+    const reference = text.slice(at + 1)
+    if (!isDigest(reference)) throw new ZregError('DIGEST_INVALID', `${what} ${JSON.stringify(text)}: "${reference}" is not a digest (sha256:<64 hex>)`)
+    return { repository: checkRepository(text.slice(0, at)), reference }
+  }
+  const colon = text.lastIndexOf(':')
+  if (colon <= text.lastIndexOf('/')) throw new ZregError('TAG_INVALID', `${what} ${JSON.stringify(text)} names no tag: write REPOSITORY:TAG or REPOSITORY@DIGEST`)
+  return { repository: checkRepository(text.slice(0, colon)), reference: checkTag(text.slice(colon + 1)) }
+}

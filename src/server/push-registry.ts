@@ -7,6 +7,7 @@ import { isDistributable, isManifest } from '../oci/media-types.js'
 import { defaultPlatform, type Platform } from '../oci/platform.js'
 import { checkRepository, checkTag, isRepository } from '../oci/reference.js'
 import { BlobLinks } from '../store/blob-links.js'
+import { matching, removeManifest } from '../store/ref-edits.js'
 import type { LayoutStore } from '../store/layout-store.js'
 import type { StoreStack } from '../store/store-stack.js'
 import type { BlobReader, StoredRef } from '../store/store.js'
@@ -225,7 +226,7 @@ export class PushRegistry {
         const digest = parseDigestParameter(requestQuery(req.url).get('digest'))
         if (hasBody(req)) await this.uploads.append(session, req, chunkRange(req))
         else req.resume()
-        return this.finished(res, name, (await this.uploads.finish(session, digest)).digest)
+        return this.finished(res, name, (await this.uploads.finish(session, digest, () => this.hold(name, digest))).digest)
       }
       case 'GET':
         return empty(res, 204, this.sessionHeaders(session, await this.uploads.offset(session)))
@@ -245,9 +246,17 @@ export class PushRegistry {
     }
   }
 
-  /** A blob is in: the repository holds it from now on (readable, mountable, referable there). */
+  /**
+   * The repository holds the blob from now on (readable, mountable, referable there). Linked before an
+   * upload's bytes are published, so `zreg gc` (which keeps what links name) never finds them held by nothing.
+   */
+  private hold(name: string, digest: Digest): Promise<void> {
+    return this.links.add(name, digest, this.options.namespaced ? namespaceOf(name) : undefined)
+  }
+
+  /** A blob is in (uploaded, or mounted). */
   private async finished(res: ServerResponse, name: string, digest: Digest): Promise<void> {
-    await this.links.add(name, digest, this.options.namespaced ? namespaceOf(name) : undefined)
+    await this.hold(name, digest)
     empty(res, 201, { Location: `/v2/${name}/blobs/${digest}`, 'Docker-Content-Digest': digest })
   }
 
@@ -288,7 +297,8 @@ export class PushRegistry {
         await this.uploads.cancel(session)
         throw error
       }
-      return this.finished(res, name, (await this.uploads.finish(session, parseDigestParameter(digest))).digest)
+      const expected = parseDigestParameter(digest)
+      return this.finished(res, name, (await this.uploads.finish(session, expected, () => this.hold(name, expected))).digest)
     }
     req.resume()
     empty(res, 202, this.sessionHeaders(session, 0))
@@ -312,9 +322,7 @@ export class PushRegistry {
     if (!byDigest) checkTag(reference)
     const view = await this.view.refresh()
     for (const descriptor of referencedDescriptors(parsed)) {
-      // Only what this repository holds counts: a digest pushed elsewhere is no way into its bytes.
-      // A blob of a lower store of the stack counts: the top store's manifest names it by digest.
-      const size = (await view.holds(name, descriptor.digest)) ? await this.reads.blobStat(descriptor.digest) : undefined
+      const size = await this.heldSize(view, name, descriptor.digest)
       if (size === undefined) {
         if (parsed.kind === 'image' && !isDistributable(descriptor.mediaType) && descriptor.urls?.length) continue
         throw new ZregError('MANIFEST_BLOB_UNKNOWN', `${descriptor.digest} is not in ${name}; push (or mount) it there first`, { detail: { digest: descriptor.digest } })
@@ -345,17 +353,33 @@ export class PushRegistry {
     })
   }
 
+  /**
+   * The size of a blob the repository holds, or undefined. Only what this repository holds counts: a
+   * digest pushed elsewhere is no way into its bytes; a blob of a lower store of the stack counts, as the
+   * top store's manifest names it by digest. A blob linked to the repository but not in place is one a
+   * `zreg gc` sweep has moved aside for a moment (it puts back what links name): looked for again, for
+   * up to two seconds.
+   */
+  private async heldSize(view: StoreView, name: string, digest: Digest): Promise<number | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const size = (await view.holds(name, digest)) ? await this.reads.blobStat(digest) : undefined
+      if (size !== undefined || attempt === 20 || !(await this.links.has(name, digest))) return size
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
   private async deleteManifest(req: IncomingMessage, res: ServerResponse, name: string, reference: string): Promise<void> {
-    const matching = (refs: StoredRef[]) => refs.filter((ref) => ref.repository === name && (isDigest(reference) ? ref.descriptor.digest === reference : ref.tag === checkTag(reference)))
-    const doomed = matching(await this.store.refList())
-    if (doomed.length === 0) {
+    const target = { repository: name, reference: isDigest(reference) ? reference : checkTag(reference) }
+    let doomed: StoredRef[]
+    try {
+      doomed = await removeManifest(this.store, target)
+    } catch (error) {
       // Only the store pushes go into is written: what a lower store of the stack holds stays.
-      if (this.reads !== this.store && matching(await this.reads.refList()).length > 0) {
+      if (error instanceof ZregError && error.code === 'MANIFEST_UNKNOWN' && this.reads !== this.store && matching(await this.reads.refList(), target).length > 0) {
         throw new ZregError('UNSUPPORTED', `${name}:${reference} is in a lower store of the stack, which push mode does not write; delete it there (or build without that store)`)
       }
-      throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(reference) ? { Digest: reference } : { Tag: reference } })
+      throw error
     }
-    await this.store.refDelete(doomed.map((ref) => (ref.tag !== undefined ? { repository: name, tag: ref.tag } : { repository: name, digest: ref.descriptor.digest })))
     await this.options.rebuilder?.rebuild()
     const { mediaType, digest, size } = doomed[0]!.descriptor
     this.notifier?.emit('delete', { mediaType, digest, size, repository: name, ...(isDigest(reference) ? {} : { tag: reference }) }, req)

@@ -117,8 +117,12 @@ export class UploadSessions {
     })
   }
 
-  /** Verifies the upload is `digest` and publishes it into the store; the session ends either way. */
-  finish(session: UploadSession, digest: Digest): Promise<{ digest: Digest; size: number }> {
+  /**
+   * Verifies the upload is `digest` and publishes it into the store; the session ends either way.
+   * `beforePublish` runs once the bytes are verified, before they are published: push mode links the
+   * blob to its repository there, so a `zreg gc` never sees it published and held by nothing.
+   */
+  finish(session: UploadSession, digest: Digest, beforePublish?: () => Promise<void>): Promise<{ digest: Digest; size: number }> {
     return this.serialize(session.id, async () => {
       const path = this.dataPath(session.id)
       const size = await this.offset(session)
@@ -131,6 +135,7 @@ export class UploadSessions {
       const actual = counter.digest()
       try {
         if (actual !== digest) throw new ZregError('DIGEST_INVALID', `the upload hashes to ${actual}, not ${digest}`, { detail: { digest } })
+        await beforePublish?.()
         await this.store.blobAdopt(path, digest)
         return { digest, size }
       } finally {

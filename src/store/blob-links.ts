@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js'
+import { digestAlgorithm, digestHex, isDigest, type Digest } from '../oci/digest.js'
 
 /**
  * Which repositories a blob was pushed (or mounted) into before any manifest names it, kept in the store
@@ -59,6 +59,17 @@ export class BlobLinks {
 
   async removeFromNamespace(namespace: string, digest: Digest): Promise<void> {
     await rm(this.path(BlobLinks.namespaceScope(namespace), digest), { force: true })
+  }
+
+  /** Every blob some repository (or namespace) holds this way: what `zreg gc` keeps (a walk of every link). */
+  async all(): Promise<Set<Digest>> {
+    const found = new Set<Digest>()
+    for (const entry of await readdir(this.root, { recursive: true }).catch(() => [] as string[])) {
+      const match = /(?:^|\/)_blobs\/([a-z0-9]+)\/([a-f0-9]+)$/.exec(entry)
+      const digest = match ? `${match[1]}:${match[2]}` : ''
+      if (isDigest(digest)) found.add(digest)
+    }
+    return found
   }
 
   /** The repositories that hold the blob (a walk of every link: only blob deletes ask). */

@@ -14,6 +14,7 @@ import { addedAnnotation, refNameAnnotation } from '../oci/annotations.js'
 import { isRepository, isTag } from '../oci/reference.js'
 import { incomingCollision } from '../oci/tree-collisions.js'
 import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtomic, WriteBehind } from './atomic.js'
+import { claimBlob } from './blob-claims.js'
 import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
@@ -353,6 +354,8 @@ export class LayoutStore implements Store, LocalBlobPaths {
 
 class LayoutStaging implements StoreStaging, StagedFiles {
   private readonly staged = new Map<Digest, { path: string; size: number }>()
+  /** Stored blobs this ingest relies on, claimed so a concurrent `zreg gc` keeps them (blob-claims.ts). */
+  private readonly claimed = new Set<Digest>()
   private counter = 0
   private closed = false
 
@@ -406,9 +409,17 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     return this.keep(temp, { digest, size })
   }
 
+  /** Claims a stored blob before this ingest looks for it, once per digest (blob-claims.ts). */
+  private claim(digest: Digest): void {
+    if (this.claimed.has(digest)) return
+    claimBlob(this.dir, digest)
+    this.claimed.add(digest)
+  }
+
   /** Records a verified temp file as the blob, or drops it when the blob is staged or stored already. */
   private async keep(temp: string, blob: PutBlobResult): Promise<PutBlobResult> {
     const { digest, size } = blob
+    if (!this.staged.has(digest)) this.claim(digest)
     if (this.staged.has(digest) || (await this.store.blobStat(digest)) !== undefined) await rm(temp, { force: true })
     else this.staged.set(digest, { path: temp, size })
     return { digest, size }
@@ -433,7 +444,11 @@ class LayoutStaging implements StoreStaging, StagedFiles {
   }
 
   async blobStat(digest: Digest): Promise<number | undefined> {
-    return this.staged.get(digest)?.size ?? this.store.blobStat(digest)
+    const staged = this.staged.get(digest)
+    if (staged !== undefined) return staged.size
+    // An ingest that finds a blob stored skips it: from here on it relies on the blob staying.
+    this.claim(digest)
+    return this.store.blobStat(digest)
   }
 
   async blobBytes(digest: Digest, maxBytes: number): Promise<Buffer> {
@@ -465,6 +480,8 @@ class LayoutStaging implements StoreStaging, StagedFiles {
     // Checked before a blob is published, and again under the index lock against concurrent writers.
     if (refs.length > 0) checkTreeNames(await this.store.refList(), refs)
     refs = await Promise.all(refs.map((ref) => this.withPlatform(ref)))
+    // Published below before the index names them: claimed first, so a concurrent gc keeps them.
+    for (const digest of this.staged.keys()) this.claim(digest)
     const touched = new Set<string>()
     for (const [digest, { path: temp }] of this.staged) {
       const final = this.store.blobPath(digest)

@@ -175,8 +175,10 @@ describe('precomputed redirects: blobs from a CDN, manifests from the origin', (
         const server: TestServer = await start()
         try {
           const before = (await cdn.log()).length
-          const pulled = await podman(join(storage, name.replace(' ', '-')))(['pull', '--tls-verify=false', `${server.authority}/team/app:1`])
+          const client = podman(join(storage, name.replace(' ', '-')))
+          const pulled = await client(['pull', '--tls-verify=false', `${server.authority}/team/app:1`])
           assert.equal(pulled.exitCode, 0, `${name}: ${pulled.stderr}`)
+          assert.equal((await client(['image', 'inspect', '--format', '{{.Digest}}', `${server.authority}/team/app:1`])).stdout.trim(), image('oci/multi-layer').digest)
           const hostsDir = await writeHostsDir(await tempDir('hosts'), server.authority, server.url, server.url)
           const namespace = name.replace(' ', '-')
           const ctr = await containerd.pull(`${server.authority}/team/app:multi`, { hostsDir, namespace })

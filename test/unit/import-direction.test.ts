@@ -14,11 +14,12 @@ const allowed: Record<string, string[]> = {
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'store', 'oci', 'errors'],
+  maintenance: ['maintenance', 'store', 'oci', 'errors'],
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
   // cli turns flags into the library's options (redirect rules are build's).
   cli: ['cli', 'config', 'build', 'store', 'errors', 'oci', 'ingest', 'remote'],
-  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'publish', 'clients', 'oci', 'errors'],
+  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'maintenance', 'publish', 'clients', 'oci', 'errors'],
 }
 
 test('internal imports go one way down the layers, and build never names the layout store', async () => {
