@@ -1,8 +1,8 @@
 import { closeSync, fdatasync, fsyncSync, openSync, readSync, writevSync } from 'node:fs'
-import { parentPort } from 'node:worker_threads'
 import { crc32 } from 'node:zlib'
 import { DigestCounter } from '../oci/digest.js'
-import type { GzipJob, GzipReply } from './gzip-pool.js'
+import { serveJobs } from '../workers/serve-jobs.js'
+import type { GzipJob, GzipResult } from './gzip-pool.js'
 import { compressBlock, dictionaryAfter, dictionaryBytes, gzipEnd, gzipHeader } from './parallel-gzip.js'
 
 /** Bytes written between two flushes started while writing. */
@@ -45,7 +45,7 @@ function writeAll(fd: number, pieces: Buffer[]): void {
  * While writing it starts an fdatasync every `flushBytes` (one at a time, on libuv's pool), so the
  * disk writes the file while the rest is computed instead of all of it in the final fsync.
  */
-async function gzipToFile(job: GzipJob): Promise<GzipReply> {
+async function gzipToFile(job: GzipJob): Promise<GzipResult> {
   const { blockSize, parallel, level } = job.gzip
   const plain = new DigestCounter()
   const gzipped = new DigestCounter()
@@ -106,18 +106,7 @@ async function gzipToFile(job: GzipJob): Promise<GzipReply> {
     closeSync(input)
     if (output !== undefined) closeSync(output)
   }
-  return { ok: true, digest: gzipped.digest(), size: gzipped.size, diffId: plain.digest() }
+  return { digest: gzipped.digest(), size: gzipped.size, diffId: plain.digest() }
 }
 
-/** An Error's fields that survive postMessage: Node's own error codes are what systemError() reads. */
-function serializable(error: unknown): GzipReply {
-  const { message = String(error), code, syscall, path, errno } = (error ?? {}) as NodeJS.ErrnoException
-  return { ok: false, error: { message, ...(typeof code === 'string' ? { code } : {}), ...(syscall ? { syscall } : {}), ...(path ? { path } : {}), ...(errno === undefined ? {} : { errno }) } }
-}
-
-parentPort!.on('message', (job: GzipJob) => {
-  gzipToFile(job).then(
-    (reply) => parentPort!.postMessage(reply),
-    (error: unknown) => parentPort!.postMessage(serializable(error)),
-  )
-})
+serveJobs(gzipToFile)
