@@ -2,15 +2,15 @@ import type { Readable } from 'node:stream'
 import { DigestCounter, digestAlgorithm, type Digest } from '../oci/digest.js'
 import { maxManifestBytes, parseManifest, referencedDescriptors, type Descriptor } from '../oci/manifest.js'
 import { isDistributable } from '../oci/media-types.js'
-import { hasDebrisList, hasLocalBlobPaths, type Store } from '../store/store.js'
+import { hasDebrisList, hasLocalBlobPaths, type RefReader } from '../store/store.js'
 import { hashFiles } from './hash-files.js'
 
 export interface VerifyProblem {
   /** What is wrong: a blob whose bytes are not its digest, a missing or wrongly sized one, a bad manifest. */
-  kind: 'digest' | 'missing' | 'size' | 'manifest'
+  kind: 'digest' | 'missing' | 'size' | 'manifest' | 'tree'
   digest: string
   message: string
-  /** The reference that reaches it. */
+  /** The reference that reaches it (for a problem of the tree: the tree's path). */
   reference: string
 }
 
@@ -39,7 +39,7 @@ async function hashStream(stream: Readable, algorithm: string): Promise<{ digest
  * every core, hash-files.ts, when the store's blobs are files). Problems come in the order the walk
  * meets them. Also lists the leftovers of interrupted runs.
  */
-export async function verifyStore(store: Store): Promise<VerifyResult> {
+export async function verifyStore(store: RefReader): Promise<VerifyResult> {
   /** Each problem with the position of its blob in the walk, so parallel hashing keeps the order. */
   const found: { at: number; problem: VerifyProblem }[] = []
   /** Blobs in the order the walk first meets them: what to hash, and the reference that reached each. */

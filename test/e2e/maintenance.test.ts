@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, realpath, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
@@ -122,6 +122,35 @@ describe('a store that lives for years: zreg tag, zreg rm, zreg gc', () => {
     const bad = await zreg(['gc', ...s, '--grace', 'soon'])
     assert.equal(bad.exitCode, 2)
     assert.match(bad.stderr, /--grace "soon" is not a duration/)
+  })
+
+  test('zreg verify --out checks the tree against the store: what it lists, what each tag names, every byte', async () => {
+    const store = join(dir, 'verify-tree')
+    const s = ['--store', store]
+    await zregOk(['add', absoluteSource(image('oci/single').source), '--name', 'app:1', ...s])
+    await zregOk(['add', absoluteSource(image('oci/multi-arch').source), '--name', 'app:multi', ...s])
+    const site = join(dir, 'verify-site')
+    await zregOk(['build', ...s, '--out', site])
+    assert.match((await zregOk(['verify', ...s, '--out', site])).stdout, /^ok: .* and the tree /)
+    // A copy of the tree holds its own files (not the store's): each is read and hashed.
+    const copy = join(dir, 'verify-copy')
+    await execa('cp', ['-a', site, copy])
+    await zregOk(['verify', ...s, '--out', copy])
+    const layer = image('oci/single').blobs!.find((digest) => digest !== image('oci/single').configDigest)!
+    const file = join(copy, 'v2', 'app', 'blobs', layer)
+    const bytes = await readFile(file)
+    bytes[0] = bytes[0]! ^ 1
+    await execa('sh', ['-c', 'cat > "$1"', 'sh', await realpath(file)], { input: bytes })
+    // The store moved on since the build: a tag moved, another added.
+    await zregOk(['tag', 'app:multi', 'app:1', ...s])
+    await zregOk(['tag', 'app:multi', 'other:1', ...s])
+    const checked = await zreg(['verify', ...s, '--out', copy, '--json'])
+    assert.equal(checked.exitCode, 4)
+    const problems = (JSON.parse(checked.stdout) as { problems: { kind: string; reference: string; message: string }[] }).problems.filter((problem) => problem.kind === 'tree')
+    const about = (reference: string) => problems.find((problem) => problem.reference === reference)?.message ?? ''
+    assert.match(about(`v2/app/blobs/${layer}`), /its bytes hash to/)
+    assert.match(about('v2/app/manifests/1'), /but the store tags/)
+    assert.match(about('v2/other'), /in the store but not in the tree/)
   })
 
   test('a writer that reaches for a blob while gc sweeps keeps it, on either side of the move', async () => {

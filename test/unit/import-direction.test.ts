@@ -14,7 +14,7 @@ const allowed: Record<string, string[]> = {
   sync: ['sync', 'ingest', 'remote', 'store', 'oci', 'errors', 'config'],
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
-  query: ['query', 'workers', 'store', 'oci', 'errors'],
+  query: ['query', 'workers', 'build', 'store', 'oci', 'errors'],
   maintenance: ['maintenance', 'store', 'oci', 'errors'],
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
