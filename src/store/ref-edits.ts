@@ -16,13 +16,14 @@ export function matching(refs: StoredRef[], { repository, reference }: ManifestR
  * nothing matches. Returns what was removed.
  */
 export async function removeManifest(store: LayoutStore, target: ManifestReference): Promise<StoredRef[]> {
+  const unknown = () => new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(target.reference) ? { Digest: target.reference } : { Tag: target.reference } })
+  // Nothing to remove: the index is not written at all.
+  if (matching(await store.refList(), target).length === 0) throw unknown()
   let doomed: StoredRef[] = []
   await store.updateIndex((current) => {
     doomed = matching([...current.values()], target)
     for (const ref of doomed) current.delete(refKey(ref))
   })
-  if (doomed.length === 0) {
-    throw new ZregError('MANIFEST_UNKNOWN', 'manifest unknown', { detail: isDigest(target.reference) ? { Digest: target.reference } : { Tag: target.reference } })
-  }
+  if (doomed.length === 0) throw unknown()
   return doomed
 }
