@@ -11,23 +11,25 @@ import { isDistributable, isManifest, MediaTypes } from '../oci/media-types.js'
 import { formatPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
 import { parseManifestReference, type ManifestReference } from '../oci/reference.js'
 import { tempPathBeside, writeFileAtomic } from '../store/atomic.js'
+import { connectRegistry, type RemoteOptions } from '../ingest/registry-source.js'
+import { pushImage, type PushResult } from '../remote/push-image.js'
+import { formatRemoteReference, parseRemoteReference, type RemoteReference } from '../remote/remote-reference.js'
 import { matching } from '../store/ref-edits.js'
 import type { LocalBlobPaths, RefReader } from '../store/store.js'
 
-/** Where `zreg export` writes: skopeo's transports, with an optional name (`:REF`) for the image there. */
-export type ExportDestination = { transport: 'oci' | 'oci-archive' | 'docker-archive'; path: string; name?: string }
+/** Where `zreg export` writes: skopeo's transports, with an optional name (`:REF`) for the image there, or a registry. */
+export type ExportDestination = { transport: 'oci' | 'oci-archive' | 'docker-archive'; path: string; name?: string } | { transport: 'docker'; reference: RemoteReference }
 
 /**
- * DEST as skopeo names it: `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:NAME:TAG]`.
- * USAGE for anything else (a path holding a colon cannot be named with a REF after it).
+ * DEST as skopeo names it: `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`, `docker-archive:FILE[:NAME:TAG]`,
+ * `docker://HOST/REPOSITORY[:TAG|@DIGEST]`. USAGE for anything else (a path holding a colon cannot be
+ * named with a REF after it); SOURCE_INVALID for a malformed registry reference.
  */
 export function parseExportDestination(text: string): ExportDestination {
+  if (text.startsWith('docker://')) return { transport: 'docker', reference: parseRemoteReference(text.slice('docker://'.length)) }
   const match = /^(oci|oci-archive|docker-archive):([^:]+)(?::(.+))?$/.exec(text)
-  if (match === null) {
-    const hint = text.startsWith('docker://') ? ' (pushing to a registry is not done by zreg export yet: export to oci: and push that with skopeo copy)' : ''
-    throw new ZregError('USAGE', `DEST ${JSON.stringify(text)} is not oci:DIR[:REF], oci-archive:FILE[:REF] or docker-archive:FILE[:NAME:TAG]${hint}`)
-  }
-  return { transport: match[1] as ExportDestination['transport'], path: match[2]!, ...(match[3] === undefined ? {} : { name: match[3] }) }
+  if (match === null) throw new ZregError('USAGE', `DEST ${JSON.stringify(text)} is not oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:NAME:TAG] or docker://HOST/REPOSITORY[:TAG]`)
+  return { transport: match[1] as 'oci' | 'oci-archive' | 'docker-archive', path: match[2]!, ...(match[3] === undefined ? {} : { name: match[3] }) }
 }
 
 export interface ExportResult {
@@ -38,6 +40,8 @@ export interface ExportResult {
   /** Blobs it consists of (manifests, configs, layers) and their bytes. */
   blobs: number
   bytes: number
+  /** docker://: what was sent, mounted, and found there already. */
+  push?: PushResult
 }
 
 type Blob = Descriptor & { path: string }
@@ -145,10 +149,12 @@ async function toArchive(file: string, root: Descriptor, name: string | undefine
  * Writes the image `source` names in the store to `destination`, as skopeo would: an OCI layout (a new
  * directory, or one added to), an oci-archive, or a docker-archive (one platform of an index:
  * `platform`, default this machine's; named `destination.name`, default the source's REPOSITORY:TAG).
- * Every blob is verified present first; files appear whole (temp and rename). MANIFEST_UNKNOWN for a
- * source the store lacks, PLATFORM_UNKNOWN, OUTPUT_EXISTS for a directory that is no layout.
+ * Or pushes it (every platform) to a registry (push-image.ts; `remote`: credentials and TLS, as for
+ * zreg add docker://), trying a mount from the source's repository name first. Every blob is verified
+ * present first; files appear whole (temp and rename). MANIFEST_UNKNOWN for a source the store lacks,
+ * PLATFORM_UNKNOWN, OUTPUT_EXISTS for a directory that is no layout, the registry client's errors.
  */
-export async function exportImage(store: RefReader & LocalBlobPaths, source: ManifestReference | string, destination: ExportDestination, options: { platform?: Platform } = {}): Promise<ExportResult> {
+export async function exportImage(store: RefReader & LocalBlobPaths, source: ManifestReference | string, destination: ExportDestination, options: { platform?: Platform; remote?: RemoteOptions } = {}): Promise<ExportResult> {
   const from = typeof source === 'string' ? parseManifestReference(source, 'IMAGE') : source
   const found = matching(await store.refList(), from)[0]
   if (found === undefined) throw new ZregError('MANIFEST_UNKNOWN', `${from.repository}${from.reference.includes(':') ? '@' : ':'}${from.reference} is not in the store; zreg ls lists what is`)
@@ -162,9 +168,30 @@ export async function exportImage(store: RefReader & LocalBlobPaths, source: Man
     docker = { config: parsed.manifest.config.digest, layers: parsed.manifest.layers.map((layer) => layer.digest) }
   }
   const blobs = await closure(store, root)
+  const summary = { digest: root.digest, mediaType: root.mediaType, blobs: blobs.length, bytes: blobs.reduce((sum, blob) => sum + blob.size, 0) }
+  if (destination.transport === 'docker') {
+    const { reference } = destination
+    const manifests = blobs.filter((blob) => blob === blobs[0] || isManifest(blob.mediaType))
+    // Children before the index that names them: the closure lists the root first, then what it reaches.
+    const ordered = [...manifests].reverse()
+    const client = await connectRegistry(reference, options.remote ?? {})
+    try {
+      const push = await pushImage(
+        client,
+        reference.repository,
+        reference.digest ?? reference.tag ?? found.tag ?? 'latest',
+        blobs.filter((blob) => !manifests.includes(blob)),
+        await Promise.all(ordered.map(async (blob) => ({ digest: blob.digest, mediaType: blob.mediaType, bytes: await readFile(blob.path) }))),
+        { mountFrom: found.repository, ...(options.remote?.jobs === undefined ? {} : { jobs: options.remote.jobs }) },
+      )
+      return { destination: `docker://${formatRemoteReference(reference)}`, ...summary, push }
+    } finally {
+      await client.close()
+    }
+  }
   // Named as the store names it (REPOSITORY:TAG, which zreg add reads back), unless DEST gives a name.
   const name = destination.name ?? sourceName
   if (destination.transport === 'oci') await toLayout(destination.path, root, name, blobs)
   else await toArchive(destination.path, root, name, blobs, docker)
-  return { destination: `${destination.transport}:${destination.path}`, digest: root.digest, mediaType: root.mediaType, blobs: blobs.length, bytes: blobs.reduce((sum, blob) => sum + blob.size, 0) }
+  return { destination: `${destination.transport}:${destination.path}`, ...summary }
 }

@@ -8,7 +8,7 @@ import type { Credentials } from './credentials.js'
 import { RegistryAuth } from './registry-auth.js'
 import { isLoopbackRegistry, normalizeRegistry, registryEndpoint } from './remote-reference.js'
 import { resumableBlob, type ResumedBody } from './resumable-blob.js'
-import { discardBody, header, readErrorBody, sendRequest, type HttpResponse, type RequestContext, type RetryEvent } from './retrying-request.js'
+import { discardBody, header, readErrorBody, sendRequest, type HttpResponse, type OutgoingRequest, type RequestContext, type RetryEvent } from './retrying-request.js'
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.js'
 import { loadTlsOptions } from './tls-options.js'
 import { isCertificateError, isNotTls } from './transport-error.js'
@@ -159,7 +159,7 @@ export class RegistryClient {
    * whose status is in `ok`; other statuses come back as a Refusal, 401/403 as REMOTE_UNAUTHORIZED.
    */
   private async exchange<T>(
-    request: { method: 'GET' | 'HEAD'; url: URL; repository?: string; headers?: Record<string, string>; ok: number[] },
+    request: { method: OutgoingRequest['method']; url: URL; repository?: string; headers?: Record<string, string>; body?: OutgoingRequest['body']; retryTransport?: boolean; ok: number[] },
     onOk: (response: HttpResponse, url: URL) => Promise<T>,
   ): Promise<Outcome<T>> {
     let url = request.url
@@ -170,7 +170,8 @@ export class RegistryClient {
       const authorization = ownOrigin ? await this.auth.authorization(request.repository) : undefined
       const headers = { ...request.headers, ...(authorization ? { authorization } : {}) }
       const here = url
-      const outcome: Outcome<T> = await sendRequest(this.context, { url, method, headers }, async (response) => {
+      const outgoing: OutgoingRequest = { url, method, headers, ...(request.body ? { body: request.body } : {}), ...(request.retryTransport === false ? { retryTransport: false } : {}) }
+      const outcome: Outcome<T> = await sendRequest(this.context, outgoing, async (response) => {
         if (request.ok.includes(response.statusCode)) return { ok: await onOk(response, here) }
         if (response.statusCode === 416) {
           // distribution 2.8 announces the blob's length for its short 416 body: reading it would stall.
@@ -373,6 +374,68 @@ export class RegistryClient {
       url = outcome.ok.next
     }
     return descriptors
+  }
+
+  /** HEAD /v2/<name>/blobs/<digest> (distribution-spec "Checking if content exists"): whether the repository has the blob. */
+  async blobExists(repository: string, digest: Digest): Promise<boolean> {
+    const outcome = await this.exchange({ method: 'HEAD', url: this.url(repository, 'blobs', digest), repository, ok: [200] }, async (response) => {
+      await response.body.dump()
+      return true
+    })
+    if ('ok' in outcome) return true
+    if (outcome.refusal.status === 404) return false
+    throw this.unexpected(`HEAD docker://${this.registry}/${repository}@${digest}`, outcome.refusal)
+  }
+
+  /**
+   * POST /v2/<name>/blobs/uploads/ (distribution-spec "Pushing blobs"), with `mount` and `from` a
+   * cross-repository mount: `mounted` when the registry mounted the blob (201), else the upload
+   * session's URL (202; a registry that cannot mount starts an upload instead, as the spec says).
+   */
+  async blobUploadStart(repository: string, mount?: { digest: Digest; from: string }): Promise<{ mounted: true } | { location: URL }> {
+    const url = new URL(`/v2/${repository}/blobs/uploads/`, this.base)
+    if (mount !== undefined) {
+      url.searchParams.set('mount', mount.digest)
+      url.searchParams.set('from', mount.from)
+    }
+    const outcome = await this.exchange({ method: 'POST', url, repository, headers: { 'content-length': '0' }, ok: [201, 202] }, async (response, at) => {
+      await response.body.dump()
+      if (response.statusCode === 201) return { mounted: true as const }
+      const location = header(response, 'location')
+      if (location === undefined) throw new ZregError('REMOTE_INVALID', `POST ${url.href}: the registry started an upload without a Location`)
+      return { location: new URL(location, at) }
+    })
+    if ('ok' in outcome) return outcome.ok
+    throw this.unexpected(`POST ${url.href}`, outcome.refusal)
+  }
+
+  /**
+   * PATCH one chunk of an upload (`start` is where it stands; Content-Range as the spec's chunked
+   * upload wants), or with `digest` the PUT that closes it (with the last bytes, or none). Returns the
+   * session's next URL. A transport failure is not retried: the registry may hold part of the chunk.
+   */
+  async blobUploadSend(location: URL, repository: string, chunk: { body: () => Readable | Buffer; start: number; length: number }, digest?: Digest): Promise<URL> {
+    const url = new URL(location)
+    if (digest !== undefined) url.searchParams.set('digest', digest)
+    const headers: Record<string, string> = { 'content-type': MediaTypes.OctetStream, 'content-length': String(chunk.length) }
+    if (digest === undefined) headers['content-range'] = `${chunk.start}-${chunk.start + chunk.length - 1}`
+    const method = digest === undefined ? 'PATCH' : 'PUT'
+    const outcome = await this.exchange({ method, url, repository, headers, body: chunk.body, retryTransport: false, ok: digest === undefined ? [202] : [201] }, async (response, at) => {
+      await response.body.dump()
+      const next = header(response, 'location')
+      return next === undefined ? location : new URL(next, at)
+    })
+    if ('ok' in outcome) return outcome.ok
+    throw this.unexpected(`${method} ${url.origin}${url.pathname} (${digest ?? `bytes ${chunk.start}-`})`, outcome.refusal)
+  }
+
+  /** PUT /v2/<name>/manifests/<reference> (distribution-spec "Pushing manifests") with its media type. */
+  async manifestPut(repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<void> {
+    const url = this.url(repository, 'manifests', reference)
+    const outcome = await this.exchange({ method: 'PUT', url, repository, headers: { 'content-type': mediaType }, body: () => bytes, ok: [201] }, async (response) => {
+      await response.body.dump()
+    })
+    if (!('ok' in outcome)) throw this.unexpected(`PUT ${this.describe(repository, reference)}`, outcome.refusal)
   }
 
   /** Closes the connections. */

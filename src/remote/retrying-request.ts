@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import { ZregError } from '../errors.js'
@@ -25,8 +26,10 @@ export interface RequestContext {
 
 export interface OutgoingRequest {
   url: URL
-  method: 'GET' | 'HEAD'
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH'
   headers: Record<string, string>
+  /** The body, made anew for each attempt (a file stream cannot be sent twice). */
+  body?: () => Readable | Buffer
   /** false: a transport failure is thrown at once (a probe that falls back to plain http); statuses are still retried. */
   retryTransport?: boolean
   /** false: a refused connection is thrown at once as CONNECTION_FAILED (the first contact: a wrong port, not a restart). */
@@ -87,7 +90,7 @@ export async function sendRequest<T>(context: RequestContext, outgoing: Outgoing
     let reason: string
     let retryAfterMs: number | undefined
     try {
-      const response = await request(outgoing.url, { dispatcher: context.dispatcher, method: outgoing.method, headers: outgoing.headers })
+      const response = await request(outgoing.url, { dispatcher: context.dispatcher, method: outgoing.method, headers: outgoing.headers, ...(outgoing.body ? { body: outgoing.body() } : {}) })
       if (!retryableStatuses.has(response.statusCode)) return await consume(response)
       retryAfterMs = parseRetryAfter(response.headers['retry-after'])
       const words = await readErrorBody(response)

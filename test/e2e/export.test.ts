@@ -7,13 +7,17 @@ import { execa } from 'execa'
 import { zreg, zregOk } from '../helpers/cli.js'
 import { canRunDockerd, startDockerd } from '../helpers/dockerd.js'
 import { absoluteSource, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
+import { makeLargeImage } from '../helpers/large-image.js'
+import { startReferenceRegistry } from '../helpers/reference-registry.js'
 import { skopeoJson } from '../helpers/skopeo.js'
 
 /** The digest of the manifest skopeo reads from `source`, exactly as stored there. */
-async function manifestDigest(source: string): Promise<string> {
-  const { stdout } = await execa('skopeo', ['inspect', '--raw', source], { encoding: 'buffer' })
-  return `sha256:${createHash('sha256').update(stdout).digest('hex')}`
+async function manifestDigest(source: string, flags: string[] = []): Promise<string> {
+  const { stdout } = await execa('skopeo', ['inspect', '--raw', ...flags, source], { encoding: 'buffer' })
+  return sha256Of(stdout)
 }
+
+const sha256Of = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 
 /**
  * zreg export writes what the tools read: skopeo reads the layout and both archives with the digests the
@@ -74,7 +78,7 @@ describe('zreg export: an image back out of the store', () => {
     }
   })
 
-  test('an image the store lacks, a platform an index lacks, a destination that is no layout, a registry: clear errors', async () => {
+  test('an image the store lacks, a platform an index lacks, a destination that is no layout, a malformed registry name: clear errors', async () => {
     const missing = await zreg(['export', 'team/app:nope', `oci:${join(dir, 'x')}`, ...store])
     assert.equal(missing.exitCode, 3)
     assert.match(missing.stderr, /team\/app:nope is not in the store/)
@@ -86,8 +90,47 @@ describe('zreg export: an image back out of the store', () => {
     await execa('touch', [join(notLayout, 'file')])
     const refused = await zreg(['export', 'team/app:1', `oci:${notLayout}`, ...store])
     assert.equal(refused.exitCode, 5)
-    const registry = await zreg(['export', 'team/app:1', 'docker://127.0.0.1:5000/app:1', ...store])
-    assert.equal(registry.exitCode, 2)
-    assert.match(registry.stderr, /not done by zreg export yet/)
+    const malformed = await zreg(['export', 'team/app:1', 'docker://127.0.0.1:5000/App:1', ...store])
+    assert.equal(malformed.exitCode, 2)
+    assert.match(malformed.stderr, /must be lowercase/)
+  })
+
+  test('docker://: a push to the reference registry; another repository mounts; a large blob goes up in chunks; with auth', async () => {
+    interface Pushed {
+      digest: string
+      push: { uploaded: number; mounted: number; existing: number; bytes: number }
+    }
+    const registry = await startReferenceRegistry()
+    const secured = await startReferenceRegistry({ users: [{ username: 'pusher', password: 's3cret' }] })
+    try {
+      const multi = image('oci/multi-arch')
+      const first = JSON.parse((await zregOk(['export', 'team/app:multi', `docker://${registry.authority}/team/app:multi`, ...store, '--json'])).stdout) as Pushed
+      assert.equal(first.digest, multi.digest)
+      assert.ok(first.push.uploaded >= 4 && first.push.mounted === 0 && first.push.existing === 0, JSON.stringify(first.push))
+      assert.equal(await manifestDigest(`docker://${registry.authority}/team/app:multi`, ['--tls-verify=false']), multi.digest)
+      await execa('skopeo', ['copy', '--all', '--src-tls-verify=false', `docker://${registry.authority}/team/app:multi`, `dir:${join(dir, 'pulled-multi')}`])
+      // Another repository of the same registry: every blob is mounted from team/app, none sent again.
+      const mounted = JSON.parse((await zregOk(['export', 'team/app:multi', `docker://${registry.authority}/other/app:1`, ...store, '--json'])).stdout) as Pushed
+      assert.deepEqual([mounted.push.uploaded, mounted.push.mounted], [0, first.push.uploaded])
+      const again = JSON.parse((await zregOk(['export', 'team/app:multi', `docker://${registry.authority}/other/app:1`, ...store, '--json'])).stdout) as Pushed
+      assert.deepEqual([again.push.uploaded, again.push.mounted, again.push.existing], [0, 0, first.push.uploaded])
+      // 40 MiB: three chunks and the closing PUT.
+      const large = await makeLargeImage(await tempDir('export-large'), 40 * 1024 * 1024)
+      await zregOk(['add', `oci:${large.layout}:${large.ref}`, ...store])
+      const big = JSON.parse((await zregOk(['export', large.ref, `docker://${registry.authority}/big/blob:1`, ...store, '--json'])).stdout) as Pushed
+      assert.equal(big.push.bytes > 40 * 1024 * 1024, true)
+      assert.equal(await manifestDigest(`docker://${registry.authority}/big/blob:1`, ['--tls-verify=false']), large.manifestDigest)
+      const into = join(dir, 'pulled-big')
+      await execa('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.authority}/big/blob:1`, `dir:${into}`])
+      assert.equal(sha256Of(await readFile(join(into, large.layer.digest.slice(7)))), large.layer.digest)
+      // A registry that wants a login: refused without credentials, pushed with them.
+      const refused = await zreg(['export', 'team/app:1', `docker://${secured.authority}/team/app:1`, ...store], { env: { REGISTRY_AUTH_FILE: join(dir, 'none.json'), ZREG_CREDS: '' } })
+      assert.equal(refused.exitCode, 5, refused.stderr)
+      await zregOk(['export', 'team/app:1', `docker://${secured.authority}/team/app:1`, '--creds', 'pusher:s3cret', ...store])
+      assert.equal(await manifestDigest(`docker://${secured.authority}/team/app:1`, ['--tls-verify=false', '--creds', 'pusher:s3cret']), image('oci/single').digest)
+    } finally {
+      await registry.stop()
+      await secured.stop()
+    }
   })
 })

@@ -15,7 +15,7 @@ const allowed: Record<string, string[]> = {
   build: ['build', 'store', 'oci', 'errors'],
   server: ['server', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'workers', 'build', 'store', 'oci', 'errors'],
-  maintenance: ['maintenance', 'store', 'oci', 'errors'],
+  maintenance: ['maintenance', 'ingest', 'remote', 'store', 'oci', 'errors'],
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
   // cli turns flags into the library's options (redirect rules are build's).
