@@ -19,7 +19,7 @@ export interface ZregConfig {
   redirects?: RedirectRule[]
   /** zreg publish to S3: where the bucket is (credentials come from the AWS SDK's chain). */
   publish?: { endpoint?: string; region?: string; pathStyle?: boolean; jobs?: number }
-  serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean }
+  serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean; workers?: number }
   notifications?: NotificationEndpoint[]
   /** Push mode access control. */
   auth?: { htpasswd?: string; read?: 'anonymous' | 'authenticated'; writers?: Record<string, string[]>; tokenSecret?: string }

@@ -1,13 +1,17 @@
 import { Args, Flags } from '@oclif/core'
 import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
+import { availableParallelism } from 'node:os'
 import { startStaticServer } from '../server/http-server.js'
+import { isServeWorker, runServeWorker, startServeWorkers } from '../server/serve-workers.js'
+import { StaticRegistry } from '../server/static-registry.js'
 import { pushFlags, runPushMode } from './push.js'
 import { listenFlags, listenOptions, redirectFlag, redirectRules, serveUntilSignal, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
   static override description = `Answers the distribution-spec pull API from the tree \`zreg build\` wrote: exact Content-Type, Docker-Content-Digest and Content-Length, Range requests, ETags, OCI error bodies; / and /index.html answer with the tree's catalog page, for browsers. A rebuild is picked up without a restart.
+With --workers N (default: one per CPU), N processes serve from the one port, each picking up a rebuild.
 Blobs the build redirected are answered with their redirect; --redirect (or redirects in the config file) redirects blobs the tree holds as well, without a rebuild.
 Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for localhost, so use --tls-cert/--tls-key for anything else.
 --push runs \`zreg push\` (an upload target that writes the store and rebuilds the tree) and takes its flags (see \`zreg push --help\`); DIR is then the tree it keeps current, as --out.`
@@ -26,6 +30,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
   static override flags = {
     ...listenFlags,
     redirect: redirectFlag,
+    workers: Flags.integer({ description: 'Processes serving at once, sharing the port (node:cluster); each picks up a rebuild [default: the CPU count]', min: 1, max: 64, env: 'ZREG_SERVE_WORKERS' }),
     push: Flags.boolean({ description: 'Push (dev) mode: the same as `zreg push`' }),
     store: Flags.string({ description: 'With --push: the store [default: ./zreg-store]', env: 'ZREG_STORE' }),
     out: Flags.string({ description: 'With --push: the tree kept current [default: ./zreg-site]', env: 'ZREG_OUT' }),
@@ -44,13 +49,31 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const { args, flags } = await this.parse(Serve)
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
-    const server = await startStaticServer({ out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }) })
+    const serve = { out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }) }
+    if (isServeWorker()) {
+      // A process the command below forked: it serves, quietly; the first process reports.
+      await serveUntilSignal(await runServeWorker(serve), () => undefined)
+      process.disconnect?.()
+      return undefined
+    }
+    const workers = flags.workers ?? config.serve?.workers ?? availableParallelism()
+    let server: { url: string; port: number; close(): Promise<void> }
+    let examples: string[]
+    if (workers > 1) {
+      server = await startServeWorkers({ count: workers, listen: serve, log: (text) => this.logToStderr(text) })
+      // The workers hold the tree; this process loads it once more only to name an image to pull.
+      examples = (await StaticRegistry.open(resolve(out))).examples(1)
+    } else {
+      const single = await startStaticServer(serve)
+      server = single
+      examples = single.registry.examples(1)
+    }
     const authority = server.url.replace(/^https?:\/\//, '')
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
     } else {
       this.logToStderr(`zreg: serving ${out} at ${server.url} (port ${server.port})`)
-      for (const image of server.registry.examples(1)) {
+      for (const image of examples) {
         const tls = server.url.startsWith('http:') ? '--src-tls-verify=false ' : ''
         this.logToStderr(`try:  skopeo copy ${tls}docker://${authority}/${image} oci:/tmp/zreg-pull:latest`)
         this.logToStderr(`      podman pull ${server.url.startsWith('http:') ? '--tls-verify=false ' : ''}${authority}/${image}`)
