@@ -6,7 +6,7 @@ import tar from 'tar-stream'
 import { ZregError } from '../errors.js'
 import { refNameAnnotation } from '../oci/annotations.js'
 import { digestAlgorithm, digestHex, type Digest } from '../oci/digest.js'
-import { maxManifestBytes, parseManifest, type Descriptor } from '../oci/manifest.js'
+import { maxManifestBytes, parseManifest, referencedDescriptors, type Descriptor } from '../oci/manifest.js'
 import { isDistributable, isManifest, MediaTypes } from '../oci/media-types.js'
 import { formatPlatform, hostPlatform, platformMatches, type Platform } from '../oci/platform.js'
 import { parseManifestReference, type ManifestReference } from '../oci/reference.js'
@@ -57,14 +57,8 @@ async function closure(store: RefReader & LocalBlobPaths, root: Descriptor): Pro
       throw new ZregError('BLOB_UNKNOWN', `blob ${next.digest} of the image is not in the store; run zreg verify`)
     }
     found.set(next.digest, { ...next, path: store.blobPath(next.digest) })
-    if (next === root || isManifest(next.mediaType)) {
-      try {
-        const parsed = parseManifest(await store.blobBytes(next.digest, maxManifestBytes), next.mediaType, { validate: false })
-        pending.push(...(parsed.kind === 'image' ? [parsed.manifest.config, ...parsed.manifest.layers] : parsed.index.manifests))
-      } catch (error) {
-        if (next === root) throw error
-      }
-    }
+    // A manifest that cannot be read fails the export: half an image is no image.
+    if (isManifest(next.mediaType)) pending.push(...referencedDescriptors(parseManifest(await store.blobBytes(next.digest, maxManifestBytes), next.mediaType, { validate: false })))
   }
   return [...found.values()]
 }
@@ -171,7 +165,7 @@ export async function exportImage(store: RefReader & LocalBlobPaths, source: Man
   const summary = { digest: root.digest, mediaType: root.mediaType, blobs: blobs.length, bytes: blobs.reduce((sum, blob) => sum + blob.size, 0) }
   if (destination.transport === 'docker') {
     const { reference } = destination
-    const manifests = blobs.filter((blob) => blob === blobs[0] || isManifest(blob.mediaType))
+    const manifests = blobs.filter((blob) => isManifest(blob.mediaType))
     // Children before the index that names them: the closure lists the root first, then what it reaches.
     const ordered = [...manifests].reverse()
     const client = await connectRegistry(reference, options.remote ?? {})

@@ -46,7 +46,7 @@ const sweepRoot = join('.zreg', 'gc')
  * writer claimed (blob-claims.ts). A manifest that is missing or unreadable is followed no further
  * (`zreg verify` reports it).
  */
-async function liveBlobs(store: LayoutStore): Promise<Set<string>> {
+async function liveBlobs(store: LayoutStore, references: ManifestReferences): Promise<Set<string>> {
   const live = new Set<string>([...(await new BlobLinks(store.location).all()), ...(await readClaims(store.location))])
   const pending: Descriptor[] = (await store.refList()).map((ref) => ref.descriptor)
   const followed = new Set<string>()
@@ -54,14 +54,23 @@ async function liveBlobs(store: LayoutStore): Promise<Set<string>> {
     live.add(next.digest)
     if (followed.has(next.digest) || !isManifest(next.mediaType)) continue
     followed.add(next.digest)
-    try {
-      pending.push(...referencedDescriptors(parseManifest(await store.blobBytes(next.digest, maxManifestBytes), next.mediaType, { validate: false })))
-    } catch {
-      // Missing or unreadable: nothing to follow.
+    let named = references.get(next.digest)
+    if (named === undefined) {
+      try {
+        named = referencedDescriptors(parseManifest(await store.blobBytes(next.digest, maxManifestBytes), next.mediaType, { validate: false }))
+        references.set(next.digest, named)
+      } catch {
+        // Missing or unreadable: nothing to follow.
+        continue
+      }
     }
+    pending.push(...named)
   }
   return live
 }
+
+/** Manifest digest -> what it names: manifests are content-addressed, so the look again reads none twice. */
+type ManifestReferences = Map<string, Descriptor[]>
 
 /** Puts back everything a sweep left moved aside (one that died: the gc lock is ours, so no other runs). */
 async function restoreAbandoned(store: LayoutStore): Promise<number> {
@@ -101,7 +110,8 @@ export async function collectGarbage(store: LayoutStore, options: GcOptions = {}
   return withLock(join(store.location, '.zreg', 'gc.lock'), async () => {
     // A dry run writes nothing, so it leaves a dead sweep's blobs where they are (and does not count them).
     let restored = dryRun ? 0 : await restoreAbandoned(store)
-    const live = await liveBlobs(store)
+    const references: ManifestReferences = new Map()
+    const live = await liveBlobs(store, references)
     const cutoff = Date.now() - (options.graceMs ?? defaultGraceMs)
     const candidates: { digest: Digest; size: number; path: string }[] = []
     let kept = 0
@@ -141,7 +151,7 @@ export async function collectGarbage(store: LayoutStore, options: GcOptions = {}
     }
     await options.during?.movedAside?.()
     // What writers came to rely on while the candidates were moved aside goes back.
-    const now = await liveBlobs(store)
+    const now = await liveBlobs(store, references)
     const removed: typeof candidates = []
     for (const blob of moved) {
       if (!now.has(blob.digest)) removed.push(blob)
