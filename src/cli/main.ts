@@ -1,5 +1,4 @@
 import { Config, flush, handle, run } from '@oclif/core'
-import levenshtein from 'fast-levenshtein'
 import { ZregError } from '../errors.js'
 import { isOclifExit, jsonRequested, reportError, toCliError } from './cli-error.js'
 
@@ -9,6 +8,8 @@ const flagsBeforeCommand = new Set(['--help', '-h', '--version'])
 /** The command `word` was probably meant to be (plugin-not-found's measure), for scripts too. */
 async function closestCommand(dir: string, word: string): Promise<string | undefined> {
   const config = await Config.load(dir)
+  // Loaded here, on a miss only: it sets up a collator when loaded (10 ms of every command's start).
+  const { default: levenshtein } = await import('fast-levenshtein')
   const ids = config.commands.filter((command) => !command.hidden).map((command) => command.id)
   return ids.map((id) => ({ id, distance: levenshtein.get(word, id) })).sort((a, b) => a.distance - b.distance)[0]?.id
 }

@@ -28,7 +28,8 @@ let pool: WorkerPool<GzipJob, GzipResult> | undefined
  */
 export function gzipFileRange(job: GzipJob): Promise<GzipResult> {
   // Worker threads gzip the ranges, so the hashing, CRC and plumbing of several layers run on several cores.
-  pool ??= new WorkerPool<GzipJob, GzipResult>(new URL('gzip-worker.js', import.meta.url), availableParallelism(), 'gzip')
+  // By package.json's "imports": the CLI runs this code from a bundle elsewhere (validate.ts says more).
+  pool ??= new WorkerPool<GzipJob, GzipResult>(new URL(import.meta.resolve('#gzip-worker')), availableParallelism(), 'gzip')
   return pool.run(job)
 }
 

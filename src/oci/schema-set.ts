@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { Ajv } from 'ajv'
 import type AjvDraft04Module from 'ajv-draft-04'
 
-/** The module, beside validate.js in dist/src/oci/, that holds every schema's compiled validator. */
+/** The module, beside validate.js in dist/src/oci/, that holds every schema's compiled validator (package.json names it `#compiled-schemas`). */
 export const compiledSchemasFile = 'compiled-schemas.cjs'
 
 /** The schemas zreg validates against, by the name the code uses, and their $id. */

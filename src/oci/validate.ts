@@ -7,12 +7,14 @@ export type { SchemaName } from './schema-set.js'
 
 // The validators are ajv's standalone code, written at build time (see compile-schemas.ts): requiring
 // that module takes a few milliseconds where compiling the schemas took 100-150 ms of every command.
+// Named through package.json's "imports", as the workers are: the CLI runs this code from a bundle in
+// another directory (dist/bundle), where a path relative to this module would miss it.
 const requireModule = createRequire(import.meta.url)
 
 let validators: Record<SchemaName, ValidateFunction> | undefined
 
 function validatorOf(name: SchemaName): ValidateFunction {
-  validators ??= requireModule(`./${compiledSchemasFile}`) as Record<SchemaName, ValidateFunction>
+  validators ??= requireModule('#compiled-schemas') as Record<SchemaName, ValidateFunction>
   const validator = validators[name]
   if (typeof validator !== 'function') throw new ZregError('INTERNAL', `schema ${schemaIds[name]} is not in ${compiledSchemasFile} (npm run build writes it)`)
   return validator

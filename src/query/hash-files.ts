@@ -62,7 +62,8 @@ export async function hashFiles<Job extends HashJob & { size: number }>(jobs: re
     for (let job = queue.shift(); job !== undefined; job = queue.shift()) onResult(job, await hash(job))
   }
   const workers = Math.min(availableParallelism() - 1, queue.length - 1)
-  if (workers > 0) pool ??= new WorkerPool<HashJob, HashResult>(new URL('hash-worker.js', import.meta.url), availableParallelism() - 1, 'hash')
+  // By package.json's "imports": the CLI runs this code from a bundle elsewhere (validate.ts says more).
+  if (workers > 0) pool ??= new WorkerPool<HashJob, HashResult>(new URL(import.meta.resolve('#hash-worker')), availableParallelism() - 1, 'hash')
   const lanes = [lane(hashHere), ...Array.from({ length: Math.max(0, workers) }, () => lane((job) => pool!.run({ path: job.path, algorithm: job.algorithm })))]
   await Promise.all(lanes)
 }
