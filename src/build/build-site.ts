@@ -54,6 +54,16 @@ const repositoryProblems: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 const noTags: ReadonlySet<string> = new Set()
 
+/** Manifest summaries a build keeps at once (each about 1 KB): dropped all together when full. */
+const manifestCacheLimit = 20_000
+
+/**
+ * Characters of repositories' map lines and page fragments a build keeps for writing the generation, so
+ * it need not read back what it just wrote (10,000 tags: about 10 MB); past it, they are read back from
+ * the files beside the directories (100,000 tags: 100 MB kept, or 3 reads per repository).
+ */
+const keptTextLimit = 32 * 1024 * 1024
+
 /** Repositories whose names collide with another's files in the tree: the nested one is left out. */
 function collidingRepositories(groups: Map<string, StoredRef[]>): Map<string, string> {
   // Only a repository others nest in can be in their way: only its tags are looked at.
@@ -131,7 +141,20 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     const cache: ManifestCache = new Map()
     const built = { fresh: new Map<string, RepositoryTexts>(), tags: tagCounts }
     let repositoriesWritten = 0
-    for (const { name, input, refs } of changed) {
+    let keptText = 0
+    const keep = (name: string, input: string, key: string, texts: RepositoryTexts) => {
+      entries.push({ name, input, key })
+      const size = texts.nginxMap.length + texts.caddyMap.length + texts.page.length
+      if (keptText + size > keptTextLimit) return
+      keptText += size
+      built.fresh.set(key, texts)
+    }
+    // Popped as they are planned, so each repository's references are garbage once it is (100,000 tags: 60 MB).
+    changed.reverse()
+    for (let next = changed.pop(); next !== undefined; next = changed.pop()) {
+      const { name, input, refs } = next
+      // Manifests are shared across repositories only in part: a bounded cache keeps a large build's memory flat.
+      if (cache.size > manifestCacheLimit) cache.clear()
       try {
         const plan = planRepository(await loadRepository(store, name, refs, cache), { defaultPlatform: platform, redirects })
         const texts = repositoryTexts(plan)
@@ -139,8 +162,7 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
           await writeRepository(store, paths, plan, texts)
           repositoriesWritten++
         }
-        entries.push({ name, input, key: plan.key })
-        built.fresh.set(plan.key, texts)
+        keep(name, input, plan.key, texts)
       } catch (error) {
         // The repository's own content is broken: leave it out. Anything else (a full disk, a denied
         // path, a bug) fails the build, and the last good tree stays live.

@@ -39,7 +39,10 @@ export interface WriteResult {
 
 /** What a build knows of its repositories beyond the site plan. */
 export interface BuiltRepositories extends PageInput {
-  /** Repository key -> what this build planned (repositories it read). */
+  /**
+   * Repository key -> what this build planned (repositories it read), as far as the build kept it in
+   * memory: a repository missing here is read from the files beside its directory.
+   */
   fresh: ReadonlyMap<string, RepositoryTexts>
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, stat, symlink, writeFile } from 'node:fs/promises'
+import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
 import { zreg, zregOk } from '../helpers/cli.js'
@@ -16,6 +17,7 @@ import { repositoryHeadersPath, treePaths } from '../../src/build/tree-paths.js'
 import { buildSite } from '../../src/build/build-site.js'
 import { LayoutStore } from '../../src/store/layout-store.js'
 import { tempPathBeside } from '../../src/store/atomic.js'
+import { verifyTree } from '../../src/query/verify-tree.js'
 
 interface SiteJson {
   repositories: Record<string, string>
@@ -189,6 +191,43 @@ describe('zreg build', () => {
     const server = await startZregServe(out)
     try {
       for (let r = 0; r < 4; r++) assert.equal((await rawRequest(server.url, 'GET', `/v2/scale/r${r}/tags/list`)).status, 200)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  test('a repository naming a blob the store lacks is left out alone, with nothing half-written, and the rest of the tree checks out', async () => {
+    const dir = await tempDir('missing-blob')
+    const store = join(dir, 'store')
+    const out = join(dir, 'site')
+    await makeScaleStore(store, 300, 2)
+    const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations: Record<string, string> }[] }
+    // scale/r7:t1 names a layer the store lacks: found only when its directory is written.
+    const entry = index.manifests.find((manifest) => manifest.annotations['org.opencontainers.image.ref.name'] === 'scale/r7:t1')!
+    const manifest = JSON.parse(await readFile(join(store, 'blobs', 'sha256', entry.digest.slice('sha256:'.length)), 'utf8')) as { layers: { digest: string; size: number }[] }
+    const missing = `sha256:${createHash('sha256').update('not stored').digest('hex')}`
+    manifest.layers.push({ ...manifest.layers[0]!, digest: missing, size: 10 })
+    const bytes = Buffer.from(JSON.stringify(manifest))
+    entry.digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+    await writeFile(join(store, 'blobs', 'sha256', entry.digest.slice('sha256:'.length)), bytes)
+    await writeFile(join(store, 'index.json'), JSON.stringify(index))
+    const layout = await LayoutStore.open(store)
+    const result = await buildSite(layout, { out })
+    assert.equal(result.repositoriesWritten, 299)
+    assert.equal(result.tags, 598)
+    assert.deepEqual(result.skipped.map((skipped) => skipped.repository), ['scale/r7'])
+    assert.match(result.skipped[0]!.reason, new RegExp(`blob ${missing} is referenced but not in the store`))
+    // Every other file of the tree has the store's bytes and its headers.
+    assert.deepEqual(
+      (await verifyTree(out, layout)).map((problem) => problem.reference),
+      ['v2/scale/r7'],
+    )
+    const paths = treePaths(out)
+    assert.deepEqual((await readdir(paths.objects)).sort(), await keptObjects(out), 'no half-written directory is left')
+    const server = await startZregServe(out)
+    try {
+      assert.deepEqual(await tagsOf(server.url, 'scale/r299'), ['t0', 't1'])
+      assert.equal((await rawRequest(server.url, 'GET', '/v2/scale/r7/tags/list')).status, 404)
     } finally {
       await server.stop()
     }
