@@ -15,6 +15,7 @@ import { measureServing } from './phases/a-serve.js'
 import { measurePulls } from './phases/b-pull.js'
 import { measureMemory } from './phases/c-memory.js'
 import { measureBuildScale } from './phases/d-build-scale.js'
+import { measureLargeBuildScale } from './phases/d-build-scale-large.js'
 import { measurePush } from './phases/e-push.js'
 import { measureIngest } from './phases/f-ingest.js'
 import { measureMirror } from './phases/g-mirror.js'
@@ -94,7 +95,10 @@ async function main(): Promise<void> {
       if (has('c')) results.memory = await measureMemory(ctx, images)
       if (has('i')) results.redirects = await measureRedirects(ctx, images)
     }
-    if (has('d')) results.buildScale = await measureBuildScale(ctx)
+    if (has('d')) {
+      results.buildScale = await measureBuildScale(ctx)
+      results.buildScaleLarge = await measureLargeBuildScale(ctx)
+    }
     if (images && has('e')) results.push = await measurePush(ctx, images)
     if (images && has('f')) results.ingest = await measureIngest(ctx, images)
     if (has('g')) results.mirror = await measureMirror(ctx, images)

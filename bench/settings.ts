@@ -53,6 +53,8 @@ export interface BenchSettings {
   scaleTagsPerRepository: number
   scaleBigLayerBytes: number
   scaleSmallLayerBytes: number
+  /** (d) at 10x: repositories of the large store (10 tags each). */
+  largeScaleRepositories: number
   fullBuildRuns: number
   rebuildRuns: number
   /** (e): a fresh, empty server for every push and upload. */
@@ -84,6 +86,7 @@ export function benchSettings(quick: boolean): BenchSettings {
     scaleTagsPerRepository: 10,
     scaleBigLayerBytes: 20 * 1024 * 1024,
     scaleSmallLayerBytes: 1024,
+    largeScaleRepositories: quick ? 1000 : 10000,
     fullBuildRuns: quick ? 2 : 3,
     rebuildRuns: quick ? 3 : 5,
     pushRounds: quick ? 1 : 3,

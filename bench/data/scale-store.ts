@@ -60,7 +60,7 @@ export async function ensureScaleStore(repositories: number, tagsPerRepository: 
       images.push({ ref, layers, labels: { 'bench.scale': ref } })
     }
   }
-  await writeImageLayout(dir, images)
+  await writeImageLayout(dir, images, { durable: false })
   const meta: ScaleMeta = { version: scaleVersion, repositories, tagsPerRepository, layerBytes, indexText: readFileSync(join(dir, 'index.json'), 'utf8') }
   writeFileSync(info, JSON.stringify(meta))
   log(`(d) generated ${name} in ${((performance.now() - started) / 1000).toFixed(1)} s`)

@@ -2,6 +2,7 @@ import type { ServeResults } from '../phases/a-serve.js'
 import type { PullResults } from '../phases/b-pull.js'
 import type { MemoryResults } from '../phases/c-memory.js'
 import type { BuildScaleResults } from '../phases/d-build-scale.js'
+import type { LargeBuildScaleResults } from '../phases/d-build-scale-large.js'
 import type { PushResults } from '../phases/e-push.js'
 import type { IngestResults } from '../phases/f-ingest.js'
 import type { MirrorResults } from '../phases/g-mirror.js'
@@ -40,6 +41,7 @@ export interface BenchResults {
   memory?: MemoryResults
   redirects?: RedirectResults
   buildScale?: BuildScaleResults
+  buildScaleLarge?: LargeBuildScaleResults
   push?: PushResults
   ingest?: IngestResults
   mirror?: MirrorResults

@@ -119,20 +119,27 @@ export function placeFragment(fragment: string, publicHost: string | undefined):
 /** Repositories open on the page when the whole site has at most this many tags; past it, closed. */
 const openTagsLimit = 200
 
+/**
+ * Past this many tags in the whole site, the page lists repositories only (name, tag count, a link to
+ * the tags list): a row per tag would make a page no one reads (100,000 tags: 33 MB of HTML), which
+ * every rebuild would rewrite.
+ */
+export const detailedTagsLimit = 25_000
+
 /** How a page shows its repositories: what its blocks were made for, so the next build knows whether it may reuse them. */
 export interface PageLayout {
   publicHost: string | undefined
-  /** Repositories shown open (a small site) or closed. */
-  open: boolean
+  /** Repositories shown open (a small site), closed, or listed without their tags (a site past detailedTagsLimit). */
+  shown: 'open' | 'closed' | 'listed'
 }
 
 export function pageLayout(publicHost: string | undefined, tags: number): PageLayout {
-  return { publicHost, open: tags <= openTagsLimit }
+  return { publicHost, shown: tags <= openTagsLimit ? 'open' : tags <= detailedTagsLimit ? 'closed' : 'listed' }
 }
 
 /** The first line of a page, naming its layout. */
 function pageStamp(layout: PageLayout): string {
-  return `<!doctype html><!-- zreg catalog ${pageFormat} ${layout.publicHost === undefined ? '-' : encodeURIComponent(layout.publicHost)} ${layout.open ? 'open' : 'closed'} -->\n`
+  return `<!doctype html><!-- zreg catalog ${pageFormat} ${layout.publicHost === undefined ? '-' : encodeURIComponent(layout.publicHost)} ${layout.shown} -->\n`
 }
 
 const blockStart = Buffer.from('<!--r ')
@@ -147,7 +154,15 @@ export function pageBlock(repository: { name: string; key: string; tags: number 
   const shown = fragment === undefined
     ? `<summary><b>${escapeHtml(repository.name)}</b> <span>${repository.tags} tags</span></summary><p class="e">Details unavailable: run zreg build again.</p>`
     : placeFragment(fragment, layout.publicHost)
-  return Buffer.from(`<!--r ${repository.key}--><details${layout.open ? ' open' : ''}>${shown}</details>\n`)
+  return Buffer.from(`<!--r ${repository.key}--><details${layout.shown === 'open' ? ' open' : ''}>${shown}</details>\n`)
+}
+
+/** A repository on a page that lists repositories only: made from its name and tag count, no manifest read. */
+export function listedBlock(repository: { name: string; tags: number }): string {
+  const count = repository.tags === 1 ? '1 tag' : `${repository.tags} tags`
+  // encodeURI keeps a repository name's slashes; escapeHtml then makes the address safe in the attribute.
+  const list = escapeHtml(encodeURI(`v2/${repository.name}/tags/list`))
+  return `<details><summary><b>${escapeHtml(repository.name)}</b> <span>${count}</span></summary><p class="e">Its tags: <a href="${list}">${list}</a></p></details>\n`
 }
 
 /**
@@ -203,7 +218,9 @@ export function catalogPage(blocks: Buffer[], totals: { repositories: number; ta
   const head =
     `${pageStamp(layout)}<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Container registry</title><style>${style}</style></head><body>` +
     `<header><h1>Container registry</h1><p>${repositories} ${repositories === 1 ? 'repository' : 'repositories'}, ${tags} ${tags === 1 ? 'tag' : 'tags'}. ` +
-    `Pull with <code>docker pull ${hostMarkup(layout.publicHost)}/REPOSITORY:TAG</code> (or podman, skopeo, containerd).</p></header><main>\n`
+    `Pull with <code>docker pull ${hostMarkup(layout.publicHost)}/REPOSITORY:TAG</code> (or podman, skopeo, containerd).</p>` +
+    (layout.shown === 'listed' ? `<p>Over ${detailedTagsLimit.toLocaleString('en-US')} tags: each repository links its list of tags.</p>` : '') +
+    `</header><main>\n`
   const empty = repositories === 0 ? '<p>No images yet: add some with <code>zreg add</code> and build again.</p>' : ''
   const tail = `${empty}</main><footer>A static registry built by zreg. API root: <a href="v2/">v2/</a></footer><script>${script}</script></body></html>\n`
   return [Buffer.from(head), ...blocks, Buffer.from(tail)]

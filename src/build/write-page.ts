@@ -1,7 +1,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writevSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempPathBeside, writeFileAtomic } from '../store/atomic.js'
-import { catalogPage, pageBlock, pageBlocks, pageLayout } from './catalog-page.js'
+import { catalogPage, listedBlock, pageBlock, pageBlocks, pageLayout } from './catalog-page.js'
 import type { SitePlan } from './plan.js'
 import { metaDir, pageFile, repositoryPagePath, type TreePaths } from './tree-paths.js'
 
@@ -38,6 +38,11 @@ function readFragment(paths: TreePaths, key: string): string | undefined {
 export function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: string | undefined, input: PageInput): Buffer[] {
   const tags = site.repositories.reduce((sum, { name }) => sum + (input.tags.get(name) ?? 0), 0)
   const layout = pageLayout(site.publicHost, tags)
+  if (layout.shown === 'listed') {
+    // Made whole each time: no fragment or earlier page to read (100,000 tags: 3 MB).
+    const lines = site.repositories.map(({ name }) => listedBlock({ name, tags: input.tags.get(name) ?? 0 }))
+    return catalogPage([Buffer.from(lines.join(''))], { repositories: site.repositories.length, tags }, layout)
+  }
   const previous = liveGeneration === undefined ? undefined : readPage(join(paths.generations, liveGeneration, metaDir, pageFile))
   const reusable = pageBlocks(previous, layout)
   const blocks: Buffer[] = []

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { catalogPage, escapeHtml, formatSize, pageBlock, pageBlocks, pageLayout } from '../../src/build/catalog-page.js'
+import { catalogPage, detailedTagsLimit, escapeHtml, formatSize, pageBlock, pageBlocks, pageLayout } from '../../src/build/catalog-page.js'
+import { treePaths } from '../../src/build/tree-paths.js'
+import { assemblePage } from '../../src/build/write-page.js'
 
 test('sizes read as docker shows them (decimal units)', () => {
   const cases: [number, string][] = [
@@ -48,4 +50,28 @@ test('the public host fills every pull command of a fragment, escaped', () => {
   const block = pageBlock({ name: 'a', key: 'k', tags: 1 }, '<td><code>docker pull <zreg-host>/a:1</code></td>', layout).toString()
   assert.ok(block.includes('docker pull <span class="h" data-fixed="">reg.example.com:5000</span>/a:1'))
   assert.ok(!block.includes('<zreg-host>'))
+})
+
+test('past detailedTagsLimit tags the page lists repositories, each with its tag count and a link to its tags list, and reads no fragment', () => {
+  const site = (tags: number) => ({
+    repositories: [
+      { name: 'team/app', input: 'i1', key: 'k1' },
+      { name: 'tools', input: 'i2', key: 'k2' },
+    ],
+    rootFiles: [],
+    defaultPlatform: { architecture: 'amd64', os: 'linux' },
+    cacheMaxAge: 60,
+    key: `site-${tags}`,
+  })
+  const tags = (first: number) => new Map([['team/app', first], ['tools', 1]])
+  // The paths name nothing that exists: a listed page reads no fragment and no earlier page.
+  const paths = treePaths('/nonexistent/zreg-site')
+  const listed = Buffer.concat(assemblePage(paths, site(detailedTagsLimit + 1), 'no-such-generation', { fresh: new Map(), tags: tags(detailedTagsLimit) })).toString()
+  assert.match(listed, /<b>team\/app<\/b> <span>25000 tags<\/span>.*<a href="v2\/team\/app\/tags\/list">/)
+  assert.match(listed, /<b>tools<\/b> <span>1 tag<\/span>/)
+  assert.match(listed, /Over 25,000 tags: each repository links its list of tags/)
+  assert.ok(!listed.includes('<table>'))
+  // At the limit, each repository still shows its tags (here its fragment is missing: the note says so).
+  const detailed = Buffer.concat(assemblePage(paths, site(detailedTagsLimit), undefined, { fresh: new Map(), tags: tags(detailedTagsLimit - 1) })).toString()
+  assert.ok(detailed.includes('Details unavailable'))
 })

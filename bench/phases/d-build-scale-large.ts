@@ -1,0 +1,76 @@
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { buildSite } from '../../src/build/build-site.js'
+import { LayoutStore } from '../../src/store/layout-store.js'
+import { ensureScaleStore, restoreIndex, retagOne } from '../data/scale-store.js'
+import { dataDir, libraryEntry } from '../paths.js'
+import type { PhaseContext } from '../phase-context.js'
+import { row } from '../report/rows.js'
+import { run } from '../support/children.js'
+import { flushDisk } from '../support/disk-flush.js'
+import { log } from '../support/log.js'
+import { median } from '../support/stats.js'
+import type { TimedSeries } from './d-build-scale.js'
+
+/** results.json `buildScaleLarge`. Times are milliseconds. */
+export interface LargeBuildScaleResults {
+  repositories: number
+  tagsPerRepository: number
+  tags: number
+  /** The first build, in a new process (as `zreg build` makes it), and that process's peak RSS (MB). */
+  full: { ms: number; maxRssMB: number }
+  rebuild: TimedSeries
+}
+
+/**
+ * (d) at 10x: a store of settings.largeScaleRepositories x 10 tags (100,000 in a full run), 1 KiB
+ * layers. A full build in a new process, timed there, with that process's peak RSS; then one-tag
+ * rebuilds in this process, as the smaller store's.
+ */
+export async function measureLargeBuildScale(ctx: PhaseContext): Promise<LargeBuildScaleResults> {
+  const { settings, issues } = ctx
+  const repositories = settings.largeScaleRepositories
+  const tagsPerRepository = settings.scaleTagsPerRepository
+  const tags = repositories * tagsPerRepository
+  const store = await ensureScaleStore(repositories, tagsPerRepository, settings.scaleSmallLayerBytes)
+  const out = join(dataDir, 'scale-site-large')
+  rmSync(out, { recursive: true, force: true })
+  try {
+    await flushDisk()
+    const script = `const { LayoutStore, buildSite } = await import(${JSON.stringify(pathToFileURL(libraryEntry).href)})
+const started = performance.now()
+const result = await buildSite(await LayoutStore.open(${JSON.stringify(store.dir)}), { out: ${JSON.stringify(out)} })
+const ms = performance.now() - started
+console.log(JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, tags: result.tags, written: result.repositoriesWritten }))`
+    const first = JSON.parse((await run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 1200000 })).stdout) as { ms: number; maxRssMB: number; tags: number; written: number }
+    if (first.tags !== tags || first.written !== repositories) issues.push(`large full build: ${first.tags} tags, ${first.written} repositories written`)
+    log(`(d) full build, ${tags} tags, new process: ${first.ms.toFixed(0)} ms, peak RSS ${first.maxRssMB.toFixed(0)} MB`)
+
+    const times: number[] = []
+    for (let r = 0; r < settings.rebuildRuns; r++) {
+      await retagOne(store.dir, r)
+      await flushDisk()
+      const started = performance.now()
+      const result = await buildSite(await LayoutStore.open(store.dir), { out })
+      times.push(performance.now() - started)
+      if (result.repositoriesWritten !== 1) issues.push(`large one-tag rebuild wrote ${result.repositoriesWritten} repositories, expected 1`)
+    }
+    log(`(d) one-tag rebuild, ${tags} tags: ${times.map((t) => t.toFixed(0)).join(', ')} ms`)
+    const d: LargeBuildScaleResults = { repositories, tagsPerRepository, tags, full: { ms: first.ms, maxRssMB: first.maxRssMB }, rebuild: { times, median: median(times) } }
+    pushRows(ctx, d)
+    return d
+  } finally {
+    restoreIndex(store)
+    rmSync(out, { recursive: true, force: true })
+  }
+}
+
+function pushRows({ rows }: PhaseContext, d: LargeBuildScaleResults): void {
+  const scale = `${d.tags.toLocaleString('en-US')} tags / ${d.repositories.toLocaleString('en-US')} repos`
+  rows.push(
+    row(`(d) full build, ${scale}, new process (ms)`, { zreg: d.full.ms, target: '<= 10000 ms', pass: () => d.full.ms <= 10000, valid: true, unit: 'ms', digits: 0 }),
+    row(`(d) full build, ${scale}, peak RSS (MB)`, { zreg: d.full.maxRssMB, target: '<= 300 MB', pass: () => d.full.maxRssMB <= 300, valid: true, unit: 'MB', digits: 0 }),
+    row(`(d) one-tag rebuild, ${scale}, in-process (ms)`, { zreg: d.rebuild.median, target: '<= 100 ms', pass: () => d.rebuild.median <= 100, valid: true, unit: 'ms', digits: 0 }),
+  )
+}
