@@ -6,11 +6,12 @@ import { defaultCacheMaxAge } from './cache-control.js'
 import { makeDirectory } from '../store/atomic.js'
 import { withLock } from '../store/lock.js'
 import { treeCollisions } from '../oci/tree-collisions.js'
-import type { RefReader, StoredRef } from '../store/store.js'
+import { hasVersionedRefs, type RefReader, type StoredRef } from '../store/store.js'
 import { planRepository, planSite, treeFormatVersion, type RepositoryEntry } from './plan.js'
 import { groupByRepository, loadRepository, repositoryInput, type ManifestCache } from './site-model.js'
 import { noRedirects, type RedirectRules } from './redirect-rules.js'
-import { treePaths } from './tree-paths.js'
+import { readRefsMemo, writeRefsMemo, type RefsMemo } from './refs-memo.js'
+import { treePaths, type TreePaths } from './tree-paths.js'
 import { buildPendingMarker, claimOut, liveState, writeTree, type LiveState, type WriteResult } from './write-tree.js'
 import { repositoryTexts, writeRepository, type RepositoryTexts } from './write-repository.js'
 
@@ -38,6 +39,11 @@ export interface BuildResult extends WriteResult {
   durationMs: number
   /** Repositories left out: names the tree cannot hold, or content that could not be written. */
   skipped: SkippedRepository[]
+  /**
+   * How the build found what to rebuild: `changes`, from the store's journal of the repositories
+   * changed since the live generation (refs-memo.ts); `all`, by reading every reference.
+   */
+  surveyedBy: 'changes' | 'all'
 }
 
 /** Errors that mean one repository's content is missing or invalid in the store (not the machine's fault). */
@@ -118,6 +124,45 @@ function survey(refs: StoredRef[], live: LiveState, salt: unknown): Survey {
 }
 
 /**
+ * The survey from the repositories changed since the live generation's memo (refs-memo.ts): the others
+ * stand as the live generation holds them. Undefined when a repository was added (the names another's
+ * files could be in the way of are no longer those the live build checked): survey every reference.
+ */
+function surveyChanges(changes: Map<string, StoredRef[]>, memo: RefsMemo, live: LiveState, salt: unknown): Survey | undefined {
+  for (const [name, refs] of changes) if (refs.length > 0 && memo.tags[name] === undefined) return undefined
+  const result: Survey = { entries: [], changed: [], tagCounts: new Map(Object.entries(memo.tags)), skipped: [], tags: 0 }
+  for (const [name, { input, key }] of live.repositories) if (!changes.has(name)) result.entries.push({ name, input, key })
+  for (const [name, refs] of changes) {
+    if (refs.length === 0) {
+      result.tagCounts.delete(name)
+      continue
+    }
+    result.tagCounts.set(name, refs.filter((ref) => ref.tag !== undefined).length)
+    const input = repositoryInput(name, refs, salt)
+    const before = live.repositories.get(name)
+    if (before && before.input === input && live.hasObject(before.key)) result.entries.push({ name, input, key: before.key })
+    else result.changed.push({ name, input, refs })
+  }
+  for (const count of result.tagCounts.values()) result.tags += count
+  return result
+}
+
+/**
+ * What to build, and the version of the store's index it comes from (for the next build's memo): from
+ * the store's journal of changes when it keeps one and the live generation has a memo of its version,
+ * else from every reference.
+ */
+async function surveyStore(store: RefReader, paths: TreePaths, live: LiveState, salt: unknown): Promise<{ survey: Survey; version: string | undefined; by: 'changes' | 'all' }> {
+  if (!hasVersionedRefs(store)) return { survey: survey(await store.refList(), live, salt), version: undefined, by: 'all' }
+  const memo = live.generation === undefined || live.recovering ? undefined : readRefsMemo(paths, live.generation, store.location, JSON.stringify(salt))
+  const changes = memo === undefined ? undefined : store.refChangesSince(memo.version)
+  const surveyed = changes === undefined ? undefined : surveyChanges(changes.repositories, memo!, live, salt)
+  if (surveyed !== undefined) return { survey: surveyed, version: changes!.version, by: 'changes' }
+  const { refs, version } = await store.versionedRefList()
+  return { survey: survey(refs, live, salt), version, by: 'all' }
+}
+
+/**
  * Builds (or incrementally rebuilds) the static registry tree for everything in the store (or a stack
  * of stores: store-stack.ts). A repository whose references did not change since the live build is
  * neither read nor written again. One repository's problem (a name the tree cannot hold beside another's files, a missing blob) leaves
@@ -135,7 +180,9 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     const live = await liveState(paths)
     // From here until the old generations are dropped, a death leaves directories no generation names.
     writeFileSync(buildPendingMarker(paths), '')
-    const { entries, changed, tagCounts, skipped, tags: surveyed } = survey(await store.refList(), live, [treeFormatVersion, platform, redirects.rules])
+    const salt = [treeFormatVersion, platform, redirects.rules]
+    const { survey: found, version, by } = await surveyStore(store, paths, live, salt)
+    const { entries, changed, tagCounts, skipped, tags: surveyed } = found
     // Tags of repositories left out below are not in the tree.
     let tags = surveyed
     const cache: ManifestCache = new Map()
@@ -177,10 +224,12 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
       ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
     })
     const written = await writeTree(site, paths, live, built)
+    const memo = version !== undefined && skipped.length === 0 ? { store: store.location, version, salt: JSON.stringify(salt), tags: Object.fromEntries(tagCounts) } : undefined
+    await writeRefsMemo(paths, written.generation, memo)
     rmSync(buildPendingMarker(paths), { force: true })
     // A tree of the former layout: its builds directory beside `out` is no longer read.
     if (former !== undefined) await rm(former, { recursive: true, force: true })
     skipped.sort((a, b) => (a.repository < b.repository ? -1 : a.repository > b.repository ? 1 : 0))
-    return { ...written, repositoriesWritten, tags, skipped, durationMs: Math.round(performance.now() - started) }
+    return { ...written, repositoriesWritten, tags, skipped, surveyedBy: by, durationMs: Math.round(performance.now() - started) }
   })
 }

@@ -16,6 +16,7 @@ import { incomingCollision } from '../oci/tree-collisions.js'
 import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtomic, WriteBehind } from './atomic.js'
 import { claimBlob } from './blob-claims.js'
 import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
+import { indexVersion, journalChanges, journalWrite, type IndexVersion } from './index-journal.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, StagedFiles, Store, StoreStaging, StoredRef } from './store.js'
@@ -114,12 +115,12 @@ export class LayoutStore implements Store, LocalBlobPaths {
     this.location = location
   }
 
-  /** Opens the layout at `dir`, creating an empty one when the directory is missing or empty. */
   /** Where the store's index.json lives: one place (a stack lists each of its stores'). */
   get locations(): readonly string[] {
     return [this.location]
   }
 
+  /** Opens the layout at `dir`, creating an empty one when the directory is missing or empty. */
   static async open(dir: string, options: { create?: boolean } = {}): Promise<LayoutStore> {
     const store = new LayoutStore(dir)
     const marker = await readFile(join(dir, 'oci-layout'), 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -304,9 +305,31 @@ export class LayoutStore implements Store, LocalBlobPaths {
     return index.manifests.map(toStoredRef).filter((ref): ref is StoredRef => ref !== undefined).sort(compareRefs)
   }
 
+  /** refList(), with the version of index.json it read (undefined when the file changed during the read). */
+  async versionedRefList(): Promise<{ refs: StoredRef[]; version: IndexVersion | undefined }> {
+    const path = join(this.location, 'index.json')
+    const version = indexVersion(path)
+    const refs = await this.refList()
+    return { refs, version: version === indexVersion(path) ? version : undefined }
+  }
+
+  /**
+   * The repositories whose references changed since index version `since` (name -> its references now,
+   * in refList order; none: gone), and the version now; undefined when only reading the whole index
+   * can tell (a write the journal did not record, or none since that version). See index-journal.ts.
+   */
+  refChangesSince(since: IndexVersion): { version: IndexVersion; repositories: Map<string, StoredRef[]> } | undefined {
+    const version = indexVersion(join(this.location, 'index.json'))
+    if (version === undefined) return undefined
+    const repositories = journalChanges(this.location, since, version)
+    return repositories === undefined ? undefined : { version, repositories }
+  }
+
   /** Read-modify-write of index.json under its lock; entries zreg does not understand are kept as they are. */
   async updateIndex(change: (refs: Map<string, StoredRef>) => void): Promise<void> {
     await withLock(join(this.location, 'index.json.lock'), async () => {
+      const indexPath = join(this.location, 'index.json')
+      const version = indexVersion(indexPath)
       const index = await this.readIndex()
       const foreign: Descriptor[] = []
       const refs = new Map<string, StoredRef>()
@@ -315,10 +338,22 @@ export class LayoutStore implements Store, LocalBlobPaths {
         if (ref === undefined) foreign.push(entry)
         else refs.set(refKey(ref), ref)
       }
+      const before = new Map(refs)
       change(refs)
-      const manifests = [...foreign, ...[...refs.values()].sort(compareRefs).map(toIndexEntry)]
-      const next: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests }
-      await writeFileAtomic(join(this.location, 'index.json'), `${JSON.stringify(next, null, 2)}\n`)
+      const entries = [...refs.values()].sort(compareRefs).map(toIndexEntry)
+      const next: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [...foreign, ...entries] }
+      await writeFileAtomic(indexPath, `${JSON.stringify(next, null, 2)}\n`)
+      // What a build reads instead of the whole index next time (index-journal.ts): the change touches
+      // the repositories of the references `change` set or deleted (the others are the same objects).
+      const touched = new Set<string>()
+      for (const [key, ref] of refs) if (before.get(key) !== ref) touched.add(ref.repository)
+      for (const [key, ref] of before) if (!refs.has(key)) touched.add(ref.repository)
+      const repositories = new Map([...touched].map((name) => [name, [] as StoredRef[]]))
+      for (const entry of entries) {
+        const ref = toStoredRef(entry)!
+        repositories.get(ref.repository)?.push(ref)
+      }
+      journalWrite(this.location, version, indexVersion(indexPath), repositories)
     })
   }
 

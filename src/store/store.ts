@@ -114,3 +114,16 @@ export interface DebrisList {
 export function hasDebrisList(store: object): store is DebrisList {
   return typeof (store as Partial<DebrisList>).debrisList === 'function'
 }
+
+/**
+ * Optional ability: references read by difference (index-journal.ts). A reader remembers the version
+ * it read, and next time gets only the repositories changed since.
+ */
+export interface VersionedRefs {
+  versionedRefList(): Promise<{ refs: StoredRef[]; version: string | undefined }>
+  refChangesSince(since: string): { version: string; repositories: Map<string, StoredRef[]> } | undefined
+}
+
+export function hasVersionedRefs(store: object): store is VersionedRefs {
+  return typeof (store as Partial<VersionedRefs>).refChangesSince === 'function'
+}

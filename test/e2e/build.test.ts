@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { cp, lstat, mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, test } from 'node:test'
 import { zreg, zregOk } from '../helpers/cli.js'
@@ -231,6 +231,59 @@ describe('zreg build', () => {
     } finally {
       await server.stop()
     }
+  })
+
+  test('a rebuild reads only what the store journals as changed, and builds the tree a whole read builds; any write it cannot account for makes it read everything', async () => {
+    const dir = await tempDir('journal')
+    const storeDir = join(dir, 'store')
+    const out = join(dir, 'site')
+    await makeScaleStore(storeDir, 6, 3)
+    const store = await LayoutStore.open(storeDir)
+    // The scale store's index.json was written directly: the first build reads it whole.
+    let fresh = 0
+    const check = async (expected: 'changes' | 'all', why: string) => {
+      const result = await buildSite(await LayoutStore.open(storeDir), { out })
+      assert.equal(result.surveyedBy, expected, why)
+      const whole = await buildSite(await LayoutStore.open(storeDir), { out: join(dir, `fresh-${fresh++}`) })
+      assert.equal(whole.surveyedBy, 'all')
+      assert.equal(result.generation, whole.generation, `${why}: the same tree as a build that reads every reference`)
+      assert.equal(result.tags, whole.tags)
+    }
+    await check('all', 'first build')
+    await check('changes', 'nothing changed')
+    const digestOf = async (name: string) => (await store.refList()).find((ref) => `${ref.repository}:${ref.tag}` === name)!.descriptor
+    await store.updateIndex((refs) => refs.set('scale/r1:t0', { ...refs.get('scale/r1:t0')! }))
+    await check('changes', 'a write that changed nothing')
+    const target = await digestOf('scale/r2:t1')
+    await store.updateIndex((refs) => refs.set('scale/r2:t0', { ...refs.get('scale/r2:t0')!, descriptor: target }))
+    await store.refDelete([{ repository: 'scale/r3', tag: 't2' }])
+    await check('changes', 'a retag and a deleted tag, two writes')
+    await store.refDelete([{ repository: 'scale/r4', tag: 't0' }, { repository: 'scale/r4', tag: 't1' }, { repository: 'scale/r4', tag: 't2' }])
+    await check('changes', 'a repository gone')
+    await store.updateIndex((refs) => refs.set('scale/new:t0', { repository: 'scale/new', tag: 't0', descriptor: target }))
+    await check('all', 'a repository added: its name is checked against all others')
+    // A tool that edits index.json in place, or replaces it without the journal.
+    const indexPath = join(storeDir, 'index.json')
+    const text = await readFile(indexPath, 'utf8')
+    await writeFile(indexPath, text.replace('"scale/r5:t0"', '"scale/r5:t9"'))
+    await check('all', 'index.json edited in place')
+    await writeFile(`${indexPath}.new`, text)
+    await rename(`${indexPath}.new`, indexPath)
+    await check('all', 'index.json replaced by another writer')
+    // A journal cut short (a crash mid-line) or gone.
+    await store.updateIndex((refs) => refs.delete('scale/r0:t2'))
+    const journal = join(storeDir, '.zreg', 'index-journal.jsonl')
+    const lines = await readFile(journal, 'utf8')
+    await writeFile(journal, lines.slice(0, -20))
+    await check('all', 'the journal\'s last line cut short')
+    await store.updateIndex((refs) => refs.delete('scale/r0:t1'))
+    await rm(journal)
+    await check('all', 'the journal gone')
+    await store.updateIndex((refs) => refs.delete('scale/r0:t0'))
+    await check('changes', 'journaled again')
+    // Other build settings: every repository's input differs.
+    const result = await buildSite(await LayoutStore.open(storeDir), { out, cacheMaxAge: 5, defaultPlatform: { os: 'linux', architecture: 'arm64' } })
+    assert.equal(result.surveyedBy, 'all')
   })
 
   test('the tree is self-contained: a copy made with cp -a, tar or cp -rL (links followed) serves the same', async () => {

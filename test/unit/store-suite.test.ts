@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, test } from 'node:test'
@@ -88,7 +88,11 @@ for (const [name, open] of implementations) {
       assert.equal(await store.blobStat(digest), bytes.length)
       assert.equal((await store.refList()).length, 12, 'every writer recorded its ref under the lock')
       const files = (await filesUnder(store.location)).map((file) => file.slice(store.location.length))
-      assert.deepEqual(files, [`/blobs/sha256/${digest.slice(7)}`, '/index.json', '/oci-layout'])
+      // The journal of index writes (index-journal.ts): one line per commit, each from the version the one before wrote.
+      assert.deepEqual(files, ['/.zreg/index-journal.jsonl', `/blobs/sha256/${digest.slice(7)}`, '/index.json', '/oci-layout'])
+      const lines = (await readFile(join(store.location, '.zreg', 'index-journal.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { from: string; to: string })
+      assert.equal(lines.length, 12)
+      for (let i = 1; i < lines.length; i++) assert.equal(lines[i]!.from, lines[i - 1]!.to)
     })
 
     test('an existing blob is not rewritten', async () => {
