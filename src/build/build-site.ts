@@ -129,6 +129,8 @@ function survey(refs: StoredRef[], live: LiveState, salt: unknown): Survey {
  * files could be in the way of are no longer those the live build checked): survey every reference.
  */
 function surveyChanges(changes: Map<string, StoredRef[]>, memo: RefsMemo, live: LiveState, salt: unknown): Survey | undefined {
+  // The memo and the live generation name the same repositories (a generation of another format reads as none).
+  if (Object.keys(memo.tags).length !== live.repositories.size || !Object.keys(memo.tags).every((name) => live.repositories.has(name))) return undefined
   for (const [name, refs] of changes) if (refs.length > 0 && memo.tags[name] === undefined) return undefined
   const result: Survey = { entries: [], changed: [], tagCounts: new Map(Object.entries(memo.tags)), skipped: [], tags: 0 }
   for (const [name, { input, key }] of live.repositories) if (!changes.has(name)) result.entries.push({ name, input, key })
