@@ -36,23 +36,27 @@ export function journalPath(storeLocation: string): string {
 /**
  * Records that index.json went from version `from` to `to`, changing the references of `repositories`
  * (name -> all its references now; none: the repository is gone). The caller holds the index lock, so
- * lines never interleave. Not flushed: a line lost to a crash only breaks the chain, and a reader then
- * reads the whole index.
+ * lines never interleave. Best effort, and not flushed: the index is written already, and a line lost
+ * (a crash, a full disk) or cut short only breaks the chain, so a reader reads the whole index.
  */
 export function journalWrite(storeLocation: string, from: IndexVersion | undefined, to: IndexVersion | undefined, repositories: Map<string, StoredRef[]>): void {
   const path = journalPath(storeLocation)
   if (from === undefined || to === undefined) return
   const line = `${JSON.stringify({ from, to, repositories: Object.fromEntries(repositories) } satisfies JournalLine)}\n`
-  mkdirSync(dirname(path), { recursive: true })
-  const size = (() => {
-    try {
-      return statSync(path).size
-    } catch {
-      return 0
-    }
-  })()
-  if (size + line.length > journalLimit) writeFileSync(path, line)
-  else appendFileSync(path, line)
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+    const size = (() => {
+      try {
+        return statSync(path).size
+      } catch {
+        return 0
+      }
+    })()
+    if (size + line.length > journalLimit) writeFileSync(path, line)
+    else appendFileSync(path, line)
+  } catch {
+    // The write of the index succeeded: its caller must not see an error for the journal.
+  }
 }
 
 /**

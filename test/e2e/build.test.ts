@@ -281,6 +281,13 @@ describe('zreg build', () => {
     await check('all', 'the journal gone')
     await store.updateIndex((refs) => refs.delete('scale/r0:t0'))
     await check('changes', 'journaled again')
+    // A journal that cannot be written (here a directory in its place) fails no write of the index.
+    await rm(journal)
+    await mkdir(journal)
+    await store.updateIndex((refs) => refs.delete('scale/r5:t1'))
+    assert.equal((await store.refList()).some((ref) => ref.repository === 'scale/r5' && ref.tag === 't1'), false)
+    await check('all', 'the journal unwritable')
+    await rm(journal, { recursive: true })
     // Other build settings: every repository's input differs.
     const result = await buildSite(await LayoutStore.open(storeDir), { out, cacheMaxAge: 5, defaultPlatform: { os: 'linux', architecture: 'arm64' } })
     assert.equal(result.surveyedBy, 'all')
