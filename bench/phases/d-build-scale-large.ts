@@ -1,17 +1,15 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { buildSite } from '../../src/build/build-site.js'
 import { LayoutStore } from '../../src/store/layout-store.js'
 import { ensureScaleStore, restoreIndex, retagOne } from '../data/scale-store.js'
-import { dataDir, libraryEntry } from '../paths.js'
+import { dataDir } from '../paths.js'
 import type { PhaseContext } from '../phase-context.js'
 import { row } from '../report/rows.js'
-import { run } from '../support/children.js'
 import { flushDisk } from '../support/disk-flush.js'
 import { log } from '../support/log.js'
 import { median } from '../support/stats.js'
-import type { TimedSeries } from './d-build-scale.js'
+import { buildInNewProcess, type TimedSeries } from './d-build-scale.js'
 
 /** results.json `buildScaleLarge`. Times are milliseconds. */
 export interface LargeBuildScaleResults {
@@ -38,12 +36,7 @@ export async function measureLargeBuildScale(ctx: PhaseContext): Promise<LargeBu
   rmSync(out, { recursive: true, force: true })
   try {
     await flushDisk()
-    const script = `const { LayoutStore, buildSite } = await import(${JSON.stringify(pathToFileURL(libraryEntry).href)})
-const started = performance.now()
-const result = await buildSite(await LayoutStore.open(${JSON.stringify(store.dir)}), { out: ${JSON.stringify(out)} })
-const ms = performance.now() - started
-console.log(JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, tags: result.tags, written: result.repositoriesWritten }))`
-    const first = JSON.parse((await run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 1200000 })).stdout) as { ms: number; maxRssMB: number; tags: number; written: number }
+    const first = await buildInNewProcess(store.dir, out)
     if (first.tags !== tags || first.written !== repositories) issues.push(`large full build: ${first.tags} tags, ${first.written} repositories written`)
     log(`(d) full build, ${tags} tags, new process: ${first.ms.toFixed(0)} ms, peak RSS ${first.maxRssMB.toFixed(0)} MB`)
 

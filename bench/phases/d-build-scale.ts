@@ -34,6 +34,24 @@ export interface BuildScaleResults {
   cli: { wallMs: number; reportedMs: number | undefined; output: string }
 }
 
+/** One build from an empty output, timed in a child that imports the library (JIT warm-up and heap growth included, as for `zreg build`). */
+export interface NewProcessBuild {
+  ms: number
+  /** The child's peak RSS, MB. */
+  maxRssMB: number
+  tags: number
+  written: number
+}
+
+export async function buildInNewProcess(storeDir: string, out: string): Promise<NewProcessBuild> {
+  const script = `const { LayoutStore, buildSite } = await import(${JSON.stringify(pathToFileURL(libraryEntry).href)})
+const started = performance.now()
+const result = await buildSite(await LayoutStore.open(${JSON.stringify(storeDir)}), { out: ${JSON.stringify(out)} })
+const ms = performance.now() - started
+console.log(JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, tags: result.tags, written: result.repositoriesWritten }))`
+  return JSON.parse((await run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 1200000 })).stdout) as NewProcessBuild
+}
+
 /**
  * (d) build scale, in-process through the library (LayoutStore.open + buildSite): full builds of a store
  * of repositories x 10 tags with 1 KiB and 20 MiB layers, one-tag rebuilds, the same on tmpfs, the first
@@ -135,11 +153,7 @@ export async function measureBuildScale(ctx: PhaseContext): Promise<BuildScaleRe
     // in this one for fork's copy-on-write (see disk-flush.ts).
     const coldOut = freshOut('scale-site-small')
     await flushDisk()
-    const script = `const { LayoutStore, buildSite } = await import(${JSON.stringify(pathToFileURL(libraryEntry).href)})
-const started = performance.now()
-const result = await buildSite(await LayoutStore.open(${JSON.stringify(small.dir)}), { out: ${JSON.stringify(coldOut)} })
-console.log(JSON.stringify({ ms: performance.now() - started, tags: result.tags, written: result.repositoriesWritten }))`
-    const cold = JSON.parse((await run(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 600000 })).stdout) as { ms: number; tags: number; written: number }
+    const cold = await buildInNewProcess(small.dir, coldOut)
     if (cold.tags !== tags || cold.written !== repositories) issues.push(`first build in a new process: ${cold.tags} tags, ${cold.written} repositories written`)
     const fullCold = { ms: cold.ms }
     log(`(d) full build, ${tags} tags, 1 KiB layers, first in a new process: ${cold.ms.toFixed(0)} ms`)

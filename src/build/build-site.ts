@@ -154,12 +154,14 @@ function surveyChanges(changes: Map<string, StoredRef[]>, memo: RefsMemo, live: 
  * the store's journal of changes when it keeps one and the live generation has a memo of its version,
  * else from every reference.
  */
-async function surveyStore(store: RefReader, paths: TreePaths, live: LiveState, salt: unknown): Promise<{ survey: Survey; version: string | undefined; by: 'changes' | 'all' }> {
+async function surveyStore(store: RefReader, paths: TreePaths, live: LiveState, salt: unknown, saltText: string): Promise<{ survey: Survey; version: string | undefined; by: 'changes' | 'all' }> {
   if (!hasVersionedRefs(store)) return { survey: survey(await store.refList(), live, salt), version: undefined, by: 'all' }
-  const memo = live.generation === undefined || live.recovering ? undefined : readRefsMemo(paths, live.generation, store.location, JSON.stringify(salt))
-  const changes = memo === undefined ? undefined : store.refChangesSince(memo.version)
-  const surveyed = changes === undefined ? undefined : surveyChanges(changes.repositories, memo!, live, salt)
-  if (surveyed !== undefined) return { survey: surveyed, version: changes!.version, by: 'changes' }
+  const memo = live.generation === undefined || live.recovering ? undefined : readRefsMemo(paths, live.generation, store.location, saltText)
+  if (memo !== undefined) {
+    const changes = store.refChangesSince(memo.version)
+    const surveyed = changes && surveyChanges(changes.repositories, memo, live, salt)
+    if (changes && surveyed) return { survey: surveyed, version: changes.version, by: 'changes' }
+  }
   const { refs, version } = await store.versionedRefList()
   return { survey: survey(refs, live, salt), version, by: 'all' }
 }
@@ -183,7 +185,8 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     // From here until the old generations are dropped, a death leaves directories no generation names.
     writeFileSync(buildPendingMarker(paths), '')
     const salt = [treeFormatVersion, platform, redirects.rules]
-    const { survey: found, version, by } = await surveyStore(store, paths, live, salt)
+    const saltText = JSON.stringify(salt)
+    const { survey: found, version, by } = await surveyStore(store, paths, live, salt, saltText)
     const { entries, changed, tagCounts, skipped, tags: surveyed } = found
     // Tags of repositories left out below are not in the tree.
     let tags = surveyed
@@ -226,7 +229,7 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
       ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
     })
     const written = await writeTree(site, paths, live, built)
-    const memo = version !== undefined && skipped.length === 0 ? { store: store.location, version, salt: JSON.stringify(salt), tags: Object.fromEntries(tagCounts) } : undefined
+    const memo = version !== undefined && skipped.length === 0 ? { store: store.location, version, salt: saltText, tags: Object.fromEntries(tagCounts) } : undefined
     await writeRefsMemo(paths, written.generation, memo)
     rmSync(buildPendingMarker(paths), { force: true })
     // A tree of the former layout: its builds directory beside `out` is no longer read.
