@@ -33,7 +33,7 @@ import { stopChildren, stopChildrenOnExit } from './support/children.js'
 import { startFlusher } from './support/disk-flush.js'
 import { cpuTimes, stealPercent, toolVersions } from './support/host-info.js'
 import { log } from './support/log.js'
-import { rssNowMB } from './support/rss.js'
+import { treeRssNow } from './support/rss.js'
 import type { Server } from './support/server.js'
 import { writeWrkScript } from './support/wrk.js'
 
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
         for (const server of servers) await verifyServer(server, images, ctx.issues)
         if (has('a')) results.serverBound = await measureServing(ctx, servers, images)
         if (has('b')) results.pulls = await measurePulls(ctx, servers, images)
-        if (!zreg.hasExited) results.zregServeRssAfterABMB = rssNowMB(zreg.pid)
+        if (!zreg.hasExited) results.zregServeRssAfterABMB = treeRssNow(zreg.pid).largestMB
         for (const server of servers.splice(0)) await server.stop()
       }
       if (has('c')) results.memory = await measureMemory(ctx, images)

@@ -7,7 +7,7 @@ import { ratioOf, row } from '../report/rows.js'
 import { diskWriteMBps, warmPageCache } from '../support/disk.js'
 import { flushDisk } from '../support/disk-flush.js'
 import { log } from '../support/log.js'
-import { rssNowMB, rssSampler } from '../support/rss.js'
+import { rssSampler, treeRssNow } from '../support/rss.js'
 import { median, MiB } from '../support/stats.js'
 import { pushTargets, rotated, withFreshServer } from './e-push-targets.js'
 import { skopeoPush } from './e-skopeo-push.js'
@@ -111,10 +111,10 @@ export async function measurePush(ctx: PhaseContext, images: BenchImages): Promi
             const entry = series[target.name]!
             await withFreshServer(target, async (server) => {
               await flushDisk()
-              const idleMB = rssNowMB(server.pid)
+              const idleMB = treeRssNow(server.pid).totalMB
               const sampler = rssSampler(server.pid)
               const u = await curlUpload(server, { mode: entry.mode, file, digest: blob.digest, size: blob.size, chunks })
-              u.rssMaxMB = sampler.stop().maxMB
+              u.rssMaxMB = sampler.stop().maxTotalMB
               u.rssIdleMB = idleMB
               entry.runs.push(u)
               if (!u.ok) issues.push(`(e) ${target.name}: ${kind} upload (${entry.mode}) of the 300 MiB blob on ${medium.name}: ${u.error}`)
@@ -184,7 +184,18 @@ export async function measurePush(ctx: PhaseContext, images: BenchImages): Promi
   const first = media[0]!.name
   const mono = (name: string) => series('monolithic', first, name)
   const chunked = (name: string) => series('chunked', first, name)
+  const pushIdleMB = Math.max(...Object.values(upload).flatMap((s) => s[zregPush]?.runs.map((r) => r.rssIdleMB ?? NaN) ?? []))
+  const distributionIdleMB = Math.max(...Object.values(upload).flatMap((s) => s[distribution]?.runs.map((r) => r.rssIdleMB ?? NaN) ?? []))
   rows.push(
+    row(`(e) idle RSS before an upload, the largest of all runs (MB)`, {
+      zreg: pushIdleMB,
+      distribution: distributionIdleMB,
+      target: '<= 50 MB',
+      pass: () => pushIdleMB <= 50,
+      valid: Number.isFinite(pushIdleMB),
+      unit: 'MB',
+      digits: 1,
+    }),
     row(`(e) max RSS during the 300 MiB monolithic upload (MB)`, {
       zreg: mono(zregPush).rssMaxMB,
       distribution: mono(distribution).rssMaxMB,

@@ -1,32 +1,91 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
-/** What an rssSampler saw: MB are 10^6 bytes. */
+/**
+ * RSS of a server, which may be several processes (`zreg serve` forks a worker per core, node:cluster):
+ * MB are 10^6 bytes. `largestMB` is the one process holding the most (what a memory target for one
+ * server process means); `totalMB` adds them all (what the machine gives the server).
+ */
+export interface TreeRss {
+  largestMB: number
+  /** RssAnon of that process: its private memory (the rest is mapped files, mostly the node binary's pages, shared and reclaimable). */
+  largestAnonMB: number
+  totalMB: number
+  processes: number
+}
+
+/** What an rssSampler saw, over the process tree. */
 export interface RssSample {
-  /** The largest VmRSS sampled. */
+  /** The largest single process's VmRSS in any sample. */
   maxMB: number
-  /** VmHWM at the end: the kernel's peak, which includes the process's start. */
+  /** The largest sum over the tree in any sample. */
+  maxTotalMB: number
+  /** The largest VmHWM of the processes at the end: the kernel's peak, which includes a process's start. */
   hwmMB: number
   samples: number
 }
 
-/** Samples VmRSS of process `pid` every intervalMs (from /proc); stop() returns the maximum and VmHWM. */
-export function rssSampler(pid: number, intervalMs = 100): { stop(): RssSample } {
-  let maxKiB = 0
-  let samples = 0
-  let hwmKiB = 0
-  const read = () => {
+const kB = 1024 / 1e6
+
+/** `pid` and every process below it, from /proc (children of each thread). */
+function processTree(pid: number): number[] {
+  const found = [pid]
+  for (let i = 0; i < found.length; i++) {
+    let tasks: string[] = []
     try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-      const rss = /VmRSS:\s+(\d+) kB/.exec(status)
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(status)
-      if (rss) {
-        maxKiB = Math.max(maxKiB, Number(rss[1]))
-        samples++
-      }
-      if (hwm) hwmKiB = Number(hwm[1])
+      tasks = readdirSync(`/proc/${found[i]}/task`)
     } catch {
-      // process gone
+      continue
     }
+    for (const task of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${found[i]}/task/${task}/children`, 'utf8').split(' ')) if (child !== '') found.push(Number(child))
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return found
+}
+
+/** VmRSS, RssAnon and VmHWM (kB) of one process, or undefined once it is gone. */
+function statusOf(pid: number): { rss: number; anon: number; hwm: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status)
+    const anon = /RssAnon:\s+(\d+) kB/.exec(status)
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status)
+    return rss && hwm ? { rss: Number(rss[1]), anon: Number(anon?.[1] ?? NaN), hwm: Number(hwm[1]) } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** RSS of process `pid` and its descendants now; NaN figures when /proc does not say. */
+export function treeRssNow(pid: number): TreeRss {
+  const statuses = processTree(pid).map(statusOf).filter((status) => status !== undefined)
+  if (statuses.length === 0) return { largestMB: NaN, largestAnonMB: NaN, totalMB: NaN, processes: 0 }
+  const largest = statuses.reduce((a, b) => (b.rss > a.rss ? b : a))
+  return {
+    largestMB: largest.rss * kB,
+    largestAnonMB: largest.anon * kB,
+    totalMB: statuses.reduce((sum, status) => sum + status.rss, 0) * kB,
+    processes: statuses.length,
+  }
+}
+
+/** Samples the RSS of process `pid` and its descendants every intervalMs; stop() returns the peaks. */
+export function rssSampler(pid: number, intervalMs = 100): { stop(): RssSample } {
+  let max = 0
+  let maxTotal = 0
+  let hwm = 0
+  let samples = 0
+  const read = () => {
+    const statuses = processTree(pid).map(statusOf).filter((status) => status !== undefined)
+    if (statuses.length === 0) return
+    samples++
+    max = Math.max(max, ...statuses.map((status) => status.rss))
+    maxTotal = Math.max(maxTotal, statuses.reduce((sum, status) => sum + status.rss, 0))
+    hwm = Math.max(hwm, ...statuses.map((status) => status.hwm))
   }
   read()
   const timer = setInterval(read, intervalMs)
@@ -34,13 +93,7 @@ export function rssSampler(pid: number, intervalMs = 100): { stop(): RssSample }
     stop() {
       clearInterval(timer)
       read()
-      return { maxMB: (maxKiB * 1024) / 1e6, hwmMB: (hwmKiB * 1024) / 1e6, samples }
+      return { maxMB: max * kB, maxTotalMB: maxTotal * kB, hwmMB: hwm * kB, samples }
     },
   }
-}
-
-/** VmRSS of process `pid` now, MB (10^6 bytes); NaN when /proc does not say. */
-export function rssNowMB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m ? (Number(m[1]) * 1024) / 1e6 : NaN
 }

@@ -147,18 +147,6 @@ export function listenOptions(flags: { port?: number | undefined; host?: string 
   }
 }
 
-/** Keeps a server running until SIGINT or SIGTERM, then closes it cleanly. */
-export async function serveUntilSignal(server: { close(): Promise<void> }, log: (text: string) => void): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      log('zreg: shutting down')
-      server.close().then(resolve, resolve)
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
-}
-
 export const storeFlag = Flags.string({ description: 'OCI image layout store directory [default: ./zreg-store]', env: 'ZREG_STORE' })
 export const overlayFlag = Flags.string({
   description: 'A store stacked on --store (repeat for more, lowest first): where two hold the same repository:tag the later one wins; blobs are shared by digest [default: overlays in the config file]',

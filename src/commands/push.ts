@@ -4,8 +4,9 @@ import { checkRegistryHost } from '../oci/reference.js'
 import { ZregError } from '../errors.js'
 import { AccessControl } from '../server/auth/access-control.js'
 import { Htpasswd } from '../server/auth/htpasswd.js'
-import { startPushServer } from '../server/http-server.js'
-import { listenFlags, listenOptions, outFlag, redirectRules, serveUntilSignal, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { startPushServer } from '../server/push-server.js'
+import { serveUntilSignal } from '../server/until-signal.js'
+import { listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
 export const pushFlags = {

@@ -3,10 +3,10 @@ import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { availableParallelism } from 'node:os'
 import { startStaticServer } from '../server/http-server.js'
-import { isServeWorker, runServeWorker, startServeWorkers } from '../server/serve-workers.js'
-import { StaticRegistry } from '../server/static-registry.js'
+import { startServeWorkers } from '../server/serve-workers.js'
+import { serveUntilSignal } from '../server/until-signal.js'
 import { pushFlags, runPushMode } from './push.js'
-import { listenFlags, listenOptions, redirectFlag, redirectRules, serveUntilSignal, ZregCommand } from '../cli/base-command.js'
+import { listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
@@ -50,19 +50,13 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
     const serve = { out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }) }
-    if (isServeWorker()) {
-      // A process the command below forked: it serves, quietly; the first process reports.
-      await serveUntilSignal(await runServeWorker(serve), () => undefined)
-      process.disconnect?.()
-      return undefined
-    }
     const workers = flags.workers ?? config.serve?.workers ?? availableParallelism()
     let server: { url: string; port: number; close(): Promise<void> }
     let examples: string[]
     if (workers > 1) {
-      server = await startServeWorkers({ count: workers, listen: serve, log: (text) => this.logToStderr(text) })
-      // The workers hold the tree; this process loads it once more only to name an image to pull.
-      examples = (await StaticRegistry.open(resolve(out))).examples(1)
+      const started = await startServeWorkers({ count: workers, serve, log: (text) => this.logToStderr(text) })
+      server = started
+      examples = started.examples
     } else {
       const single = await startStaticServer(serve)
       server = single

@@ -1,51 +1,71 @@
 import cluster, { type Worker } from 'node:cluster'
+import { fileURLToPath } from 'node:url'
+import { compileRedirectRules, type RedirectRule } from '../build/redirect-rules.js'
 import { ZregError, type ErrorCode } from '../errors.js'
-import { startStaticServer, type ListenOptions, type RunningServer, type ServeOptions } from './http-server.js'
+import { startStaticServer, type RunningServer, type ServeOptions } from './http-server.js'
+import { serveUntilSignal } from './until-signal.js'
 
-/** Set in the environment of the processes `zreg serve` forks: they serve, the first one supervises. */
-const workerVariable = 'ZREG_SERVE_WORKER'
+/** In the environment of the processes `zreg serve` forks: what they serve, as JSON (WorkerSettings). */
+const settingsVariable = 'ZREG_SERVE_WORKER'
 
-/** True in a process `startServeWorkers` forked. */
-export function isServeWorker(): boolean {
-  return cluster.isWorker && process.env[workerVariable] === '1'
+/** What a worker is told: ServeOptions as JSON, the rules as given (a worker compiles them again). */
+type WorkerSettings = Omit<ServeOptions, 'redirects' | 'accessLog'> & {
+  /** RedirectRules.rules: normalized, so they compile to the same rules. */
+  redirects: readonly object[]
+  accessLog?: false
 }
 
-/** What a worker tells the primary when it cannot serve, so the primary fails as it would itself. */
-interface WorkerFailure {
-  zregWorkerFailed: { code?: string; message: string }
+/** What a worker tells the primary: that it cannot serve (the primary fails as it would itself), or that it serves (and an image to pull). */
+type WorkerMessage = { zregWorkerFailed: { code?: string; message: string } } | { zregWorkerServing: { examples: string[] } }
+
+/**
+ * The program each worker runs (serve-worker-main.ts, bundled like the CLI): it loads the server and
+ * nothing else, not the CLI, so a worker idles at what node and the server need.
+ */
+function workerProgram(): string {
+  return fileURLToPath(import.meta.resolve('#serve-worker'))
 }
 
 /**
- * In a forked worker: serves the tree as startStaticServer does, from the socket the primary shares
- * with every worker (node:cluster), until SIGTERM or until the primary is gone. A failure to start is
- * sent to the primary, which reports it.
+ * In a forked worker (its program's whole work): serves the tree the primary named, as
+ * startStaticServer does, from the socket the primary shares with every worker (node:cluster), until
+ * SIGTERM or until the primary is gone. A failure to start is sent to the primary, which reports it.
  */
-export async function runServeWorker(options: ServeOptions): Promise<RunningServer> {
+export async function runServeWorker(): Promise<void> {
   // The primary gone (killed): nothing supervises this process any more.
   process.on('disconnect', () => process.exit(0))
+  let server: RunningServer
   try {
-    return await startStaticServer(options)
+    const { redirects, ...settings } = JSON.parse(process.env[settingsVariable] ?? '') as WorkerSettings
+    server = await startStaticServer({ ...settings, redirects: compileRedirectRules(redirects as RedirectRule[], 'redirects') })
+    process.send?.({ zregWorkerServing: { examples: server.registry.examples(1) } } satisfies WorkerMessage)
   } catch (error) {
-    const failure: WorkerFailure = { zregWorkerFailed: { message: (error as Error).message, ...(error instanceof ZregError ? { code: error.code } : {}) } }
+    const failure: WorkerMessage = { zregWorkerFailed: { message: (error as Error).message, ...(error instanceof ZregError ? { code: error.code } : {}) } }
     // The primary reports it (once, not once per worker).
     process.send?.(failure, () => process.exit(1))
-    return new Promise<never>(() => undefined)
+    return
   }
+  await serveUntilSignal(server, () => undefined)
+  process.disconnect?.()
 }
 
 /**
- * `zreg serve` on several cores: forks `count` workers (this command again, by node:cluster), each
- * loading the live generation and serving it from the one listening socket the primary shares among
- * them, each picking up a rebuild on its own. Resolves once all listen, with their common port (0: a
- * free one, the same for all). A worker that dies later is replaced. close() stops them all (SIGTERM:
- * each finishes its requests in flight). Rejects with a worker's error (PORT_IN_USE, SITE_NOT_FOUND, ...)
- * when one cannot start.
+ * `zreg serve` on several cores: forks `count` workers (node:cluster, each running workerProgram),
+ * each loading the live generation and serving it from the one listening socket the primary shares
+ * among them, each picking up a rebuild on its own. Resolves once all listen, with their common port
+ * (0: a free one, the same for all) and an image to pull as an example. A worker that dies later is
+ * replaced. close() stops them all (SIGTERM: each finishes its requests in flight). Rejects with a
+ * worker's error (PORT_IN_USE, SITE_NOT_FOUND, ...) when one cannot start.
  */
-export async function startServeWorkers(options: { count: number; log: (text: string) => void; listen: ListenOptions }): Promise<{ url: string; port: number; close(): Promise<void> }> {
+export async function startServeWorkers(options: { count: number; log: (text: string) => void; serve: ServeOptions }): Promise<{ url: string; port: number; examples: string[]; close(): Promise<void> }> {
+  const { redirects, accessLog, ...rest } = options.serve
+  if (typeof accessLog === 'function') throw new ZregError('INTERNAL', 'serve workers write their own access log: accessLog may only be false')
+  const settings: WorkerSettings = { ...rest, redirects: redirects?.rules ?? [], ...(accessLog === false ? { accessLog } : {}) }
+  cluster.setupPrimary({ exec: workerProgram(), args: [] })
   let stopping = false
   const workers = new Set<Worker>()
   const fork = () => {
-    const worker = cluster.fork({ [workerVariable]: '1' })
+    const worker = cluster.fork({ [settingsVariable]: JSON.stringify(settings) })
     workers.add(worker)
     worker.on('exit', (code, signal) => {
       workers.delete(worker)
@@ -56,18 +76,23 @@ export async function startServeWorkers(options: { count: number; log: (text: st
     return worker
   }
   let started = false
+  let examples: string[] = []
   const first = Array.from({ length: options.count }, fork)
   const port = await new Promise<number>((resolve, reject) => {
-    let listening = 0
+    let ready = 0
     let found = 0
     for (const worker of first) {
-      worker.on('message', (message: Partial<WorkerFailure>) => {
-        const failed = message.zregWorkerFailed
-        if (failed) reject(failed.code === undefined ? new Error(failed.message) : new ZregError(failed.code as ErrorCode, failed.message))
-      })
-      worker.once('listening', (address) => {
-        found = address.port
-        if (++listening === first.length) resolve(found)
+      // The cluster's own 'listening' comes down the same channel before the worker's message.
+      worker.once('listening', (address) => (found = address.port))
+      worker.on('message', (message: Partial<WorkerMessage>) => {
+        if ('zregWorkerFailed' in message && message.zregWorkerFailed) {
+          const failed = message.zregWorkerFailed
+          reject(failed.code === undefined ? new Error(failed.message) : new ZregError(failed.code as ErrorCode, failed.message))
+        }
+        if ('zregWorkerServing' in message && message.zregWorkerServing) {
+          examples = message.zregWorkerServing.examples
+          if (++ready === first.length) resolve(found)
+        }
       })
       worker.once('exit', (code) => reject(new ZregError('INTERNAL', `a serve worker exited while starting (exit code ${code})`)))
     }
@@ -77,10 +102,11 @@ export async function startServeWorkers(options: { count: number; log: (text: st
     throw error
   })
   started = true
-  const host = options.listen.host ?? '127.0.0.1'
+  const host = rest.host ?? '127.0.0.1'
   return {
-    url: `${options.listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${rest.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    examples,
     close: async () => {
       stopping = true
       await Promise.all([...workers].map((worker) => new Promise<void>((resolve) => {

@@ -26,7 +26,7 @@ const alive = (pid: number) => {
   }
 }
 
-test('zreg serve --workers 3: three processes share the port, each picks up a rebuild, all stop with the first', async () => {
+test('zreg serve --workers 3: three processes share the port, each runs the server alone and picks up a rebuild, all stop with the first', async () => {
   const dir = await tempDir('serve-workers')
   const fixtures = await loadFixtures()
   const single = fixtures.images.find((image) => image.id === 'oci/single')!
@@ -39,6 +39,8 @@ test('zreg serve --workers 3: three processes share the port, each picks up a re
   try {
     const workers = childrenOf(server.process.pid!)
     assert.equal(workers.length, 3, 'one process per worker')
+    // Each runs the server's own program, which never loads the CLI (oclif: 11 MB of each process).
+    for (const pid of workers) assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /serve-worker-main\.js/)
     assert.equal(await skopeoPull(`docker://${server.authority}/app:1`, join(dir, 'pulled')), single.digest)
     // A new tag: every worker loads the new generation on its own (requests go round-robin).
     await zregOk(['add', absoluteSource(multiLayer.source), '--name', 'app:2', ...store])
