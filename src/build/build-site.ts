@@ -130,9 +130,10 @@ function survey(refs: StoredRef[], live: LiveState, salt: unknown): Survey {
  */
 function surveyChanges(changes: Map<string, StoredRef[]>, memo: RefsMemo, live: LiveState, salt: unknown): Survey | undefined {
   // The memo and the live generation name the same repositories (a generation of another format reads as none).
-  if (Object.keys(memo.tags).length !== live.repositories.size || !Object.keys(memo.tags).every((name) => live.repositories.has(name))) return undefined
-  for (const [name, refs] of changes) if (refs.length > 0 && memo.tags[name] === undefined) return undefined
-  const result: Survey = { entries: [], changed: [], tagCounts: new Map(Object.entries(memo.tags)), skipped: [], tags: 0 }
+  if (memo.tags.size !== live.repositories.size) return undefined
+  for (const name of memo.tags.keys()) if (!live.repositories.has(name)) return undefined
+  for (const [name, refs] of changes) if (refs.length > 0 && !memo.tags.has(name)) return undefined
+  const result: Survey = { entries: [], changed: [], tagCounts: new Map(memo.tags), skipped: [], tags: 0 }
   for (const [name, { input, key }] of live.repositories) if (!changes.has(name)) result.entries.push({ name, input, key })
   for (const [name, refs] of changes) {
     if (refs.length === 0) {
@@ -229,7 +230,7 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
       ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
     })
     const written = await writeTree(site, paths, live, built)
-    const memo = version !== undefined && skipped.length === 0 ? { store: store.location, version, salt: saltText, tags: Object.fromEntries(tagCounts) } : undefined
+    const memo = version !== undefined && skipped.length === 0 ? { store: store.location, version, salt: saltText, tags: tagCounts } : undefined
     await writeRefsMemo(paths, written.generation, memo)
     rmSync(buildPendingMarker(paths), { force: true })
     // A tree of the former layout: its builds directory beside `out` is no longer read.

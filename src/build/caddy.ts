@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { mutableCacheControl } from './cache-control.js'
-import { writeMapBuckets } from './map-buckets.js'
+import { writeMapBuckets, type MapBucket } from './map-buckets.js'
 import type { RepositoryPlan, SitePlan } from './plan.js'
 import { repositoryCaddyMapPath, type TreePaths } from './tree-paths.js'
 
@@ -39,11 +39,11 @@ export const caddyDataDir = 'caddy'
  * from the deployed root: `manifests/*.map` (every repository's map lines, in buckets: see
  * writeMapBuckets) and `cache-control.map` (how long caches may keep what a build can change). No
  * paths in them. `previous` is the live generation's metadata directory, whose unchanged buckets are
- * reused; `fresh`, the lines of repositories this build planned.
+ * reused; `buckets`, how the map is split (planMapBuckets); `fresh`, the lines of repositories this build planned.
  */
-export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, fresh: ReadonlyMap<string, { caddyMap: string }>): void {
+export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, buckets: MapBucket[], fresh: ReadonlyMap<string, { caddyMap: string }>): void {
   const dir = join(meta, caddyDataDir)
   mkdirSync(dir, { recursive: true })
-  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, caddyDataDir, 'manifests'), plan.repositories, (key) => fresh.get(key)?.caddyMap ?? readFileSync(repositoryCaddyMapPath(paths, key), 'utf8'))
+  writeMapBuckets(join(dir, 'manifests'), previous && join(previous, caddyDataDir, 'manifests'), buckets, (key) => fresh.get(key)?.caddyMap ?? readFileSync(repositoryCaddyMapPath(paths, key), 'utf8'))
   writeFileSync(join(dir, 'cache-control.map'), `default "${mutableCacheControl(plan.cacheMaxAge)}"\n`)
 }

@@ -21,40 +21,55 @@ function bucketOf(name: string, count: number): number {
   return (hash >>> 0) % count
 }
 
+/** One file of a generation's manifest map: its name and the repositories whose lines it holds. */
+export interface MapBucket {
+  name: string
+  members: RepositoryEntry[]
+}
+
 /**
- * Writes a generation's manifest map for a server as up to `mapBucketCount` files in `dir`, each holding
- * the lines of the repositories whose name hashes to it, named `<count>-<bucket>-<hash of its repositories' keys>.map`, so
- * the server includes them all with one glob (`dir/*.map`). A file whose repositories did not change is
- * a hard link to the previous generation's (`previous`): a one-tag rebuild reads and writes one bucket,
- * whatever the number of repositories. `lines(key)` reads one repository's lines (written beside its
- * directory when the repository was written).
+ * How a generation's manifest map is split: up to `mapBucketCount` files, each holding the lines of
+ * the repositories whose name hashes to it, named `<count>-<bucket>-<hash of its repositories' keys>.map`
+ * (the same for every server's map: computed once per build). Empty buckets have no file: Caddy
+ * refuses to import a file without tokens.
  */
-export function writeMapBuckets(dir: string, previous: string | undefined, repositories: RepositoryEntry[], lines: (key: string) => string): void {
-  mkdirSync(dir, { recursive: true })
+export function planMapBuckets(repositories: RepositoryEntry[]): MapBucket[] {
   const count = mapBucketCount(repositories.length)
   const buckets: RepositoryEntry[][] = Array.from({ length: count }, () => [])
   for (const repository of repositories) buckets[bucketOf(repository.name, count)]!.push(repository)
+  return buckets.flatMap((members, index) => {
+    if (members.length === 0) return []
+    // A repository's key names its content and name, so the keys name the bucket's content.
+    const hash = createHash('sha256').update(members.map((member) => member.key).join(' ')).digest('hex').slice(0, 16)
+    // The count is in the name: buckets of another count hold other repositories.
+    return [{ name: `${count}-${index.toString(16).padStart(3, '0')}-${hash}.map`, members }]
+  })
+}
+
+/**
+ * Writes a generation's manifest map for a server, one file per bucket in `dir`, so the server includes
+ * them all with one glob (`dir/*.map`). A bucket whose repositories did not change is a hard link to
+ * the previous generation's file (`previous`): a one-tag rebuild reads and writes one bucket, whatever
+ * the number of repositories. `lines(key)` reads one repository's lines (written beside its directory
+ * when the repository was written).
+ */
+export function writeMapBuckets(dir: string, previous: string | undefined, buckets: MapBucket[], lines: (key: string) => string): void {
+  mkdirSync(dir, { recursive: true })
   let before = new Set<string>()
   try {
     if (previous !== undefined) before = new Set(readdirSync(previous))
   } catch {
     // No previous generation (or one of an older layout): every bucket is written.
   }
-  buckets.forEach((members, index) => {
-    // No file for an empty bucket: Caddy refuses to import a file without tokens.
-    if (members.length === 0) return
-    // A repository's key names its content and name, so the keys name the bucket's content.
-    const hash = createHash('sha256').update(members.map((member) => member.key).join(' ')).digest('hex').slice(0, 16)
-    // The count is in the name: buckets of another count hold other repositories.
-    const name = `${count}-${index.toString(16).padStart(3, '0')}-${hash}.map`
+  for (const { name, members } of buckets) {
     if (before.has(name)) {
       try {
         linkSync(join(previous!, name), join(dir, name))
-        return
+        continue
       } catch {
         // Another file system or a link limit: write it instead.
       }
     }
     writeFileSync(join(dir, name), members.map((member) => lines(member.key)).join(''))
-  })
+  }
 }

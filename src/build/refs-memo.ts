@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from '../store/atomic.js'
+import { readParsed, rememberParsed } from './parsed-files.js'
 import type { TreePaths } from './tree-paths.js'
 
 /**
@@ -13,30 +14,47 @@ import type { TreePaths } from './tree-paths.js'
  * version names; one whose repositories, tags or settings differ in any way is not used.
  */
 export interface RefsMemo {
-  format: 1
   /** The store's absolute path. */
   store: string
   version: string
   /** The build settings every repository's input hash depends on, as JSON. */
   salt: string
   /** Repository name -> how many tags it has: every repository of the generation. */
+  tags: ReadonlyMap<string, number>
+}
+
+/** The memo as its file holds it. */
+interface MemoFile {
+  format: 1
+  store: string
+  version: string
+  salt: string
   tags: Record<string, number>
 }
 
 const memoFile = 'refs-memo.json'
 
+/** The memo beside `generation` when it was made from `store` with these settings, else undefined. Kept parsed in memory (parsed-files.ts): callers never change it. */
 export function readRefsMemo(paths: TreePaths, generation: string, store: string, salt: string): RefsMemo | undefined {
-  try {
-    const memo = JSON.parse(readFileSync(join(paths.generations, generation, memoFile), 'utf8')) as RefsMemo
-    return memo.format === 1 && memo.store === resolve(store) && memo.salt === salt ? memo : undefined
-  } catch {
-    return undefined
-  }
+  const memo = readParsed(join(paths.generations, generation, memoFile), (path): RefsMemo | undefined => {
+    try {
+      const parsed = JSON.parse(readFileSync(path, 'utf8')) as MemoFile
+      return parsed.format === 1 ? { store: parsed.store, version: parsed.version, salt: parsed.salt, tags: new Map(Object.entries(parsed.tags)) } : undefined
+    } catch {
+      return undefined
+    }
+  })
+  return memo !== undefined && memo.store === resolve(store) && memo.salt === salt ? memo : undefined
 }
 
 /** Records what `generation` was built from; undefined: it cannot be told (the memo goes, so none misleads). */
-export async function writeRefsMemo(paths: TreePaths, generation: string, memo: Omit<RefsMemo, 'format'> | undefined): Promise<void> {
+export async function writeRefsMemo(paths: TreePaths, generation: string, memo: RefsMemo | undefined): Promise<void> {
   const path = join(paths.generations, generation, memoFile)
-  if (memo === undefined) rmSync(path, { force: true })
-  else await writeFileAtomic(path, JSON.stringify({ format: 1, ...memo, store: resolve(memo.store) }), { fsync: false })
+  if (memo === undefined) {
+    rmSync(path, { force: true })
+    return
+  }
+  const store = resolve(memo.store)
+  await writeFileAtomic(path, JSON.stringify({ format: 1, store, version: memo.version, salt: memo.salt, tags: Object.fromEntries(memo.tags) } satisfies MemoFile), { fsync: false })
+  rememberParsed(path, { ...memo, store })
 }

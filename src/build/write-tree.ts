@@ -5,10 +5,12 @@ import { ZregError } from '../errors.js'
 import { MediaTypes } from '../oci/media-types.js'
 import { formatPlatform } from '../oci/platform.js'
 import { makeDirectory, tempPathBeside } from '../store/atomic.js'
-import { liveTreeMarker, updateLiveTree } from './live-tree.js'
+import { LiteralLayout, liveTreeMarker, updateLiveTree } from './live-tree.js'
+import { readParsed, rememberParsed } from './parsed-files.js'
 import { startRemoval } from './overlapped-removal.js'
 import { writeCaddyData } from './caddy.js'
 import { pageContentType } from './catalog-page.js'
+import { planMapBuckets } from './map-buckets.js'
 import { writeNginxData } from './nginx.js'
 import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, pageFile, repositoryObjectPaths, type TreePaths } from './tree-paths.js'
@@ -40,15 +42,21 @@ export interface WriteResult {
 /** Beside a generation's metadata: the repository directories it uses, one key per line. */
 const keysFile = 'repository-keys.txt'
 
+function keysPath(paths: TreePaths, generation: string): string {
+  return join(paths.generations, generation, keysFile)
+}
+
 /** The repository directories a generation uses (from its keys file, else its site manifest), or undefined for an unreadable one. */
-function generationKeys(paths: TreePaths, generation: string): string[] | undefined {
-  try {
-    const text = readFileSync(join(paths.generations, generation, keysFile), 'latin1')
-    return text === '' ? [] : text.split('\n')
-  } catch {
-    const site = readSiteManifest(paths, generation)
-    return site === undefined ? undefined : Object.values(site.repositories)
-  }
+function generationKeys(paths: TreePaths, generation: string): readonly string[] | undefined {
+  const keys = readParsed(keysPath(paths, generation), (path) => {
+    try {
+      const text = readFileSync(path, 'latin1')
+      return text === '' ? [] : text.split('\n')
+    } catch {
+      return undefined
+    }
+  })
+  return keys ?? (readLiveSite(paths, generation)?.keys ?? undefined)
 }
 
 /** What a build knows of its repositories beyond the site plan. */
@@ -74,9 +82,11 @@ export const noReferrersFile = 'no-referrers.json'
 /**
  * Writes a generation: the site manifest, copies of the root files, and the data the nginx and Caddy
  * configurations of `zreg server-config` include (no path in any of it: a copied tree serves the same).
- * It is small whatever the store's size: repositories are named, not copied.
+ * It is small whatever the store's size: repositories are named, not copied. What its site manifest
+ * and keys file hold stays in memory for the next build in this process (parsed-files.ts), with
+ * `layout`, the literal tree's layout of its names.
  */
-function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined, page: Buffer[], fresh: ReadonlyMap<string, RepositoryTexts>): void {
+function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | undefined, page: Buffer[], fresh: ReadonlyMap<string, RepositoryTexts>, layout: LiteralLayout): void {
   const final = join(paths.generations, plan.key)
   if (existsSync(final)) return
   const temp = tempPathBeside(final)
@@ -101,7 +111,8 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | un
     }
     writeFileSync(join(meta, 'site.json'), `${JSON.stringify(site)}\n`)
     // The directories it uses, one per line, for a later build's clean-up (site.json reads 2.5x slower).
-    writeFileSync(join(temp, keysFile), plan.repositories.map((repository) => repository.key).join('\n'))
+    const keys = plan.repositories.map((repository) => repository.key)
+    writeFileSync(join(temp, keysFile), keys.join('\n'))
     // Error documents for servers that can only point at a file for what is missing (buckets, CDNs).
     mkdirSync(join(meta, 'errors'))
     for (const [code, message] of Object.entries(missingErrors)) {
@@ -109,9 +120,12 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | un
     }
     writeFileSync(join(meta, noReferrersFile), JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }))
     const previousMeta = previous === undefined ? undefined : join(paths.generations, previous, metaDir)
-    writeNginxData(meta, paths, plan, previousMeta, fresh)
-    writeCaddyData(meta, paths, plan, previousMeta, fresh)
+    const buckets = planMapBuckets(plan.repositories)
+    writeNginxData(meta, paths, plan, previousMeta, buckets, fresh)
+    writeCaddyData(meta, paths, plan, previousMeta, buckets, fresh)
     renameSync(temp, final)
+    rememberParsed(keysPath(paths, plan.key), keys)
+    rememberParsed(sitePath(paths, plan.key), { repositories: new Map(plan.repositories.map(({ name, input, key }) => [name, { input, key }])), keys, layout } satisfies LiveSite)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
     throw error
@@ -156,21 +170,42 @@ async function currentGeneration(paths: TreePaths): Promise<string | undefined> 
   return basename(generation)
 }
 
-/** A generation's site manifest (read synchronously: a small file, read on every build), or undefined for one of another format. */
-function readSiteManifest(paths: TreePaths, generation: string): SiteManifest | undefined {
-  try {
-    const site = JSON.parse(readFileSync(join(paths.generations, generation, metaDir, 'site.json'), 'utf8')) as SiteManifest
-    return site.format === 2 ? site : undefined
-  } catch {
-    return undefined
-  }
+function sitePath(paths: TreePaths, generation: string): string {
+  return join(paths.generations, generation, metaDir, 'site.json')
+}
+
+/** What a build needs of a generation's site manifest: its repositories, the directories they use, and the literal tree's layout of their names when known. */
+interface LiveSite {
+  repositories: ReadonlyMap<string, { input: string; key: string }>
+  keys: readonly string[]
+  layout?: LiteralLayout
+}
+
+/** A generation's site manifest (read synchronously: a file read on every build), or undefined for one of another format. */
+function readLiveSite(paths: TreePaths, generation: string): LiveSite | undefined {
+  return readParsed(sitePath(paths, generation), (path) => {
+    try {
+      const site = JSON.parse(readFileSync(path, 'utf8')) as SiteManifest
+      if (site.format !== 2) return undefined
+      const repositories = new Map<string, { input: string; key: string }>()
+      for (const [name, key] of Object.entries(site.repositories)) {
+        const input = site.inputs[name]
+        if (input !== undefined) repositories.set(name, { input, key })
+      }
+      return { repositories, keys: Object.values(site.repositories) }
+    } catch {
+      return undefined
+    }
+  })
 }
 
 /** What a build starts from: the live generation, its repositories, and whether the last build finished. */
 export interface LiveState {
   generation: string | undefined
-  /** Repository name -> its input hash and directory in the live generation. */
-  repositories: Map<string, { input: string; key: string }>
+  /** Repository name -> its input hash and directory in the live generation (never changed: it may be shared with the next build). */
+  repositories: ReadonlyMap<string, { input: string; key: string }>
+  /** The literal tree's layout of the live generation's names, when this process knows it. */
+  layout?: LiteralLayout
   /** The last build died part way (its marker is still there): this one checks what it would otherwise trust. */
   recovering: boolean
   /** Whether repository directory `key` is under objects/ (written whole: a directory's existence is its commit). */
@@ -192,18 +227,13 @@ export function buildPendingMarker(paths: TreePaths): string {
  */
 export async function liveState(paths: TreePaths): Promise<LiveState> {
   const generation = await currentGeneration(paths)
-  const site = generation === undefined ? undefined : readSiteManifest(paths, generation)
-  const repositories = new Map<string, { input: string; key: string }>()
-  for (const [name, key] of Object.entries(site?.repositories ?? {})) {
-    const input = site?.inputs[name]
-    if (input !== undefined) repositories.set(name, { input, key })
-  }
+  const site = generation === undefined ? undefined : readLiveSite(paths, generation)
   const recovering = existsSync(buildPendingMarker(paths))
   // A first build asks about every repository: one listing costs less than a check for each.
   const listed = recovering || site === undefined ? new Set(readdirSync(paths.objects, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)) : undefined
-  const liveKeys = new Set(Object.values(site?.repositories ?? {}))
+  const liveKeys = new Set(site?.keys ?? [])
   const hasObject = (key: string) => (listed === undefined ? liveKeys.has(key) || existsSync(join(paths.objects, key)) : listed.has(key))
-  return { generation, repositories, recovering, hasObject }
+  return { generation, repositories: site?.repositories ?? new Map(), ...(site?.layout ? { layout: site.layout } : {}), recovering, hasObject }
 }
 
 /** Points `out/.zreg` at the generation's metadata with one atomic rename of a fresh (relative) symlink. */
@@ -237,7 +267,7 @@ interface Removals {
 function plannedRemovals(paths: TreePaths, next: string, nextKeys: Iterable<string>, live: LiveState): Removals {
   const generations = readdirSync(paths.generations, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)
   const known = new Map<string, Iterable<string>>([[next, nextKeys]])
-  if (live.generation !== undefined && live.generation !== next) known.set(live.generation, [...live.repositories.values()].map((repository) => repository.key))
+  if (live.generation !== undefined && live.generation !== next) known.set(live.generation, Array.from(live.repositories.values(), (repository) => repository.key))
   const others = generations
     .filter((name) => !known.has(name))
     .map((name) => ({ name, mtime: statSync(join(paths.generations, name)).mtimeMs }))
@@ -279,9 +309,8 @@ export async function writeTree(site: SitePlan, paths: TreePaths, live: LiveStat
   // While this thread writes: nothing removed is used by the live generation or the new one.
   const finishRemoval = startRemoval(removals.paths)
   try {
-    const before = new Map([...live.repositories].map(([name, { key }]) => [name, key]))
-    await updateLiveTree(paths, site.repositories, before, site.rootFiles)
-    if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, assemblePage(paths, site, previous, built), built.fresh)
+    const layout = await updateLiveTree(paths, site.repositories, live.repositories, site.rootFiles, live.layout)
+    if (!existsSync(join(paths.generations, site.key))) writeGeneration(paths, site, previous, assemblePage(paths, site, previous, built), built.fresh, layout)
     await publishPage(paths, site.key)
     await swapIn(paths, site.key)
     await rm(liveTreeMarker(paths), { force: true })

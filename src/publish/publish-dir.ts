@@ -165,7 +165,7 @@ export async function publishToDirectory(plan: PublishPlan, path: string, option
       }
       // 3. The literal tree, link by link, then the one rename that makes the generation live.
       const before = await readLiveSite(target).catch(() => undefined)
-      const previous = new Map(Object.entries(before?.repositories ?? {}))
+      const previous = new Map(Object.entries(before?.repositories ?? {}).map(([name, key]) => [name, { key }]))
       const sitePlan = await sitePlanOf(site, sourceMeta)
       await updateLiveTree(target, sitePlan.repositories, previous, sitePlan.rootFiles)
       const page = join(source.out, 'index.html')

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { StoredRef } from './store.js'
 
@@ -66,12 +66,13 @@ export function journalWrite(storeLocation: string, from: IndexVersion | undefin
  */
 export function journalChanges(storeLocation: string, since: IndexVersion, now: IndexVersion): Map<string, StoredRef[]> | undefined {
   if (since === now) return new Map()
-  let text: string
+  let text: string | undefined
   try {
-    text = readFileSync(journalPath(storeLocation), 'utf8')
+    text = journalFrom(journalPath(storeLocation), since)
   } catch {
     return undefined
   }
+  if (text === undefined) return undefined
   const changes = new Map<string, StoredRef[]>()
   let at = since
   for (const raw of text.split('\n')) {
@@ -83,13 +84,44 @@ export function journalChanges(storeLocation: string, since: IndexVersion, now: 
     } catch {
       return undefined
     }
-    // Lines before `since` are skipped; from there on they must chain, one write after the other.
-    if (line.from !== at) {
-      if (changes.size > 0 || at !== since) return undefined
-      continue
-    }
+    // From `since` on, the lines must chain, one write after the other.
+    if (line.from !== at) return undefined
     for (const [name, refs] of Object.entries(line.repositories)) changes.set(name, refs)
     at = line.to
   }
   return at === now ? changes : undefined
+}
+
+/** Bytes of the journal's end read first when looking for a version; more (4x each time) while it is not there. */
+const tailBytes = 64 * 1024
+
+/**
+ * The journal from the line that starts at version `since` to its end, or undefined when no line does.
+ * Read from the end: a build looks for the version the last build saw, a line or a few back, and the
+ * journal may hold 8 MB of older lines. Lines are JSON in a fixed order, so the line is found by its
+ * first bytes without parsing those before it.
+ */
+function journalFrom(path: string, since: IndexVersion): string | undefined {
+  const start = `{"from":${JSON.stringify(since)},`
+  const fd = openSync(path, 'r')
+  try {
+    const size = fstatSync(fd).size
+    for (let window = tailBytes; ; window *= 4) {
+      const offset = Math.max(0, size - window)
+      const bytes = Buffer.allocUnsafe(size - offset)
+      let read = 0
+      while (read < bytes.length) {
+        const count = readSync(fd, bytes, read, bytes.length - read, offset + read)
+        if (count === 0) break
+        read += count
+      }
+      // A window may start inside a line (or a character): only a match after a newline counts, or at the file's start.
+      const text = bytes.toString('utf8', 0, read)
+      const found = offset === 0 && text.startsWith(start) ? 0 : text.indexOf(`\n${start}`)
+      if (found >= 0) return text.slice(found === 0 && offset === 0 ? 0 : found + 1)
+      if (offset === 0) return undefined
+    }
+  } finally {
+    closeSync(fd)
+  }
 }

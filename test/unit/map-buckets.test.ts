@@ -3,20 +3,20 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { mapBucketCount, writeMapBuckets } from '../../src/build/map-buckets.js'
+import { mapBucketCount, planMapBuckets, writeMapBuckets } from '../../src/build/map-buckets.js'
 
 const repositories = Array.from({ length: 500 }, (_, i) => ({ name: `team/app${i}`, input: '', key: `k${i}` }))
 const lines = (key: string) => `"${key}" "x";\n`
 
 test('a generation whose one repository changed writes one bucket and links the others to the previous generation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zreg-buckets-'))
-  writeMapBuckets(join(dir, 'a'), undefined, repositories, lines)
+  writeMapBuckets(join(dir, 'a'), undefined, planMapBuckets(repositories), lines)
   const first = readdirSync(join(dir, 'a')).sort()
   assert.ok(first.length > 1 && first.length <= mapBucketCount(repositories.length))
   const all = first.map((name) => readFileSync(join(dir, 'a', name), 'utf8')).join('')
   assert.equal(all.split('\n').length - 1, repositories.length, 'every repository in exactly one bucket')
   const changed = repositories.map((repository, i) => (i === 7 ? { ...repository, key: 'k7-new' } : repository))
-  writeMapBuckets(join(dir, 'b'), join(dir, 'a'), changed, lines)
+  writeMapBuckets(join(dir, 'b'), join(dir, 'a'), planMapBuckets(changed), lines)
   const second = readdirSync(join(dir, 'b')).sort()
   const fresh = second.filter((name) => statSync(join(dir, 'b', name)).nlink === 1)
   assert.equal(fresh.length, 1, 'one bucket written')
@@ -26,7 +26,7 @@ test('a generation whose one repository changed writes one bucket and links the 
 
 test('no file for an empty bucket (Caddy cannot import an empty file)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zreg-buckets-'))
-  writeMapBuckets(dir, undefined, repositories.slice(0, 1), lines)
+  writeMapBuckets(dir, undefined, planMapBuckets(repositories.slice(0, 1)), lines)
   assert.equal(readdirSync(dir).length, 1)
 })
 
@@ -38,7 +38,7 @@ test('a bucket holds about 64 repositories at most: more repositories, more buck
   assert.equal(mapBucketCount(1_000_000), 1024)
   const dir = mkdtempSync(join(tmpdir(), 'zreg-buckets-'))
   const many = Array.from({ length: 3_000 }, (_, i) => ({ name: `team/app${i}`, input: '', key: `k${i}` }))
-  writeMapBuckets(dir, undefined, many, lines)
+  writeMapBuckets(dir, undefined, planMapBuckets(many), lines)
   const files = readdirSync(dir)
   assert.ok(files.length > 32 && files.length <= 64, `${files.length} buckets for 3,000 repositories`)
   assert.ok(files.every((name) => /^64-[0-9a-f]{3}-[0-9a-f]{16}\.map$/.test(name)))
