@@ -21,10 +21,14 @@ export interface MemoryScenario {
   /** The private part (RssAnon) of the largest process's idle RSS. */
   idleAnonMB: number
   idleTotalMB: number
+  /** Idle RSS of the largest worker (NaN with one process). */
+  idleWorkerMB: number
   processes: number
   /** Peak RSS of the largest process, and of all of them together. */
   maxRssMB: number
   maxTotalMB: number
+  /** Peak RSS of the largest worker (NaN with one process). */
+  maxWorkerMB: number
   vmHwmMB: number
   samples: number
   ok: boolean
@@ -72,15 +76,17 @@ export async function measureMemory(ctx: PhaseContext, images: BenchImages): Pro
         idleMB: idle.largestMB,
         idleAnonMB: idle.largestAnonMB,
         idleTotalMB: idle.totalMB,
+        idleWorkerMB: idle.largestChildMB,
         processes: idle.processes,
         maxRssMB: rss.maxMB,
         maxTotalMB: rss.maxTotalMB,
+        maxWorkerMB: rss.maxChildMB,
         vmHwmMB: rss.hwmMB,
         samples: rss.samples,
         ok: bad.length === 0,
       }
       log(
-        `(c) ${name}: ${complete}/${clients.length} complete, ${out.MBps.toFixed(0)} MB/s total over ${seconds.toFixed(1)} s; ${idle.processes} processes, RSS of the largest idle ${idle.largestMB.toFixed(1)} MB, max ${rss.maxMB.toFixed(1)} MB; all together idle ${idle.totalMB.toFixed(1)} MB, max ${rss.maxTotalMB.toFixed(1)} MB (${rss.samples} samples); VmHWM ${rss.hwmMB.toFixed(1)} MB`,
+        `(c) ${name}: ${complete}/${clients.length} complete, ${out.MBps.toFixed(0)} MB/s total over ${seconds.toFixed(1)} s; ${idle.processes} processes, RSS of the largest idle ${idle.largestMB.toFixed(1)} MB, max ${rss.maxMB.toFixed(1)} MB; of the largest worker idle ${idle.largestChildMB.toFixed(1)} MB, max ${rss.maxChildMB.toFixed(1)} MB; all together idle ${idle.totalMB.toFixed(1)} MB, max ${rss.maxTotalMB.toFixed(1)} MB (${rss.samples} samples); VmHWM ${rss.hwmMB.toFixed(1)} MB`,
       )
       return out
     } finally {
@@ -101,7 +107,7 @@ export async function measureMemory(ctx: PhaseContext, images: BenchImages): Pro
       valid: fast.processes > 0,
       unit: 'MB',
       digits: 1,
-      note: `${fast.idleAnonMB.toFixed(1)} MB of it private (RssAnon; the rest is the node binary's pages, shared by the processes); ${fast.processes} processes (a worker per core and the one that started them), ${fast.idleTotalMB.toFixed(1)} MB together`,
+      note: `${fast.processes} processes: the one started (the CLI, which supervises) and a worker per core; each worker ${fast.idleWorkerMB.toFixed(1)} MB; the largest ${fast.idleAnonMB.toFixed(1)} MB private (RssAnon: the rest is the node binary's pages, shared); ${fast.idleTotalMB.toFixed(1)} MB together`,
     }),
     row(`(c) zreg serve max RSS, 8 clients x 300 MiB blob, largest process (MB)`, {
       zreg: maxMB,
@@ -110,7 +116,7 @@ export async function measureMemory(ctx: PhaseContext, images: BenchImages): Pro
       valid,
       unit: 'MB',
       digits: 1,
-      note: `fast clients ${fast.maxRssMB.toFixed(1)} MB, rate-limited clients ${slow.maxRssMB.toFixed(1)} MB; all processes together ${fast.maxTotalMB.toFixed(1)} and ${slow.maxTotalMB.toFixed(1)} MB`,
+      note: `fast clients ${fast.maxRssMB.toFixed(1)} MB (the largest worker ${fast.maxWorkerMB.toFixed(1)}), rate-limited clients ${slow.maxRssMB.toFixed(1)} MB (worker ${slow.maxWorkerMB.toFixed(1)}); all processes together ${fast.maxTotalMB.toFixed(1)} and ${slow.maxTotalMB.toFixed(1)} MB`,
     }),
   )
   return { blobBytes: blob.size, fast, slow: { ...slow, rate: settings.memorySlowRate } }

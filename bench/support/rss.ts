@@ -7,6 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs'
  */
 export interface TreeRss {
   largestMB: number
+  /** The largest process but the one started (a serve worker); NaN for a server of one process. */
+  largestChildMB: number
   /** RssAnon of that process: its private memory (the rest is mapped files, mostly the node binary's pages, shared and reclaimable). */
   largestAnonMB: number
   totalMB: number
@@ -19,6 +21,8 @@ export interface RssSample {
   maxMB: number
   /** The largest sum over the tree in any sample. */
   maxTotalMB: number
+  /** The largest VmRSS of any process but the one started (a serve worker), in any sample; NaN when there was none. */
+  maxChildMB: number
   /** The largest VmHWM of the processes at the end: the kernel's peak, which includes a process's start. */
   hwmMB: number
   samples: number
@@ -48,13 +52,13 @@ function processTree(pid: number): number[] {
 }
 
 /** VmRSS, RssAnon and VmHWM (kB) of one process, or undefined once it is gone. */
-function statusOf(pid: number): { rss: number; anon: number; hwm: number } | undefined {
+function statusOf(pid: number): { pid: number; rss: number; anon: number; hwm: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const rss = /VmRSS:\s+(\d+) kB/.exec(status)
     const anon = /RssAnon:\s+(\d+) kB/.exec(status)
     const hwm = /VmHWM:\s+(\d+) kB/.exec(status)
-    return rss && hwm ? { rss: Number(rss[1]), anon: Number(anon?.[1] ?? NaN), hwm: Number(hwm[1]) } : undefined
+    return rss && hwm ? { pid, rss: Number(rss[1]), anon: Number(anon?.[1] ?? NaN), hwm: Number(hwm[1]) } : undefined
   } catch {
     return undefined
   }
@@ -63,10 +67,12 @@ function statusOf(pid: number): { rss: number; anon: number; hwm: number } | und
 /** RSS of process `pid` and its descendants now; NaN figures when /proc does not say. */
 export function treeRssNow(pid: number): TreeRss {
   const statuses = processTree(pid).map(statusOf).filter((status) => status !== undefined)
-  if (statuses.length === 0) return { largestMB: NaN, largestAnonMB: NaN, totalMB: NaN, processes: 0 }
+  if (statuses.length === 0) return { largestMB: NaN, largestChildMB: NaN, largestAnonMB: NaN, totalMB: NaN, processes: 0 }
   const largest = statuses.reduce((a, b) => (b.rss > a.rss ? b : a))
+  const children = statuses.filter((status) => status.pid !== pid)
   return {
     largestMB: largest.rss * kB,
+    largestChildMB: children.length === 0 ? NaN : Math.max(...children.map((status) => status.rss)) * kB,
     largestAnonMB: largest.anon * kB,
     totalMB: statuses.reduce((sum, status) => sum + status.rss, 0) * kB,
     processes: statuses.length,
@@ -77,6 +83,7 @@ export function treeRssNow(pid: number): TreeRss {
 export function rssSampler(pid: number, intervalMs = 100): { stop(): RssSample } {
   let max = 0
   let maxTotal = 0
+  let maxChild = NaN
   let hwm = 0
   let samples = 0
   const read = () => {
@@ -85,6 +92,7 @@ export function rssSampler(pid: number, intervalMs = 100): { stop(): RssSample }
     samples++
     max = Math.max(max, ...statuses.map((status) => status.rss))
     maxTotal = Math.max(maxTotal, statuses.reduce((sum, status) => sum + status.rss, 0))
+    for (const status of statuses) if (status.pid !== pid && !(status.rss <= maxChild)) maxChild = status.rss
     hwm = Math.max(hwm, ...statuses.map((status) => status.hwm))
   }
   read()
@@ -93,7 +101,7 @@ export function rssSampler(pid: number, intervalMs = 100): { stop(): RssSample }
     stop() {
       clearInterval(timer)
       read()
-      return { maxMB: max * kB, maxTotalMB: maxTotal * kB, hwmMB: hwm * kB, samples }
+      return { maxMB: max * kB, maxTotalMB: maxTotal * kB, maxChildMB: maxChild * kB, hwmMB: hwm * kB, samples }
     },
   }
 }

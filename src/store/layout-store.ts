@@ -17,6 +17,7 @@ import { fsyncDirectory, fsyncFile, makeDirectory, tempPathBeside, writeFileAtom
 import { claimBlob } from './blob-claims.js'
 import { findDebris, removeDebris, removeOwnStagingSync, stagingRoot, type Debris } from './debris.js'
 import { indexVersion, journalChanges, journalWrite, type IndexVersion } from './index-journal.js'
+import { indexTextParts } from './index-text.js'
 import { withLock } from './lock.js'
 import { thisProcessOwner } from './process-owner.js'
 import type { ExpectedBlob, LocalBlobPaths, PutBlobResult, StagedFiles, Store, StoreStaging, StoredRef } from './store.js'
@@ -50,11 +51,15 @@ function toStoredRef(entry: Descriptor): StoredRef | undefined {
   return repository !== undefined && isRepository(repository) ? { repository, descriptor: entry } : undefined
 }
 
+/** Refs made from an entry of index.json as zreg wrote it: their descriptor is their entry already. */
+const inIndexForm = new WeakSet<StoredRef>()
+
 function toIndexEntry(ref: StoredRef): Descriptor {
+  if (inIndexForm.has(ref)) return ref.descriptor
   const { annotations = {}, ...rest } = ref.descriptor
-  const own = { ...annotations }
-  delete own[refNameAnnotation]
-  delete own[repositoryAnnotation]
+  // Copied without the two names (not deleted from a copy: an object with deleted keys is slow for the
+  // JSON.stringify of the whole index), then the one this ref has.
+  const own: Record<string, string> = Object.fromEntries(Object.entries(annotations).filter(([key]) => key !== refNameAnnotation && key !== repositoryAnnotation))
   if (ref.tag !== undefined) own[refNameAnnotation] = `${ref.repository}:${ref.tag}`
   else own[repositoryAnnotation] = ref.repository
   return { ...rest, annotations: own }
@@ -110,6 +115,13 @@ function isFile(path: string): boolean {
 /** The store as an OCI image layout directory: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. */
 export class LayoutStore implements Store, LocalBlobPaths {
   readonly location: string
+  /**
+   * The index as this instance last wrote it, under the version (index-journal.ts) the file had then.
+   * The next write through it (push mode writes after every push, tag and delete) starts from it
+   * instead of reading and parsing the file again: with 100,000 tags, 42 MB and a third of each write.
+   * A write by anyone else changes the version, and the file is read.
+   */
+  private written?: { version: IndexVersion; refs: ReadonlyMap<string, StoredRef>; foreign: readonly Descriptor[] }
 
   private constructor(location: string) {
     this.location = location
@@ -330,31 +342,46 @@ export class LayoutStore implements Store, LocalBlobPaths {
     await withLock(join(this.location, 'index.json.lock'), async () => {
       const indexPath = join(this.location, 'index.json')
       const version = indexVersion(indexPath)
-      const index = await this.readIndex()
-      const foreign: Descriptor[] = []
-      const refs = new Map<string, StoredRef>()
-      for (const entry of index.manifests) {
-        const ref = toStoredRef(entry)
-        if (ref === undefined) foreign.push(entry)
-        else refs.set(refKey(ref), ref)
-      }
-      const before = new Map(refs)
+      const current = version !== undefined && this.written?.version === version ? this.written : await this.readRefs()
+      // `before` is never changed: the kept refs, or the ones just read.
+      const before = current.refs
+      const refs = new Map(before)
       change(refs)
-      const entries = [...refs.values()].sort(compareRefs).map(toIndexEntry)
-      const next: IndexJson = { schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [...foreign, ...entries] }
-      await writeFileAtomic(indexPath, `${JSON.stringify(next, null, 2)}\n`)
       // What a build reads instead of the whole index next time (index-journal.ts): the change touches
       // the repositories of the references `change` set or deleted (the others are the same objects).
       const touched = new Set<string>()
       for (const [key, ref] of refs) if (before.get(key) !== ref) touched.add(ref.repository)
       for (const [key, ref] of before) if (!refs.has(key)) touched.add(ref.repository)
-      const repositories = new Map([...touched].map((name) => [name, [] as StoredRef[]]))
-      for (const entry of entries) {
-        const ref = toStoredRef(entry)!
-        repositories.get(ref.repository)?.push(ref)
+      // Each ref as the file will hold it (the entry is its descriptor), as a read would give it: the
+      // next write through this store starts from these. Refs already in that form are kept as they are.
+      for (const [key, ref] of refs) {
+        if (inIndexForm.has(ref)) continue
+        const entry = toStoredRef(toIndexEntry(ref))!
+        inIndexForm.add(entry)
+        refs.set(key, entry)
       }
-      journalWrite(this.location, version, indexVersion(indexPath), repositories)
+      const sorted = [...refs.values()].sort(compareRefs)
+      this.written = undefined
+      await writeFileAtomic(indexPath, indexTextParts({ schemaVersion: 2, mediaType: MediaTypes.OciIndex }, [current.foreign, sorted.map((ref) => ref.descriptor)]))
+      const repositories = new Map([...touched].map((name) => [name, [] as StoredRef[]]))
+      for (const ref of sorted) repositories.get(ref.repository)?.push(ref)
+      const now = indexVersion(indexPath)
+      journalWrite(this.location, version, now, repositories)
+      if (now !== undefined) this.written = { version: now, refs, foreign: current.foreign }
     })
+  }
+
+  /** The refs of index.json (by refKey), and the entries zreg does not understand. */
+  private async readRefs(): Promise<{ refs: ReadonlyMap<string, StoredRef>; foreign: readonly Descriptor[] }> {
+    const index = await this.readIndex()
+    const foreign: Descriptor[] = []
+    const refs = new Map<string, StoredRef>()
+    for (const entry of index.manifests) {
+      const ref = toStoredRef(entry)
+      if (ref === undefined) foreign.push(entry)
+      else refs.set(refKey(ref), ref)
+    }
+    return { refs, foreign }
   }
 
   async refDelete(refs: { repository: string; tag?: string; digest?: Digest }[]): Promise<void> {

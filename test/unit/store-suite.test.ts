@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, test } from 'node:test'
@@ -93,6 +93,33 @@ for (const [name, open] of implementations) {
       const lines = (await readFile(join(store.location, '.zreg', 'index-journal.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { from: string; to: string })
       assert.equal(lines.length, 12)
       for (let i = 1; i < lines.length; i++) assert.equal(lines[i]!.from, lines[i - 1]!.to)
+    })
+
+    test('writes through one store start from what it last wrote, byte for byte what a fresh read would write; an edit by another tool is read', async () => {
+      const store = await open()
+      if (!(store instanceof LayoutStore)) return
+      const indexPath = join(store.location, 'index.json')
+      const descriptor = (n: number, annotations?: Record<string, string>) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(Buffer.from(`m${n}`)), size: n, ...(annotations ? { annotations } : {}) })
+      // A writer's refs carry annotations of their own, a stale name among them: the file holds each as its entry.
+      await store.updateIndex((refs) => {
+        for (let i = 0; i < 5; i++) refs.set(`app:${i}`, { repository: 'app', tag: `${i}`, descriptor: descriptor(i, { 'org.opencontainers.image.ref.name': 'stale:x', note: `é${i}` }) })
+        refs.set(`app@${descriptor(9).digest}`, { repository: 'app', descriptor: descriptor(9) })
+      })
+      await store.updateIndex((refs) => refs.delete('app:3'))
+      await store.updateIndex((refs) => refs.set('other:1', { ...refs.get('app:1')!, repository: 'other', tag: '1' }))
+      const kept = await readFile(indexPath, 'utf8')
+      // Another instance (another process) reads the file and writes it again unchanged.
+      const fresh = await LayoutStore.open(store.location)
+      await fresh.updateIndex(() => undefined)
+      assert.equal(await readFile(indexPath, 'utf8'), kept)
+      assert.deepEqual((await fresh.refList()).map((ref) => `${ref.repository}:${ref.tag ?? ref.descriptor.digest}`), ['app:0', 'app:1', 'app:2', 'app:4', `app:${descriptor(9).digest}`, 'other:1'])
+
+      // Another tool rewrites the index: the first store's next write starts from the file, not from what it wrote.
+      const edited = JSON.parse(kept) as { manifests: { annotations?: Record<string, string> }[] }
+      edited.manifests = edited.manifests.filter((entry) => entry.annotations?.['org.opencontainers.image.ref.name'] !== 'app:0')
+      await writeFile(indexPath, JSON.stringify(edited))
+      await store.updateIndex((refs) => refs.delete('app:1'))
+      assert.deepEqual((await store.refList()).map((ref) => ref.tag).filter(Boolean), ['2', '4', '1'])
     })
 
     test('an existing blob is not rewritten', async () => {
