@@ -56,7 +56,7 @@ function generationKeys(paths: TreePaths, generation: string): readonly string[]
       return undefined
     }
   })
-  return keys ?? (readLiveSite(paths, generation)?.keys ?? undefined)
+  return keys ?? readLiveSite(paths, generation)?.keys
 }
 
 /** What a build knows of its repositories beyond the site plan. */

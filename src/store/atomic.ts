@@ -84,8 +84,8 @@ const textChunkBytes = 1024 * 1024
 /**
  * Writes `parts` one after the other as UTF-8, through one reused buffer, in writes of up to its size:
  * a Buffer of a whole large text (45 MB for the index.json of 100,000 tags) cost a page fault per 4 KiB
- * here, 300-600 ms against 40 ms; a write per part, a round trip each. encodeInto never splits a
- * character: what does not fit goes into the next fill.
+ * here, 300-600 ms against 40 ms, and a write of each small part a round trip to the thread pool.
+ * encodeInto never splits a character: what does not fit goes into the next fill.
  */
 async function writeText(handle: FileHandle, parts: Iterable<string>): Promise<void> {
   let buffer: Buffer | undefined
