@@ -67,10 +67,14 @@ export async function ensureScaleStore(repositories: number, tagsPerRepository: 
   return { dir, meta }
 }
 
-/** Points tag t00 of repository `r` at the manifest of its t01 (an existing manifest), through the store's index update. */
-export async function retagOne(storeDir: string, r: number): Promise<void> {
+/**
+ * Points tag t00 of repository `r` at the manifest of its t01 (an existing manifest), through the
+ * store's index update: through `store` when given (a store that wrote the index last starts from what
+ * it wrote), else through a store opened for it (which reads the index, as a new process does).
+ */
+export async function retagOne(storeDir: string, r: number, store?: LayoutStore): Promise<void> {
   const repository = scaleRepository(r)
-  const store = await LayoutStore.open(storeDir, { create: false })
+  store ??= await LayoutStore.open(storeDir, { create: false })
   await store.updateIndex((refs) => {
     const from = refs.get(`${repository}:t00`)
     const to = refs.get(`${repository}:t01`)

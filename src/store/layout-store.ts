@@ -54,6 +54,23 @@ function toStoredRef(entry: Descriptor): StoredRef | undefined {
 /** Refs made from an entry of index.json as zreg wrote it: their descriptor is their entry already. */
 const inIndexForm = new WeakSet<StoredRef>()
 
+/** The last of an object's keys in order, without making a list of them. */
+function lastKey(object: object): string | undefined {
+  let last: string | undefined
+  for (const key in object) last = key
+  return last
+}
+
+/**
+ * Whether a ref read from index.json is in the form toIndexEntry gives it (what zreg writes: the
+ * annotations last, its one name annotation last among them), so its entry is its descriptor as read.
+ */
+function readInIndexForm(ref: StoredRef): boolean {
+  const { annotations } = ref.descriptor
+  if (annotations === undefined || lastKey(ref.descriptor) !== 'annotations') return false
+  return ref.tag !== undefined ? !(repositoryAnnotation in annotations) && lastKey(annotations) === refNameAnnotation : lastKey(annotations) === repositoryAnnotation
+}
+
 function toIndexEntry(ref: StoredRef): Descriptor {
   if (inIndexForm.has(ref)) return ref.descriptor
   const { annotations = {}, ...rest } = ref.descriptor
@@ -378,8 +395,12 @@ export class LayoutStore implements Store, LocalBlobPaths {
     const refs = new Map<string, StoredRef>()
     for (const entry of index.manifests) {
       const ref = toStoredRef(entry)
-      if (ref === undefined) foreign.push(entry)
-      else refs.set(refKey(ref), ref)
+      if (ref === undefined) {
+        foreign.push(entry)
+        continue
+      }
+      refs.set(refKey(ref), ref)
+      if (readInIndexForm(ref)) inIndexForm.add(ref)
     }
     return { refs, foreign }
   }

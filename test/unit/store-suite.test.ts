@@ -115,11 +115,18 @@ for (const [name, open] of implementations) {
       assert.deepEqual((await fresh.refList()).map((ref) => `${ref.repository}:${ref.tag ?? ref.descriptor.digest}`), ['app:0', 'app:1', 'app:2', 'app:4', `app:${descriptor(9).digest}`, 'other:1'])
 
       // Another tool rewrites the index: the first store's next write starts from the file, not from what it wrote.
+      // It writes its entries in an order of its own (annotations first): zreg writes them back in its own.
       const edited = JSON.parse(kept) as { manifests: { annotations?: Record<string, string> }[] }
-      edited.manifests = edited.manifests.filter((entry) => entry.annotations?.['org.opencontainers.image.ref.name'] !== 'app:0')
+      edited.manifests = edited.manifests
+        .filter((entry) => entry.annotations?.['org.opencontainers.image.ref.name'] !== 'app:0')
+        .map(({ annotations, ...rest }) => ({ annotations: { 'org.opencontainers.image.ref.name': annotations!['org.opencontainers.image.ref.name']!, ...annotations }, ...rest }))
       await writeFile(indexPath, JSON.stringify(edited))
       await store.updateIndex((refs) => refs.delete('app:1'))
       assert.deepEqual((await store.refList()).map((ref) => ref.tag).filter(Boolean), ['2', '4', '1'])
+      for (const entry of (JSON.parse(await readFile(indexPath, 'utf8')) as { manifests: Record<string, unknown>[] }).manifests) {
+        assert.equal(Object.keys(entry).at(-1), 'annotations')
+        assert.match(Object.keys(entry.annotations as object).at(-1)!, /ref\.name|repository/)
+      }
     })
 
     test('an existing blob is not rewritten', async () => {
