@@ -21,6 +21,8 @@ export interface MemoryScenario {
   /** The private part (RssAnon) of the largest process's idle RSS. */
   idleAnonMB: number
   idleTotalMB: number
+  /** Idle PSS of all the processes together: shared pages counted once. */
+  idleTotalPssMB: number
   /** Idle RSS of the largest worker (NaN with one process). */
   idleWorkerMB: number
   processes: number
@@ -76,6 +78,7 @@ export async function measureMemory(ctx: PhaseContext, images: BenchImages): Pro
         idleMB: idle.largestMB,
         idleAnonMB: idle.largestAnonMB,
         idleTotalMB: idle.totalMB,
+        idleTotalPssMB: idle.totalPssMB,
         idleWorkerMB: idle.largestChildMB,
         processes: idle.processes,
         maxRssMB: rss.maxMB,
@@ -107,7 +110,7 @@ export async function measureMemory(ctx: PhaseContext, images: BenchImages): Pro
       valid: fast.processes > 0,
       unit: 'MB',
       digits: 1,
-      note: `${fast.processes} processes: the one started (the CLI, which supervises) and a worker per core; each worker ${fast.idleWorkerMB.toFixed(1)} MB; the largest ${fast.idleAnonMB.toFixed(1)} MB private (RssAnon: the rest is the node binary's pages, shared); ${fast.idleTotalMB.toFixed(1)} MB together`,
+      note: `${fast.processes} processes: the one started (the CLI, which supervises) and a worker per core; each worker ${fast.idleWorkerMB.toFixed(1)} MB; the largest ${fast.idleAnonMB.toFixed(1)} MB private (RssAnon: the rest is the node binary's pages, shared); ${fast.idleTotalMB.toFixed(1)} MB together, ${fast.idleTotalPssMB.toFixed(1)} MB PSS (shared pages counted once)`,
     }),
     row(`(c) zreg serve max RSS, 8 clients x 300 MiB blob, largest process (MB)`, {
       zreg: maxMB,

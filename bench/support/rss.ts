@@ -12,6 +12,11 @@ export interface TreeRss {
   /** RssAnon of that process: its private memory (the rest is mapped files, mostly the node binary's pages, shared and reclaimable). */
   largestAnonMB: number
   totalMB: number
+  /**
+   * Proportional set size over all the processes (smaps_rollup's Pss): each shared page counted once
+   * across them (the node binary's pages, which every process maps), so the memory the server costs.
+   */
+  totalPssMB: number
   processes: number
 }
 
@@ -64,10 +69,19 @@ function statusOf(pid: number): { pid: number; rss: number; anon: number; hwm: n
   }
 }
 
+/** Pss (kB) of one process, or NaN when /proc does not say. */
+function pssOf(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN)
+  } catch {
+    return NaN
+  }
+}
+
 /** RSS of process `pid` and its descendants now; NaN figures when /proc does not say. */
 export function treeRssNow(pid: number): TreeRss {
   const statuses = processTree(pid).map(statusOf).filter((status) => status !== undefined)
-  if (statuses.length === 0) return { largestMB: NaN, largestChildMB: NaN, largestAnonMB: NaN, totalMB: NaN, processes: 0 }
+  if (statuses.length === 0) return { largestMB: NaN, largestChildMB: NaN, largestAnonMB: NaN, totalMB: NaN, totalPssMB: NaN, processes: 0 }
   const largest = statuses.reduce((a, b) => (b.rss > a.rss ? b : a))
   const children = statuses.filter((status) => status.pid !== pid)
   return {
@@ -75,6 +89,7 @@ export function treeRssNow(pid: number): TreeRss {
     largestChildMB: children.length === 0 ? NaN : Math.max(...children.map((status) => status.rss)) * kB,
     largestAnonMB: largest.anon * kB,
     totalMB: statuses.reduce((sum, status) => sum + status.rss, 0) * kB,
+    totalPssMB: statuses.reduce((sum, status) => sum + pssOf(status.pid), 0) * kB,
     processes: statuses.length,
   }
 }
