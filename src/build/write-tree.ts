@@ -47,7 +47,7 @@ function keysPath(paths: TreePaths, generation: string): string {
 }
 
 /** The repository directories a generation uses (from its keys file, else its site manifest), or undefined for an unreadable one. */
-function generationKeys(paths: TreePaths, generation: string): readonly string[] | undefined {
+function generationKeys(paths: TreePaths, generation: string): Iterable<string> | undefined {
   const keys = readParsed(keysPath(paths, generation), (path) => {
     try {
       const text = readFileSync(path, 'latin1')
@@ -125,7 +125,7 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, previous: string | un
     writeCaddyData(meta, paths, plan, previousMeta, buckets, fresh)
     renameSync(temp, final)
     rememberParsed(keysPath(paths, plan.key), keys)
-    rememberParsed(sitePath(paths, plan.key), { repositories: new Map(plan.repositories.map(({ name, input, key }) => [name, { input, key }])), keys, layout } satisfies LiveSite)
+    rememberParsed(sitePath(paths, plan.key), { repositories: new Map(plan.repositories.map(({ name, input, key }) => [name, { input, key }])), keys: new Set(keys), layout } satisfies LiveSite)
   } catch (error) {
     rmSync(temp, { recursive: true, force: true })
     throw error
@@ -177,7 +177,7 @@ function sitePath(paths: TreePaths, generation: string): string {
 /** What a build needs of a generation's site manifest: its repositories, the directories they use, and the literal tree's layout of their names when known. */
 interface LiveSite {
   repositories: ReadonlyMap<string, { input: string; key: string }>
-  keys: readonly string[]
+  keys: ReadonlySet<string>
   layout?: LiteralLayout
 }
 
@@ -192,7 +192,7 @@ function readLiveSite(paths: TreePaths, generation: string): LiveSite | undefine
         const input = site.inputs[name]
         if (input !== undefined) repositories.set(name, { input, key })
       }
-      return { repositories, keys: Object.values(site.repositories) }
+      return { repositories, keys: new Set(Object.values(site.repositories)) }
     } catch {
       return undefined
     }
@@ -231,8 +231,7 @@ export async function liveState(paths: TreePaths): Promise<LiveState> {
   const recovering = existsSync(buildPendingMarker(paths))
   // A first build asks about every repository: one listing costs less than a check for each.
   const listed = recovering || site === undefined ? new Set(readdirSync(paths.objects, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)) : undefined
-  const liveKeys = new Set(site?.keys ?? [])
-  const hasObject = (key: string) => (listed === undefined ? liveKeys.has(key) || existsSync(join(paths.objects, key)) : listed.has(key))
+  const hasObject = (key: string) => (listed === undefined ? site?.keys.has(key) === true || existsSync(join(paths.objects, key)) : listed.has(key))
   return { generation, repositories: site?.repositories ?? new Map(), ...(site?.layout ? { layout: site.layout } : {}), recovering, hasObject }
 }
 
