@@ -1,5 +1,7 @@
 import { realpathSync } from 'node:fs'
-import { Command, Flags, type Interfaces } from '@oclif/core'
+import { Command } from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 import { compileRedirectRules, parseRedirectFlag, type RedirectRules } from '../build/redirect-rules.js'
 import { loadConfig, type ZregConfig } from '../config.js'
 import { ZregError } from '../errors.js'

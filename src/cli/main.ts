@@ -1,9 +1,35 @@
-import { Config, flush, handle, run } from '@oclif/core'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Config } from '@oclif/core/config'
+import type { PJSON } from '@oclif/core/interfaces'
+import { flush } from '@oclif/core/flush'
+import { handle } from '@oclif/core/handle'
+import { run } from '@oclif/core/run'
 import { ZregError } from '../errors.js'
 import { isOclifExit, jsonRequested, reportError, toCliError } from './cli-error.js'
 
 /** What oclif answers before any command; any other flag there stands where the command belongs. */
 const flagsBeforeCommand = new Set(['--help', '-h', '--version'])
+
+/**
+ * What oclif loads its configuration from. For one of zreg's own commands, the package without its
+ * plugins (help, not-found, autocomplete): they add no hook a zreg command runs, and finding and
+ * loading them took 20-30 ms of every command's start. Anything else (`help`, `autocomplete`, a miss
+ * that plugin-not-found answers) loads them all.
+ */
+function loadOptions(dir: string, first: string | undefined): string | { root: string; pjson: PJSON } {
+  if (first === undefined || !/^[a-z][a-z-]*$/.test(first)) return dir
+  // bin/run.js passes its own URL: the package is the directory above bin/.
+  const root = dirname(dirname(dir.startsWith('file:') ? fileURLToPath(dir) : dir))
+  try {
+    const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PJSON
+    if (typeof pjson.oclif?.commands !== 'string' || !existsSync(join(root, pjson.oclif.commands, `${first}.js`))) return dir
+    return { root, pjson: { ...pjson, oclif: { ...pjson.oclif, plugins: [] } } }
+  } catch {
+    return dir
+  }
+}
 
 /** The command `word` was probably meant to be (plugin-not-found's measure), for scripts too. */
 async function closestCommand(dir: string, word: string): Promise<string | undefined> {
@@ -28,7 +54,7 @@ export async function main(dir: string, argv: string[] = process.argv.slice(2)):
     return
   }
   try {
-    await run(argv, dir)
+    await run(argv, loadOptions(dir, first))
     await flush()
   } catch (thrown) {
     if (isOclifExit(thrown)) {

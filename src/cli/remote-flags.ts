@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import type { RemoteOptions } from '../ingest/registry-source.js'
 import { parseCreds } from '../remote/credentials.js'
 

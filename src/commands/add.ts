@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { addImages, type AddedImage } from '../ingest/add.js'
 import { parsePlatform } from '../oci/platform.js'
 import { formatBytes, formatRate, storeFlag, ZregCommand } from '../cli/base-command.js'

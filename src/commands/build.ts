@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { buildSite, type BuildResult } from '../build/build-site.js'
 import { errorTable } from '../errors.js'
 import { parsePlatform } from '../oci/platform.js'

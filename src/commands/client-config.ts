@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { clientConfig, clientKinds, parseUpstream, writeClientConfig } from '../clients/client-config.js'
 import { ZregCommand } from '../cli/base-command.js'
 

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { formatBytes, overlayFlag, storeFlag, ZregCommand } from '../cli/base-command.js'
 import { exportImage, parseExportDestination, type ExportResult } from '../maintenance/export-image.js'
 import { parsePlatform } from '../oci/platform.js'

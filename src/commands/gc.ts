@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { parseDuration } from '../cli/duration.js'
 import { formatBytes, storeFlag, ZregCommand } from '../cli/base-command.js'
 import { collectGarbage, type GcResult } from '../maintenance/gc.js'

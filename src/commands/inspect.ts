@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import { inspectImage, type InspectResult } from '../query/inspect-image.js'
 import { formatBytes, storeFlag, ZregCommand } from '../cli/base-command.js'
 

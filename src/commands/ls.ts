@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { listRepositories, type ListedRepository } from '../query/list-images.js'
 import { overlayFlag, storeFlag, ZregCommand } from '../cli/base-command.js'
 

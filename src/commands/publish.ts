@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { formatBytes, outFlag, overlayFlag, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 import { ZregError } from '../errors.js'
 import { publishBlobs, redirectedBlobs } from '../publish/publish-blobs.js'

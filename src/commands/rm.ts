@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import { storeFlag, ZregCommand } from '../cli/base-command.js'
 import { removeImage } from '../maintenance/edit-tags.js'
 

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { availableParallelism } from 'node:os'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { defaultListen, serverConfig } from '../build/hosts/server-config.js'
 import { hostKinds } from '../build/hosts/host-kinds.js'
 import { outFlag, ZregCommand } from '../cli/base-command.js'

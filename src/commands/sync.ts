@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { formatBytes, storeFlag, ZregCommand } from '../cli/base-command.js'
 import { remoteOptions } from '../cli/remote-flags.js'
 import { createSyncProgress, failedLine, syncedLine, unchangedLine, type SyncProgress } from '../cli/sync-progress.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { verifyStore, type VerifyResult } from '../query/verify-store.js'
 import { verifyTree } from '../query/verify-tree.js'
 import { formatBytes, overlayFlag, storeFlag, ZregCommand } from '../cli/base-command.js'
