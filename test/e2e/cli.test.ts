@@ -18,6 +18,19 @@ describe('the zreg command line', () => {
     }
   })
 
+  test('commands that connect to nothing start without NODE_EXTRA_CA_CERTS; the others keep it', async () => {
+    // Node warns at start when it cannot read the file: the warning shows which processes read it.
+    const env = { NODE_EXTRA_CA_CERTS: join(await tempDir('extra-ca'), 'missing.pem') }
+    const { store } = await sharedSite()
+    for (const args of [['ls', '--store', store], ['build', '--help'], ['server-config', '--help']]) {
+      const result = await zregOk(args, { env })
+      assert.doesNotMatch(result.stderr, /extra certs/, args.join(' '))
+    }
+    for (const command of ['add', 'sync', 'export', 'publish', 'push']) {
+      assert.match((await zregOk([command, '--help'], { env })).stderr, /Ignoring extra certs from/, command)
+    }
+  })
+
   test('ls and inspect print for people and --json for scripts', async () => {
     const { store } = await sharedSite()
     const ls = await zregOk(['ls', '--store', store])
