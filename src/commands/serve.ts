@@ -3,9 +3,8 @@ import * as Flags from '@oclif/core/flags'
 import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { availableParallelism } from 'node:os'
-import { startStaticServer } from '../server/http-server.js'
-import { startServeWorkers } from '../server/serve-workers.js'
-import { serveUntilSignal } from '../server/until-signal.js'
+import { serveHandoffVariable, writeServeHandoff } from '../cli/serve-handoff.js'
+import { serveTree } from '../cli/serve-tree.js'
 import { pushFlags, runPushMode } from './push.js'
 import { listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 
@@ -52,30 +51,15 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const out = args.dir ?? config.out ?? './zreg-site'
     const serve = { out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }) }
     const workers = flags.workers ?? config.serve?.workers ?? availableParallelism()
-    let server: { url: string; port: number; close(): Promise<void> }
-    let examples: string[]
-    if (workers > 1) {
-      const started = await startServeWorkers({ count: workers, serve, log: (text) => this.logToStderr(text) })
-      server = started
-      examples = started.examples
-    } else {
-      const single = await startStaticServer(serve)
-      server = single
-      examples = single.registry.examples(1)
+    const options = { serve, workers, json: this.jsonEnabled() }
+    // Started by bin/run.js: the server runs in the program it execs next, without the CLI.
+    const handoff = process.env[serveHandoffVariable]
+    if (handoff !== undefined && handoff !== '') {
+      writeServeHandoff(handoff, options)
+      return undefined
     }
-    const authority = server.url.replace(/^https?:\/\//, '')
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
-    } else {
-      this.logToStderr(`zreg: serving ${out} at ${server.url} (port ${server.port})`)
-      for (const image of examples) {
-        const tls = server.url.startsWith('http:') ? '--src-tls-verify=false ' : ''
-        this.logToStderr(`try:  skopeo copy ${tls}docker://${authority}/${image} oci:/tmp/zreg-pull:latest`)
-        this.logToStderr(`      podman pull ${server.url.startsWith('http:') ? '--tls-verify=false ' : ''}${authority}/${image}`)
-      }
-    }
-    await serveUntilSignal(server, (text) => this.logToStderr(text))
+    const server = await serveTree(options)
     // Under --json the start-up line was the result; another object at exit would break JSON lines.
-    return this.jsonEnabled() ? undefined : { url: server.url, port: server.port }
+    return this.jsonEnabled() ? undefined : server
   }
 }

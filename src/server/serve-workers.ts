@@ -1,19 +1,12 @@
 import cluster, { type Worker } from 'node:cluster'
 import { fileURLToPath } from 'node:url'
-import { compileRedirectRules, type RedirectRule } from '../build/redirect-rules.js'
 import { ZregError, type ErrorCode } from '../errors.js'
 import { startStaticServer, type RunningServer, type ServeOptions } from './http-server.js'
+import { serveOptionsOf, serveSettings, type ServeSettings } from './serve-settings.js'
 import { serveUntilSignal } from './until-signal.js'
 
-/** In the environment of the processes `zreg serve` forks: what they serve, as JSON (WorkerSettings). */
+/** In the environment of the processes `zreg serve` forks: what they serve, as JSON (ServeSettings). */
 const settingsVariable = 'ZREG_SERVE_WORKER'
-
-/** What a worker is told: ServeOptions as JSON, the rules as given (a worker compiles them again). */
-type WorkerSettings = Omit<ServeOptions, 'redirects' | 'accessLog'> & {
-  /** RedirectRules.rules: normalized, so they compile to the same rules. */
-  redirects: readonly object[]
-  accessLog?: false
-}
 
 /** What a worker tells the primary: that it cannot serve (the primary fails as it would itself), or that it serves (and an image to pull). */
 type WorkerMessage = { zregWorkerFailed: { code?: string; message: string } } | { zregWorkerServing: { examples: string[] } }
@@ -36,8 +29,7 @@ export async function runServeWorker(): Promise<void> {
   process.on('disconnect', () => process.exit(0))
   let server: RunningServer
   try {
-    const { redirects, ...settings } = JSON.parse(process.env[settingsVariable] ?? '') as WorkerSettings
-    server = await startStaticServer({ ...settings, redirects: compileRedirectRules(redirects as RedirectRule[], 'redirects') })
+    server = await startStaticServer(serveOptionsOf(JSON.parse(process.env[settingsVariable] ?? '') as ServeSettings))
     process.send?.({ zregWorkerServing: { examples: server.registry.examples(1) } } satisfies WorkerMessage)
   } catch (error) {
     const failure: WorkerMessage = { zregWorkerFailed: { message: (error as Error).message, ...(error instanceof ZregError ? { code: error.code } : {}) } }
@@ -58,9 +50,7 @@ export async function runServeWorker(): Promise<void> {
  * worker's error (PORT_IN_USE, SITE_NOT_FOUND, ...) when one cannot start.
  */
 export async function startServeWorkers(options: { count: number; log: (text: string) => void; serve: ServeOptions }): Promise<{ url: string; port: number; examples: string[]; close(): Promise<void> }> {
-  const { redirects, accessLog, ...rest } = options.serve
-  if (typeof accessLog === 'function') throw new ZregError('INTERNAL', 'serve workers write their own access log: accessLog may only be false')
-  const settings: WorkerSettings = { ...rest, redirects: redirects?.rules ?? [], ...(accessLog === false ? { accessLog } : {}) }
+  const settings = serveSettings(options.serve)
   // bin/run.js starts `serve` with push mode's large initial heap (for uploads, `serve --push`): a
   // worker takes no uploads, and idles 1 MB lower without it.
   const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--initial-heap-size'))
@@ -105,9 +95,9 @@ export async function startServeWorkers(options: { count: number; log: (text: st
     throw error
   })
   started = true
-  const host = rest.host ?? '127.0.0.1'
+  const host = settings.host ?? '127.0.0.1'
   return {
-    url: `${rest.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `${settings.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     examples,
     close: async () => {

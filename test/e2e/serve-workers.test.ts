@@ -26,7 +26,7 @@ const alive = (pid: number) => {
   }
 }
 
-test('zreg serve --workers 3: three processes share the port, each runs the server alone and picks up a rebuild, all stop with the first', async () => {
+test('zreg serve --workers 3: three processes share the port, each runs the server alone (and so does the one supervising them) and picks up a rebuild, all stop with the first', async () => {
   const dir = await tempDir('serve-workers')
   const fixtures = await loadFixtures()
   const single = fixtures.images.find((image) => image.id === 'oci/single')!
@@ -37,6 +37,8 @@ test('zreg serve --workers 3: three processes share the port, each runs the serv
   await zregOk(['build', ...store, '--out', site])
   const server = await startZregServe(site, ['--workers', '3'])
   try {
+    // The command hands the server to a program without oclif (bin/run.js execs it: the same pid).
+    assert.match(readFileSync(`/proc/${server.process.pid!}/cmdline`, 'utf8'), /serve-main\.js/)
     const workers = childrenOf(server.process.pid!)
     assert.equal(workers.length, 3, 'one process per worker')
     // Each runs the server's own program, which never loads the CLI (oclif: 11 MB of each process).

@@ -18,8 +18,9 @@ const allowed: Record<string, string[]> = {
   maintenance: ['maintenance', 'ingest', 'remote', 'store', 'oci', 'errors'],
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
-  // cli turns flags into the library's options (redirect rules are build's).
-  cli: ['cli', 'config', 'build', 'store', 'errors', 'oci', 'ingest', 'remote'],
+  // cli turns flags into the library's options (redirect rules are build's), and runs `zreg serve`'s
+  // servers in the program the command hands them to (serve-main.ts).
+  cli: ['cli', 'config', 'build', 'server', 'store', 'errors', 'oci', 'ingest', 'remote'],
   commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'maintenance', 'publish', 'clients', 'oci', 'errors'],
 }
 
