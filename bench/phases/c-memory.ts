@@ -110,7 +110,7 @@ export async function measureMemory(ctx: PhaseContext, images: BenchImages): Pro
       valid: fast.processes > 0,
       unit: 'MB',
       digits: 1,
-      note: `${fast.processes} processes: the one started (the CLI, which supervises) and a worker per core; the largest worker ${fast.idleWorkerMB.toFixed(1)} MB; of the largest process, ${fast.idleAnonMB.toFixed(1)} MB private (RssAnon: the rest is the node binary's pages, shared); ${fast.idleTotalMB.toFixed(1)} MB together, ${fast.idleTotalPssMB.toFixed(1)} MB PSS (shared pages counted once)`,
+      note: `${fast.processes} processes: the one started (it supervises; the CLI hands over to it) and a worker per core; the largest worker ${fast.idleWorkerMB.toFixed(1)} MB; of the largest process, ${fast.idleAnonMB.toFixed(1)} MB private (RssAnon: the rest is the node binary's pages, shared); ${fast.idleTotalMB.toFixed(1)} MB together, ${fast.idleTotalPssMB.toFixed(1)} MB PSS (shared pages counted once)`,
     }),
     row(`(c) zreg serve max RSS, 8 clients x 300 MiB blob, largest process (MB)`, {
       zreg: maxMB,
