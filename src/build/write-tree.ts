@@ -268,7 +268,11 @@ interface Removals {
  * directories included.
  */
 function plannedRemovals(paths: TreePaths, next: string, nextKeys: Iterable<string>, live: LiveState): Removals {
-  const generations = readdirSync(paths.generations, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)
+  const names = readdirSync(paths.generations, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)
+  // A temporary name (tempPathBeside's) is a generation a build died writing: builds hold the lock, so
+  // none is being written now. It goes; it is never kept as one of the generations.
+  const unfinished = names.filter((name) => name.startsWith('.'))
+  const generations = names.filter((name) => !name.startsWith('.'))
   const known = new Map<string, Iterable<string>>([[next, nextKeys]])
   if (live.generation !== undefined && live.generation !== next) known.set(live.generation, Array.from(live.repositories.values(), (repository) => repository.key))
   const others = generations
@@ -289,7 +293,7 @@ function plannedRemovals(paths: TreePaths, next: string, nextKeys: Iterable<stri
     else for (const key of keys) if (!used.has(key)) candidates.add(key)
   }
   const objects = sweep ? [] : [...candidates].flatMap((key) => repositoryObjectPaths(paths, key))
-  return { paths: [...dropped.map((name) => join(paths.generations, name)), ...objects], used, sweep }
+  return { paths: [...[...unfinished, ...dropped].map((name) => join(paths.generations, name)), ...objects], used, sweep }
 }
 
 /** Removes what no kept generation uses from objects/: repository directories, the files beside them (<key>.headers.json, ...), temporary directories. */

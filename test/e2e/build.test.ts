@@ -183,9 +183,12 @@ describe('zreg build', () => {
     await mkdir(join(tempPathBeside(join(paths.objects, 'e'.repeat(64))), 'manifests'), { recursive: true })
     await mkdir(join(paths.objects, 'f'.repeat(64)))
     await writeFile(join(paths.objects, `${'f'.repeat(64)}.headers.json`), '{}')
+    // ... and one killed while writing its generation (the newest directory there, so never kept for that).
+    await mkdir(join(tempPathBeside(join(paths.generations, 'd'.repeat(64))), '.zreg'), { recursive: true })
     await writeFile(join(paths.root, 'build.pending'), '')
     const recovered = await buildSite(await LayoutStore.open(store), { out })
     assert.equal(recovered.generation, generations.at(-1))
+    assert.deepEqual((await readdir(paths.generations)).sort(), generations.slice(-3).sort(), 'the half-written generation is gone')
     assert.deepEqual(await objects(), await keptObjects(out), 'the next build swept what the dead one left')
     assert.ok(!existsSync(join(paths.root, 'build.pending')))
     const server = await startZregServe(out)
