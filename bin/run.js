@@ -1,16 +1,18 @@
 #!/bin/sh
-':' //; case "$1" in serve) for a; do [ "$a" = --push ] && exec node --initial-heap-size=64 "$0" "$@"; done; unset NODE_EXTRA_CA_CERTS; h=$(mktemp) || exit 70; ZREG_SERVE_HANDOFF=$h node "$0" "$@"; s=$?; [ $s = 0 ] && read -r p < "$h" && exec node "$p" "$h"; rm -f "$h"; exit $s ;; push) exec node --initial-heap-size=64 "$0" "$@" ;; add | sync) exec node --max-semi-space-size=1 "$0" "$@" ;; build | ls | inspect | verify | tag | rm | gc | server-config | client-config) unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@" ;; esac; exec node "$0" "$@"
+':' //; case "$1" in serve | push) c=$1; for a; do [ "$a" = --push ] && c=push; done; [ $c = serve ] && unset NODE_EXTRA_CA_CERTS; h=$(mktemp) || exit 70; ZREG_HANDOFF=$h node "$0" "$@"; s=$?; [ $s = 0 ] && { read -r p; read -r f; } < "$h" && exec node $f "$p" "$h"; rm -f "$h"; exit $s ;; add | sync) exec node --max-semi-space-size=1 "$0" "$@" ;; build | ls | inspect | verify | tag | rm | gc | server-config | client-config) unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@" ;; esac; exec node "$0" "$@"
 // Line 2 is a command for sh and a string and a comment for JavaScript: run as a program, this file
 // starts node itself (same process, by exec) with V8 flags fitted to the command; `node bin/run.js`
 // works too, without them.
-// - serve (but serve --push): the command reads its flags and config file and hands the server to a
-//   program that loads neither oclif nor the rest of the CLI (src/cli/serve-handoff.ts), which this
-//   script then execs in its place, so whatever started `zreg serve` still has the serving process's
-//   id. That process, which supervises the workers, idled at 65 MB as the CLI. A static server connects
-//   to nothing: no NODE_EXTRA_CA_CERTS either (below), which each of its processes kept parsed (1.7 MB).
-// - push, serve --push: with V8's small default heap, the socket buffers of an upload (dead but not yet
-//   collected) push the old generation over its limit again and again: measured, 10-13 full collections
-//   per 300 MiB upload and 35% lower upload throughput; with an initial 64 MB, none.
+// - serve, push: the command reads its flags and config file and hands its server to a program that
+//   loads neither oclif nor the rest of the CLI (src/cli/handoff.ts: the file names the program and its
+//   node flags), which this script then execs in its place, so whatever started the server still has
+//   its process id. As the CLI, the process serving idled at 62-65 MB. A static server connects to
+//   nothing: no NODE_EXTRA_CA_CERTS either, which each of its processes kept parsed (1.7 MB); push
+//   mode keeps it, for its webhooks.
+//   Push mode runs with an initial heap of 64 MB (push-mode's handoff asks for it): with V8's small
+//   default heap, the socket buffers of an upload (dead but not yet collected) push the old generation
+//   over its limit again and again: measured, 10-13 full collections per 300 MiB upload and 35% lower
+//   upload throughput; with an initial 64 MB, none.
 // - add, sync: a blob download allocates a 64 KiB buffer per socket read, freed only when the young
 //   generation is next swept; a 1 MB semi-space sweeps it sooner. Measured on a 300 MiB add from a
 //   registry: peak RSS 127-161 MB with V8's default, 102-112 MB with this, at the same speed.

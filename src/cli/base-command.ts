@@ -1,4 +1,3 @@
-import { realpathSync } from 'node:fs'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
@@ -8,6 +7,7 @@ import { ZregError } from '../errors.js'
 import { firstMissingDirectory, LayoutStore } from '../store/layout-store.js'
 import { StoreStack } from '../store/store-stack.js'
 import { isOclifExit, reportError, toCliError } from './cli-error.js'
+import { openStoreStack } from './store-stacks.js'
 
 /** Flags every command takes, and the one place errors become messages and exit codes. */
 export abstract class ZregCommand extends Command {
@@ -29,32 +29,11 @@ export abstract class ZregCommand extends Command {
   }
 
   /**
-   * The store with the overlays of --overlay (else the config file's `overlays`) stacked on it, each of
-   * which must exist (STORE_NOT_FOUND), but for the top one with `createTop` (push mode writes into it);
-   * a plain store when there are none.
+   * The store with the overlays of --overlay (else the config file's `overlays`) stacked on it
+   * (openStoreStack); a plain store when there are none.
    */
   async openStack(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig, options: { createTop?: boolean } = {}): Promise<LayoutStore | StoreStack> {
-    const base = await this.openStore(storeFlag, config, { create: false })
-    const dirs = overlayFlags ?? config.overlays ?? []
-    const overlays = await Promise.all(dirs.map((dir, i) => LayoutStore.open(dir, { create: options.createTop === true && i === dirs.length - 1 })))
-    const seen = new Map<string, string>()
-    for (const store of [base, ...overlays]) {
-      const real = realpathSync(store.location)
-      const first = seen.get(real)
-      if (first !== undefined) throw new ZregError('USAGE', `${store.location} is the same store as ${first}: each store of a stack is stacked once`)
-      seen.set(real, store.location)
-    }
-    return overlays.length === 0 ? base : new StoreStack([base, ...overlays])
-  }
-
-  /**
-   * Push mode's stores: with overlays (--overlay, else the config file's), the stack reads see and its
-   * top store, which pushes go into (made when missing); without, --store (made when missing) alone.
-   */
-  async openPushStores(storeFlag: string | undefined, overlayFlags: string[] | undefined, config: ZregConfig): Promise<{ store: LayoutStore; reads?: StoreStack }> {
-    if ((overlayFlags ?? config.overlays ?? []).length === 0) return { store: await this.openStore(storeFlag, config) }
-    const stack = (await this.openStack(storeFlag, overlayFlags, config, { createTop: true })) as StoreStack
-    return { store: stack.top, reads: stack }
+    return openStoreStack(storeFlag ?? config.store ?? './zreg-store', overlayFlags ?? config.overlays ?? [], options)
   }
 
   /**

@@ -1,10 +1,11 @@
-import { startStaticServer, type ServeOptions } from '../server/http-server.js'
+import { startStaticServer } from '../server/http-server.js'
+import { serveOptionsOf, type ServeSettings } from '../server/serve-settings.js'
 import { startServeWorkers } from '../server/serve-workers.js'
 import { serveUntilSignal } from '../server/until-signal.js'
 
-/** What `zreg serve` runs once its flags and config file are read. */
-export interface ServeTreeOptions {
-  serve: ServeOptions
+/** What `zreg serve` runs once its flags and config file are read: JSON, so another process may run it (handoff.ts). */
+export interface ServeTreeSettings {
+  serve: ServeSettings
   /** Processes serving (node:cluster); 1: this process alone. */
   workers: number
   /** One JSON line `{url, port}` on stdout instead of the lines for people on stderr. */
@@ -15,19 +16,20 @@ export interface ServeTreeOptions {
  * `zreg serve` past its flags: serves the tree on `workers` processes, says where (with images to
  * pull), and runs until SIGINT or SIGTERM, letting requests in flight finish. Rejects as the servers
  * do when they cannot start (SITE_NOT_FOUND, PORT_IN_USE, TLS_INVALID, ...). Run by the command
- * itself, or by the program it hands the server over to (serve-main.ts).
+ * itself, or by the program it hands the server to (server-main.ts).
  */
-export async function serveTree(options: ServeTreeOptions): Promise<{ url: string; port: number }> {
+export async function serveTree(options: ServeTreeSettings): Promise<{ url: string; port: number }> {
   // Under --json, stdout's line is all it says (as oclif's logToStderr keeps quiet then).
+  const serve = serveOptionsOf(options.serve)
   const log = options.json ? () => undefined : (text: string) => void process.stderr.write(`${text}\n`)
   let server: { url: string; port: number; close(): Promise<void> }
   let examples: string[]
   if (options.workers > 1) {
-    const started = await startServeWorkers({ count: options.workers, serve: options.serve, log })
+    const started = await startServeWorkers({ count: options.workers, serve, log })
     server = started
     examples = started.examples
   } else {
-    const single = await startStaticServer(options.serve)
+    const single = await startStaticServer(serve)
     server = single
     examples = single.registry.examples(1)
   }

@@ -3,10 +3,8 @@ import type * as Interfaces from '@oclif/core/interfaces'
 import { parsePlatform } from '../oci/platform.js'
 import { checkRegistryHost } from '../oci/reference.js'
 import { ZregError } from '../errors.js'
-import { AccessControl } from '../server/auth/access-control.js'
-import { Htpasswd } from '../server/auth/htpasswd.js'
-import { startPushServer } from '../server/push-server.js'
-import { serveUntilSignal } from '../server/until-signal.js'
+import { handoffFile, writeHandoff } from '../cli/handoff.js'
+import { runPushMode, type PushModeSettings } from '../cli/push-mode.js'
 import { listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
@@ -44,50 +42,52 @@ With --overlay (or overlays in the config file), pushes go into the last overlay
 
   async run(): Promise<{ url: string; port: number } | undefined> {
     const { flags } = await this.parse(Push)
-    return runPushMode(this, flags)
+    return runPushCommand(this, flags)
   }
 }
 
-/** Runs push mode until SIGINT or SIGTERM, for `zreg push` and `zreg serve --push`. */
-export async function runPushMode(command: ZregCommand, flags: Interfaces.InferredFlags<typeof pushFlags & typeof ZregCommand.baseFlags>): Promise<{ url: string; port: number } | undefined> {
+/**
+ * `zreg push` and `zreg serve --push`: push mode's settings from the flags and the config file, then
+ * the server, here or (started by bin/run.js) in the program it execs next, without the CLI (handoff.ts).
+ */
+export async function runPushCommand(command: ZregCommand, flags: Interfaces.InferredFlags<typeof pushFlags & typeof ZregCommand.baseFlags>): Promise<{ url: string; port: number } | undefined> {
   const config = await command.config_(flags)
-  // With overlays, pushes go into the top one and reads see the stack (Zuul's buildset registry).
-  const { store, reads } = await command.openPushStores(flags.store, flags.overlay, config)
-  const out = flags.out ?? config.out ?? './zreg-site'
-  const platform = flags['default-platform'] ?? config.defaultPlatform
   const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
   if (auth !== undefined && !auth.startsWith('htpasswd:')) throw new ZregError('USAGE', `--auth takes htpasswd:FILE, not "${auth}"`)
-  const access = auth === undefined
-    ? undefined
-    : new AccessControl({
-        users: await Htpasswd.load(auth.slice('htpasswd:'.length)),
-        read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
-        ...(config.auth?.writers ? { writers: config.auth.writers } : {}),
-        ...(config.auth?.tokenSecret ? { tokenSecret: config.auth.tokenSecret } : {}),
-      })
-  const server = await startPushServer({
-    ...(access ? { access } : {}),
-    store,
-    ...(reads ? { reads } : {}),
-    redirects: redirectRules(undefined, config),
-    out,
-    ...(platform ? { defaultPlatform: parsePlatform(platform) } : {}),
+  const platform = flags['default-platform'] ?? config.defaultPlatform
+  if (platform) parsePlatform(platform)
+  const settings: PushModeSettings = {
+    store: flags.store ?? config.store ?? './zreg-store',
+    // With overlays, pushes go into the top one and reads see the stack (Zuul's buildset registry).
+    overlays: flags.overlay ?? config.overlays ?? [],
+    out: flags.out ?? config.out ?? './zreg-site',
+    ...(platform ? { defaultPlatform: platform } : {}),
     ...(config.publicHost === undefined ? {} : { publicHost: checkRegistryHost(config.publicHost, 'publicHost in the config file') }),
+    ...(auth === undefined
+      ? {}
+      : {
+          auth: {
+            htpasswd: auth.slice('htpasswd:'.length),
+            read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
+            ...(config.auth?.writers ? { writers: config.auth.writers } : {}),
+            ...(config.auth?.tokenSecret ? { tokenSecret: config.auth.tokenSecret } : {}),
+          },
+        }),
+    redirects: redirectRules(undefined, config).rules,
     uploadExpiryMs: flags['upload-expiry'] * 60 * 60 * 1000,
     maxUploads: flags['max-uploads'],
-    ...(flags.namespaced ? { namespaced: true } : {}),
+    namespaced: flags.namespaced,
     notifications: [...(config.notifications ?? []), ...(flags.notify ?? []).map((url) => ({ url }))],
-    ...listenOptions(flags, config, { json: command.jsonEnabled() }),
-  })
-  if (command.jsonEnabled()) {
-    process.stdout.write(`${JSON.stringify({ url: server.url, port: server.port })}\n`)
-  } else {
-    const stacked = reads ? ` (on ${reads.locations.slice(0, -1).join(', ')})` : ''
-    command.logToStderr(`zreg: push mode at ${server.url} (port ${server.port}), store ${store.location}${stacked}, tree ${out}`)
-    const authority = server.url.replace(/^https?:\/\//, '')
-    command.logToStderr(`try:  skopeo copy ${server.url.startsWith('http:') ? '--dest-tls-verify=false ' : ''}oci:LAYOUT:REF docker://${authority}/REPO:TAG`)
+    listen: listenOptions(flags, config, { json: command.jsonEnabled() }),
+    json: command.jsonEnabled(),
   }
-  await serveUntilSignal(server, (text) => command.logToStderr(text))
-  // Under --json the start-up line above was the result; another object at exit would break JSON lines.
-  return command.jsonEnabled() ? undefined : { url: server.url, port: server.port }
+  const handoff = handoffFile()
+  if (handoff !== undefined) {
+    // See bin/run.js: an upload's dead socket buffers need the larger initial heap.
+    writeHandoff(handoff, { kind: 'push', settings }, ['--initial-heap-size=64'])
+    return undefined
+  }
+  const server = await runPushMode(settings)
+  // Under --json the start-up line was the result; another object at exit would break JSON lines.
+  return command.jsonEnabled() ? undefined : server
 }

@@ -3,9 +3,10 @@ import * as Flags from '@oclif/core/flags'
 import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { availableParallelism } from 'node:os'
-import { serveHandoffVariable, writeServeHandoff } from '../cli/serve-handoff.js'
-import { serveTree } from '../cli/serve-tree.js'
-import { pushFlags, runPushMode } from './push.js'
+import { handoffFile, writeHandoff } from '../cli/handoff.js'
+import { serveTree, type ServeTreeSettings } from '../cli/serve-tree.js'
+import { serveSettings } from '../server/serve-settings.js'
+import { pushFlags, runPushCommand } from './push.js'
 import { listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
@@ -44,21 +45,21 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
         throw new ZregError('USAGE', `with --push, DIR and --out both name the tree kept current, and they differ (${args.dir}, ${flags.out}); give one`)
       }
       const out = args.dir ?? flags.out
-      return runPushMode(this, { ...flags, ...(out === undefined ? {} : { out }) })
+      return runPushCommand(this, { ...flags, ...(out === undefined ? {} : { out }) })
     }
     const { args, flags } = await this.parse(Serve)
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
     const serve = { out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }) }
     const workers = flags.workers ?? config.serve?.workers ?? availableParallelism()
-    const options = { serve, workers, json: this.jsonEnabled() }
+    const settings: ServeTreeSettings = { serve: serveSettings(serve), workers, json: this.jsonEnabled() }
     // Started by bin/run.js: the server runs in the program it execs next, without the CLI.
-    const handoff = process.env[serveHandoffVariable]
-    if (handoff !== undefined && handoff !== '') {
-      writeServeHandoff(handoff, options)
+    const handoff = handoffFile()
+    if (handoff !== undefined) {
+      writeHandoff(handoff, { kind: 'serve', settings }, [])
       return undefined
     }
-    const server = await serveTree(options)
+    const server = await serveTree(settings)
     // Under --json the start-up line was the result; another object at exit would break JSON lines.
     return this.jsonEnabled() ? undefined : server
   }

@@ -111,8 +111,10 @@ describe('zreg build', () => {
       await zregOk(['add', absoluteSource('oci:oci-layout:fixtures/single:1.0'), '--name', 'fixtures/single:2.0', '--store', store])
       const second = JSON.parse((await zregOk(['build', '--store', store, '--out', out, '--json'])).stdout) as { repositoriesWritten: number }
       assert.equal(second.repositoriesWritten, 1)
+      // Each serve worker picks up the rebuild on its own (requests go round-robin): wait for all of them.
+      const seenByAll = async () => (await Promise.all(Array.from({ length: 8 }, () => tagsOf(server.url, 'fixtures/single')))).every((tags) => tags.length === 2)
       const deadline = Date.now() + 5000
-      while (Date.now() < deadline && (await tagsOf(server.url, 'fixtures/single')).length < 2) await new Promise((r) => setTimeout(r, 50))
+      while (Date.now() < deadline && !(await seenByAll())) await new Promise((r) => setTimeout(r, 50))
       stop = true
       await load
       assert.deepEqual(await tagsOf(server.url, 'fixtures/single'), ['1.0', '2.0'])

@@ -38,7 +38,7 @@ test('zreg serve --workers 3: three processes share the port, each runs the serv
   const server = await startZregServe(site, ['--workers', '3'])
   try {
     // The command hands the server to a program without oclif (bin/run.js execs it: the same pid).
-    assert.match(readFileSync(`/proc/${server.process.pid!}/cmdline`, 'utf8'), /serve-main\.js/)
+    assert.match(readFileSync(`/proc/${server.process.pid!}/cmdline`, 'utf8'), /server-main\.js/)
     const workers = childrenOf(server.process.pid!)
     assert.equal(workers.length, 3, 'one process per worker')
     // Each runs the server's own program, which never loads the CLI (oclif: 11 MB of each process).

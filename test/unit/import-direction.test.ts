@@ -19,7 +19,7 @@ const allowed: Record<string, string[]> = {
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
   // cli turns flags into the library's options (redirect rules are build's), and runs `zreg serve`'s
-  // servers in the program the command hands them to (serve-main.ts).
+  // and `zreg push`'s servers in the program the commands hand them to (server-main.ts).
   cli: ['cli', 'config', 'build', 'server', 'store', 'errors', 'oci', 'ingest', 'remote'],
   commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'maintenance', 'publish', 'clients', 'oci', 'errors'],
 }
