@@ -6,11 +6,11 @@ import type { ServeTreeSettings } from './serve-tree.js'
 
 /**
  * How `zreg serve` and `zreg push` hand their server to a program that loads neither oclif nor the rest
- * of the CLI (server-main.ts), so a server that runs for months holds only what serving
- * needs. bin/run.js names an empty file in this variable; the command, once its flags and config file
- * are read, writes there what it resolved and ends; bin/run.js then replaces itself (exec: the same
- * process id, for whatever supervises it) with the program the file names, which serves. Without the
- * variable (`node bin/run.js serve`) the command serves itself, from the same settings.
+ * of the CLI (server-main.ts), so a server that runs for months holds only what serving needs.
+ * bin/run.js names an empty file in this variable; the command, once its flags and config file are
+ * read, writes there what it resolved and ends; bin/run.js then replaces itself (exec: the same process
+ * id, for whatever supervises it) with the program the file names, which serves. Without the variable
+ * (`node bin/run.js serve`) the command serves itself, from the same settings.
  */
 export const handoffVariable = 'ZREG_HANDOFF'
 

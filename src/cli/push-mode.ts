@@ -36,7 +36,7 @@ export interface PushModeSettings {
 /**
  * Runs push mode until SIGINT or SIGTERM: opens the stores (the top one made when missing), reads the
  * htpasswd file, starts the server and says where. Rejects as they do (STORE_NOT_FOUND, USAGE for a
- * store stacked twice, AUTH_FILE_INVALID, PORT_IN_USE, ...).
+ * store stacked twice, the system error of an htpasswd file it cannot read, PORT_IN_USE, ...).
  */
 export async function runPushMode(settings: PushModeSettings): Promise<{ url: string; port: number }> {
   // Under --json, stdout's line is all it says (as oclif's logToStderr keeps quiet then).

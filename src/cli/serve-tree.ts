@@ -15,8 +15,8 @@ export interface ServeTreeSettings {
 /**
  * `zreg serve` past its flags: serves the tree on `workers` processes, says where (with images to
  * pull), and runs until SIGINT or SIGTERM, letting requests in flight finish. Rejects as the servers
- * do when they cannot start (SITE_NOT_FOUND, PORT_IN_USE, TLS_INVALID, ...). Run by the command
- * itself, or by the program it hands the server to (server-main.ts).
+ * do when they cannot start (SITE_NOT_FOUND, PORT_IN_USE, USAGE for unusable TLS files, ...). Run by
+ * the command itself, or by the program it hands the server to (server-main.ts).
  */
 export async function serveTree(options: ServeTreeSettings): Promise<{ url: string; port: number }> {
   // Under --json, stdout's line is all it says (as oclif's logToStderr keeps quiet then).
