@@ -39,7 +39,8 @@ export const caddyDataDir = 'caddy'
  * from the deployed root: `manifests/*.map` (every repository's map lines, in buckets: see
  * writeMapBuckets) and `cache-control.map` (how long caches may keep what a build can change). No
  * paths in them. `previous` is the live generation's metadata directory, whose unchanged buckets are
- * reused; `buckets`, how the map is split (planMapBuckets); `fresh`, the lines of repositories this build planned.
+ * reused; `buckets`, how the map is split (planMapBuckets); `fresh`, the lines of repositories this
+ * build planned.
  */
 export function writeCaddyData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, buckets: MapBucket[], fresh: ReadonlyMap<string, { caddyMap: string }>): void {
   const dir = join(meta, caddyDataDir)

@@ -55,8 +55,9 @@ export const nginxDataDir = 'nginx'
  * against its own configuration directory, not the including file, so the generation cannot name
  * per-repository files) and `cache-control.map` (what a build can change may be cached this long).
  * Nothing in them names a path, so a copied tree serves the same. `previous` is the live generation's
- * metadata directory, whose unchanged buckets are reused; `buckets`, how the map is split (planMapBuckets); `fresh`, the lines of repositories this build
- * planned (the others' are read from beside their directories).
+ * metadata directory, whose unchanged buckets are reused; `buckets`, how the map is split
+ * (planMapBuckets); `fresh`, the lines of repositories this build planned (the others' are read from
+ * beside their directories).
  */
 export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, buckets: MapBucket[], fresh: ReadonlyMap<string, { nginxMap: string }>): void {
   const dir = join(meta, nginxDataDir)

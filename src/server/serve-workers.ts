@@ -51,10 +51,7 @@ export async function runServeWorker(): Promise<void> {
  */
 export async function startServeWorkers(options: { count: number; log: (text: string) => void; serve: ServeOptions }): Promise<{ url: string; port: number; examples: string[]; close(): Promise<void> }> {
   const settings = serveSettings(options.serve)
-  // bin/run.js starts `serve` with push mode's large initial heap (for uploads, `serve --push`): a
-  // worker takes no uploads, and idles 1 MB lower without it.
-  const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--initial-heap-size'))
-  cluster.setupPrimary({ exec: workerProgram(), args: [], execArgv })
+  cluster.setupPrimary({ exec: workerProgram(), args: [] })
   let stopping = false
   const workers = new Set<Worker>()
   const fork = () => {
