@@ -57,6 +57,11 @@ export async function startServeWorkers(options: { count: number; log: (text: st
   const fork = () => {
     const worker = cluster.fork({ [settingsVariable]: JSON.stringify(settings) })
     workers.add(worker)
+    // The cluster's own messages to a worker that was just stopped (the others, when one cannot start)
+    // fail with EPIPE; unheard, that error would end this process.
+    worker.on('error', (error) => {
+      if (!stopping) options.log(`zreg: a serve worker: ${error.message}`)
+    })
     worker.on('exit', (code, signal) => {
       workers.delete(worker)
       if (stopping || !started) return
@@ -84,7 +89,13 @@ export async function startServeWorkers(options: { count: number; log: (text: st
           if (++ready === first.length) resolve(found)
         }
       })
-      worker.once('exit', (code) => reject(new ZregError('INTERNAL', `a serve worker exited while starting (exit code ${code})`)))
+      worker.once('exit', (code) => {
+        // Its last message (why it could not start) may still be in the channel when its exit is seen:
+        // the channel closes (disconnect) only after all of it is read, and the first reason given wins.
+        const fail = () => reject(new ZregError('INTERNAL', `a serve worker exited while starting (exit code ${code})`))
+        if (worker.isConnected()) worker.once('disconnect', fail)
+        else fail()
+      })
     }
   }).catch(async (error: unknown) => {
     stopping = true
