@@ -229,9 +229,9 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
       cacheMaxAge: options.cacheMaxAge ?? defaultCacheMaxAge,
       ...(options.publicHost === undefined ? {} : { publicHost: options.publicHost }),
     })
-    const written = await writeTree(site, paths, live, built)
+    const { texts, ...written } = await writeTree(site, paths, live, built)
     const memo = version !== undefined && skipped.length === 0 ? { store: store.location, version, salt: saltText, tags: tagCounts } : undefined
-    await writeRefsMemo(paths, written.generation, memo)
+    await writeRefsMemo(paths, written.generation, memo, texts)
     rmSync(buildPendingMarker(paths), { force: true })
     // A tree of the former layout: its builds directory beside `out` is no longer read.
     if (former !== undefined) await rm(former, { recursive: true, force: true })

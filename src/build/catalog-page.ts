@@ -157,16 +157,25 @@ export function pageBlock(repository: { name: string; key: string; tags: number 
   return Buffer.from(`<!--r ${repository.key}--><details${layout.shown === 'open' ? ' open' : ''}>${shown}</details>\n`)
 }
 
+/**
+ * What marks a repository's block on a page that lists repositories only, in place of its key: all
+ * the block shows (a name holds no ">", so no "-->"). A tag moved leaves the block as it was.
+ */
+export function listedBlockId(repository: { name: string; tags: number }): string {
+  return `${repository.tags} ${repository.name}`
+}
+
 /** A repository on a page that lists repositories only: made from its name and tag count, no manifest read. */
-export function listedBlock(repository: { name: string; tags: number }): string {
+export function listedBlock(repository: { name: string; tags: number }): Buffer {
   const count = repository.tags === 1 ? '1 tag' : `${repository.tags} tags`
   // encodeURI keeps a repository name's slashes; escapeHtml then makes the address safe in the attribute.
   const list = escapeHtml(encodeURI(`v2/${repository.name}/tags/list`))
-  return `<details><summary><b>${escapeHtml(repository.name)}</b> <span>${count}</span></summary><p class="e">Its tags: <a href="${list}">${list}</a></p></details>\n`
+  return Buffer.from(`<!--r ${listedBlockId(repository)}--><details><summary><b>${escapeHtml(repository.name)}</b> <span>${count}</span></summary><p class="e">Its tags: <a href="${list}">${list}</a></p></details>\n`)
 }
 
 /**
- * Where each repository's block lies in a page made with `layout`, by repository key: the next build
+ * Where each repository's block lies in a page made with `layout`, by repository key (listedBlockId on
+ * a page that lists repositories only): the next build
  * copies them as bytes, never decoding the page. Empty for a page of another format or layout, or none.
  */
 export function pageBlocks(page: Buffer | undefined, layout: PageLayout): Map<string, { start: number; end: number }> {
@@ -208,20 +217,29 @@ b.onclick=function(){navigator.clipboard.writeText(c.textContent).then(function(
 var f=document.createElement('input');f.id='f';f.type='search';f.placeholder='Filter repositories';document.querySelector('header').append(f);
 f.oninput=function(){var q=f.value.toLowerCase();document.querySelectorAll('main details').forEach(function(d){d.hidden=q!==''&&d.querySelector('summary b').textContent.indexOf(q)<0})}})()`
 
+/** What comes before a page's repository blocks. */
+export function pageHead(totals: { repositories: number; tags: number }, layout: PageLayout): Buffer {
+  const { repositories, tags } = totals
+  return Buffer.from(
+    `${pageStamp(layout)}<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Container registry</title><style>${style}</style></head><body>` +
+      `<header><h1>Container registry</h1><p>${repositories} ${repositories === 1 ? 'repository' : 'repositories'}, ${tags} ${tags === 1 ? 'tag' : 'tags'}. ` +
+      `Pull with <code>docker pull ${hostMarkup(layout.publicHost)}/REPOSITORY:TAG</code> (or podman, skopeo, containerd).</p>` +
+      (layout.shown === 'listed' ? `<p>Over ${detailedTagsLimit.toLocaleString('en-US')} tags: each repository links its list of tags.</p>` : '') +
+      `</header><main>\n`,
+  )
+}
+
+/** What comes after a page's repository blocks. */
+export function pageTail(repositories: number): Buffer {
+  const empty = repositories === 0 ? '<p>No images yet: add some with <code>zreg add</code> and build again.</p>' : ''
+  return Buffer.from(`${empty}</main><footer>A static registry built by zreg. API root: <a href="v2/">v2/</a></footer><script>${script}</script></body></html>\n`)
+}
+
 /**
  * The whole page around its repositories' blocks (pageBlock, or ranges of the previous page), in
  * repository order, as the parts to write one after the other: joining megabytes into one buffer
  * would cost more than writing them.
  */
 export function catalogPage(blocks: Buffer[], totals: { repositories: number; tags: number }, layout: PageLayout): Buffer[] {
-  const { repositories, tags } = totals
-  const head =
-    `${pageStamp(layout)}<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Container registry</title><style>${style}</style></head><body>` +
-    `<header><h1>Container registry</h1><p>${repositories} ${repositories === 1 ? 'repository' : 'repositories'}, ${tags} ${tags === 1 ? 'tag' : 'tags'}. ` +
-    `Pull with <code>docker pull ${hostMarkup(layout.publicHost)}/REPOSITORY:TAG</code> (or podman, skopeo, containerd).</p>` +
-    (layout.shown === 'listed' ? `<p>Over ${detailedTagsLimit.toLocaleString('en-US')} tags: each repository links its list of tags.</p>` : '') +
-    `</header><main>\n`
-  const empty = repositories === 0 ? '<p>No images yet: add some with <code>zreg add</code> and build again.</p>' : ''
-  const tail = `${empty}</main><footer>A static registry built by zreg. API root: <a href="v2/">v2/</a></footer><script>${script}</script></body></html>\n`
-  return [Buffer.from(head), ...blocks, Buffer.from(tail)]
+  return [pageHead(totals, layout), ...blocks, pageTail(totals.repositories)]
 }

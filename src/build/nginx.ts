@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MediaTypes } from '../oci/media-types.js'
 import { mutableCacheControl } from './cache-control.js'
+import { writeFileParts } from './file-parts.js'
 import { writeMapBuckets, type MapBucket } from './map-buckets.js'
 import type { RepositoryPlan, SitePlan } from './plan.js'
 import { repositoryNginxMapPath, type TreePaths } from './tree-paths.js'
@@ -56,13 +57,13 @@ export const nginxDataDir = 'nginx'
  * per-repository files) and `cache-control.map` (what a build can change may be cached this long).
  * Nothing in them names a path, so a copied tree serves the same. `previous` is the live generation's
  * metadata directory, whose unchanged buckets are reused; `buckets`, how the map is split
- * (planMapBuckets); `fresh`, the lines of repositories this build planned (the others' are read from
- * beside their directories).
+ * (planMapBuckets); `reposMap`, the parts of repos.map (generation-texts.ts); `fresh`, the lines of
+ * repositories this build planned (the others' are read from beside their directories).
  */
-export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, buckets: MapBucket[], fresh: ReadonlyMap<string, { nginxMap: string }>): void {
+export function writeNginxData(meta: string, paths: TreePaths, plan: SitePlan, previous: string | undefined, buckets: MapBucket[], reposMap: readonly Buffer[], fresh: ReadonlyMap<string, { nginxMap: string }>): void {
   const dir = join(meta, nginxDataDir)
   mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'repos.map'), plan.repositories.map((repository) => `"/v2/${repository.name}" ${repository.key};\n`).join(''))
+  writeFileParts(join(dir, 'repos.map'), reposMap)
   writeMapBuckets(join(dir, 'manifests'), previous && join(previous, nginxDataDir, 'manifests'), buckets, (key) => fresh.get(key)?.nginxMap ?? readFileSync(repositoryNginxMapPath(paths, key), 'utf8'))
   writeFileSync(join(dir, 'cache-control.map'), `default "${mutableCacheControl(plan.cacheMaxAge)}";\n`)
 }

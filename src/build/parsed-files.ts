@@ -8,7 +8,8 @@ import { statSync } from 'node:fs'
  * parsing and turning them into maps took 100-150 ms of each one-tag rebuild on this class of
  * machine. A build primes the memory with what it has just written, so the next one reads nothing.
  *
- * Values are shared between builds: callers never change them.
+ * Values are shared between builds: callers never change them, but for one taken over after
+ * forgetParsed.
  */
 const kept = new Map<string, { identity: string; value: unknown }>()
 
@@ -41,4 +42,9 @@ export function readParsed<T>(path: string, parse: (path: string) => T | undefin
 export function rememberParsed(path: string, value: unknown): void {
   const identity = identityOf(path)
   if (identity !== undefined) keep(path, identity, value)
+}
+
+/** Drops what is kept for `path`: its value is about to change in place (the next read parses the file again). */
+export function forgetParsed(path: string): void {
+  kept.delete(path)
 }

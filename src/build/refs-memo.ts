@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from '../store/atomic.js'
+import { joinedText, type GenerationTexts } from './generation-texts.js'
 import { readParsed, rememberParsed } from './parsed-files.js'
 import type { TreePaths } from './tree-paths.js'
 
@@ -47,14 +48,22 @@ export function readRefsMemo(paths: TreePaths, generation: string, store: string
   return memo !== undefined && memo.store === resolve(store) && memo.salt === salt ? memo : undefined
 }
 
-/** Records what `generation` was built from; undefined: it cannot be told (the memo goes, so none misleads). */
-export async function writeRefsMemo(paths: TreePaths, generation: string, memo: RefsMemo | undefined): Promise<void> {
+/**
+ * Records what `generation` was built from; undefined: it cannot be told (the memo goes, so none
+ * misleads). `texts`, when the build has them, are the generation's texts, whose tag counts are those
+ * of the memo (generation-texts.ts): copied, not made again.
+ */
+export async function writeRefsMemo(paths: TreePaths, generation: string, memo: RefsMemo | undefined, texts?: GenerationTexts): Promise<void> {
   const path = join(paths.generations, generation, memoFile)
   if (memo === undefined) {
     rmSync(path, { force: true })
     return
   }
   const store = resolve(memo.store)
-  await writeFileAtomic(path, JSON.stringify({ format: 1, store, version: memo.version, salt: memo.salt, tags: Object.fromEntries(memo.tags) } satisfies MemoFile), { fsync: false })
+  const head: Omit<MemoFile, 'tags'> = { format: 1, store, version: memo.version, salt: memo.salt }
+  const text = texts === undefined
+    ? JSON.stringify({ ...head, tags: Object.fromEntries(memo.tags) } satisfies MemoFile)
+    : Buffer.concat([Buffer.from(`${JSON.stringify(head).slice(0, -1)},"tags":{`), ...joinedText(texts, 'tags', Buffer.from(',')), Buffer.from('}}')])
+  await writeFileAtomic(path, text, { fsync: false })
   rememberParsed(path, { ...memo, store })
 }

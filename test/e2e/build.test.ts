@@ -47,6 +47,19 @@ async function keptObjects(out: string): Promise<string[]> {
   return [...keys].flatMap((key) => [key, `${key}.caddy.map`, `${key}.headers.json`, `${key}.nginx.map`, `${key}.page.html`]).sort()
 }
 
+/** Every file of a generation, by path under it: bytes, but the refs memo parsed (its maps' order is free). */
+async function generationFiles(out: string, generation: string): Promise<Map<string, unknown>> {
+  const dir = join(treePaths(out).generations, generation)
+  const files = new Map<string, unknown>()
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    const text = await readFile(path, 'utf8')
+    files.set(path.slice(dir.length + 1), entry.name === 'refs-memo.json' ? JSON.parse(text) : text)
+  }
+  return files
+}
+
 async function tagsOf(url: string, repository: string): Promise<string[]> {
   const response = await rawRequest(url, 'GET', `/v2/${repository}/tags/list`)
   return (JSON.parse(response.body.toString()) as { tags: string[] }).tags
@@ -253,6 +266,8 @@ describe('zreg build', () => {
       assert.equal(whole.surveyedBy, 'all')
       assert.equal(result.generation, whole.generation, `${why}: the same tree as a build that reads every reference`)
       assert.equal(result.tags, whole.tags)
+      // Written from what the process kept of the last generation, its files are those of a first build.
+      assert.deepEqual(await generationFiles(out, result.generation), await generationFiles(join(dir, `fresh-${fresh - 1}`), whole.generation), `${why}: the same generation files`)
     }
     await check('all', 'first build')
     await check('changes', 'nothing changed')
@@ -293,6 +308,12 @@ describe('zreg build', () => {
     assert.equal((await store.refList()).some((ref) => ref.repository === 'scale/r5' && ref.tag === 't1'), false)
     await check('all', 'the journal unwritable')
     await rm(journal, { recursive: true })
+    // Another cache max-age: another generation, whose page is the live one's file (nothing it shows changed).
+    const live = await buildSite(await LayoutStore.open(storeDir), { out })
+    const longer = await buildSite(await LayoutStore.open(storeDir), { out, cacheMaxAge: 120 })
+    assert.notEqual(longer.generation, live.generation)
+    const pageOf = (generation: string) => stat(join(treePaths(out).generations, generation, '.zreg', 'index.html'))
+    assert.equal((await pageOf(longer.generation)).ino, (await pageOf(live.generation)).ino)
     // Other build settings: every repository's input differs.
     const result = await buildSite(await LayoutStore.open(storeDir), { out, cacheMaxAge: 5, defaultPlatform: { os: 'linux', architecture: 'arm64' } })
     assert.equal(result.surveyedBy, 'all')

@@ -66,12 +66,12 @@ test('past detailedTagsLimit tags the page lists repositories, each with its tag
   const tags = (first: number) => new Map([['team/app', first], ['tools', 1]])
   // The paths name nothing that exists: a listed page reads no fragment and no earlier page.
   const paths = treePaths('/nonexistent/zreg-site')
-  const listed = Buffer.concat(assemblePage(paths, site(detailedTagsLimit + 1), 'no-such-generation', { fresh: new Map(), tags: tags(detailedTagsLimit) })).toString()
+  const listed = Buffer.concat(assemblePage(paths, site(detailedTagsLimit + 1), 'no-such-generation', { fresh: new Map(), tags: tags(detailedTagsLimit) }).parts).toString()
   assert.match(listed, /<b>team\/app<\/b> <span>25000 tags<\/span>.*<a href="v2\/team\/app\/tags\/list">/)
   assert.match(listed, /<b>tools<\/b> <span>1 tag<\/span>/)
   assert.match(listed, /Over 25,000 tags: each repository links its list of tags/)
   assert.ok(!listed.includes('<table>'))
   // At the limit, each repository still shows its tags (here its fragment is missing: the note says so).
-  const detailed = Buffer.concat(assemblePage(paths, site(detailedTagsLimit), undefined, { fresh: new Map(), tags: tags(detailedTagsLimit - 1) })).toString()
+  const detailed = Buffer.concat(assemblePage(paths, site(detailedTagsLimit), undefined, { fresh: new Map(), tags: tags(detailedTagsLimit - 1) }).parts).toString()
   assert.ok(detailed.includes('Details unavailable'))
 })
