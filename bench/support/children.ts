@@ -49,6 +49,8 @@ export interface RunOptions {
   fullEnv?: boolean
   /** A file given as stdin (default: none). */
   stdinFile?: string
+  /** Called with the child's process id once it is started (to sample its memory). */
+  onSpawn?: (pid: number) => void
 }
 
 export interface RunResult {
@@ -72,12 +74,13 @@ export class CommandFailedError extends Error {
 
 /** Runs a command to completion; rejects on a non-zero exit unless allowFail. */
 export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const { cwd = repoRoot, timeoutMs, allowFail = false, env, fullEnv = false, stdinFile } = options
+  const { cwd = repoRoot, timeoutMs, allowFail = false, env, fullEnv = false, stdinFile, onSpawn } = options
   return new Promise((resolvePromise, reject) => {
     const started = performance.now()
     const stdin = stdinFile ? openSync(stdinFile, 'r') : 'ignore'
     const child = track(spawn(cmd, args, { cwd, env: env ? (fullEnv ? env : { ...process.env, ...env }) : process.env, stdio: [stdin, 'pipe', 'pipe'] }))
     if (typeof stdin === 'number') closeSync(stdin)
+    if (child.pid !== undefined) onSpawn?.(child.pid)
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))

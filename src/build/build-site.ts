@@ -13,7 +13,8 @@ import { noRedirects, type RedirectRules } from './redirect-rules.js'
 import { readRefsMemo, writeRefsMemo, type RefsMemo } from './refs-memo.js'
 import { treePaths, type TreePaths } from './tree-paths.js'
 import { buildPendingMarker, claimOut, liveState, writeTree, type LiveState, type WriteResult } from './write-tree.js'
-import { repositoryTexts, writeRepository, type RepositoryTexts } from './write-repository.js'
+import { repositoryTexts, writeRepository, type KeptTexts, type RepositoryTexts } from './write-repository.js'
+import { pageLayout } from './catalog-page.js'
 
 export interface BuildOptions {
   out: string
@@ -192,15 +193,19 @@ export async function buildSite(store: RefReader, options: BuildOptions): Promis
     // Tags of repositories left out below are not in the tree.
     let tags = surveyed
     const cache: ManifestCache = new Map()
-    const built = { fresh: new Map<string, RepositoryTexts>(), tags: tagCounts }
+    const built = { fresh: new Map<string, KeptTexts>(), tags: tagCounts }
+    // A page past detailedTagsLimit shows no repository's fragment: none is kept, leaving the limit to
+    // the map lines the generation needs (100,000 tags: the fragments were 30 of the 100 MB).
+    const listed = pageLayout(options.publicHost, surveyed).shown === 'listed'
     let repositoriesWritten = 0
     let keptText = 0
     const keep = (name: string, input: string, key: string, texts: RepositoryTexts) => {
       entries.push({ name, input, key })
-      const size = texts.nginxMap.length + texts.caddyMap.length + texts.page.length
+      const kept: KeptTexts = listed ? { nginxMap: texts.nginxMap, caddyMap: texts.caddyMap } : texts
+      const size = kept.nginxMap.length + kept.caddyMap.length + (kept.page?.length ?? 0)
       if (keptText + size > keptTextLimit) return
       keptText += size
-      built.fresh.set(key, texts)
+      built.fresh.set(key, kept)
     }
     // Popped as they are planned, so each repository's references are garbage once it is (100,000 tags: 60 MB).
     changed.reverse()

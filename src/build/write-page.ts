@@ -8,8 +8,8 @@ import { metaDir, pageFile, repositoryPagePath, type TreePaths } from './tree-pa
 
 /** What a build knows of the page's repositories beyond the site plan. */
 export interface PageInput {
-  /** Repository key -> what this build planned (repositories it read), its part of the page among it. */
-  fresh: ReadonlyMap<string, { page: string }>
+  /** Repository key -> what this build planned (repositories it read), its part of the page among it (absent: read it from beside the directory). */
+  fresh: ReadonlyMap<string, { page?: string }>
   /** Repository name -> how many tags it has. */
   tags: ReadonlyMap<string, number>
 }

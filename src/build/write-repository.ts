@@ -50,6 +50,9 @@ export interface RepositoryTexts {
   page: string
 }
 
+/** What a build keeps of them: not its part of the page when the page will list repositories only (it shows none of it). */
+export type KeptTexts = Omit<RepositoryTexts, 'page'> & { page?: string }
+
 export function repositoryTexts(plan: RepositoryPlan): RepositoryTexts {
   return { nginxMap: nginxMapFile(plan), caddyMap: caddyMapFile(plan), page: plan.page }
 }

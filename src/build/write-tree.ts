@@ -17,7 +17,7 @@ import type { HeaderEntry, SitePlan } from './plan.js'
 import { metaDir, pageFile, repositoryObjectPaths, type TreePaths } from './tree-paths.js'
 import { assemblePage, publishPage, rememberPage, type AssembledPage, type PageInput } from './write-page.js'
 import { linkedFile, writeFileParts } from './file-parts.js'
-import type { RepositoryTexts } from './write-repository.js'
+import type { KeptTexts } from './write-repository.js'
 
 /** A generation's description of itself: what zreg serve and the server configurations read. */
 export interface SiteManifest {
@@ -94,7 +94,7 @@ export interface BuiltRepositories extends PageInput {
    * Repository key -> what this build planned (repositories it read), as far as the build kept it in
    * memory: a repository missing here is read from the files beside its directory.
    */
-  fresh: ReadonlyMap<string, RepositoryTexts>
+  fresh: ReadonlyMap<string, KeptTexts>
 }
 
 /** The OCI error bodies a static tree answers with for what it does not hold. */
