@@ -25,7 +25,8 @@ export interface AssembledPage {
 
 /** A generation's page as the next build reads it. */
 export interface KnownPage {
-  page: Buffer
+  /** Its bytes (joined from its parts on first use: a process that builds once never pays for it). */
+  bytes(): Buffer
   layout: PageLayout
   blocks: ReadonlyMap<string, { start: number; end: number }>
 }
@@ -43,13 +44,13 @@ function livePage(path: string, layout: PageLayout): KnownPage | undefined {
   const known = readParsed(path, (file): KnownPage | undefined => {
     try {
       const page = readFileSync(file)
-      return { page, layout, blocks: pageBlocks(page, layout) }
+      return { bytes: () => page, layout, blocks: pageBlocks(page, layout) }
     } catch {
       return undefined
     }
   })
   if (known === undefined || sameLayout(known.layout, layout)) return known
-  return { page: known.page, layout, blocks: pageBlocks(known.page, layout) }
+  return { bytes: known.bytes, layout, blocks: pageBlocks(known.bytes(), layout) }
 }
 
 function readFragment(paths: TreePaths, key: string): string | undefined {
@@ -71,6 +72,7 @@ export function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: s
   const layout = pageLayout(site.publicHost, tags)
   const head = pageHead({ repositories: site.repositories.length, tags }, layout)
   const previous = liveGeneration === undefined ? undefined : livePage(join(paths.generations, liveGeneration, metaDir, pageFile), layout)
+  const before = previous?.bytes()
   const parts: Buffer[] = [head]
   const blocks = new Map<string, { start: number; end: number }>()
   let at = head.length
@@ -88,7 +90,7 @@ export function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: s
         continue
       }
     }
-    if (run !== undefined) parts.push(previous!.page.subarray(run.start, run.end))
+    if (run !== undefined) parts.push(before!.subarray(run.start, run.end))
     run = range === undefined ? undefined : { ...range }
     if (range !== undefined) continue
     const block = listed ? listedBlock({ name, tags }) : pageBlock({ name, key, tags }, input.fresh.get(key)?.page ?? readFragment(paths, key), layout)
@@ -96,9 +98,9 @@ export function assemblePage(paths: TreePaths, site: SitePlan, liveGeneration: s
     at += block.length
     parts.push(block)
   }
-  if (run !== undefined) parts.push(previous!.page.subarray(run.start, run.end))
+  if (run !== undefined) parts.push(before!.subarray(run.start, run.end))
   parts.push(pageTail(site.repositories.length))
-  return { parts, layout, blocks, ...(previous !== undefined && samePage(parts, previous.page) ? { same: previous } : {}) }
+  return { parts, layout, blocks, ...(previous !== undefined && samePage(parts, before!) ? { same: previous } : {}) }
 }
 
 /** Whether `parts` make `page`: the parts copied from it at their own place are not compared again. */
@@ -115,11 +117,19 @@ function samePage(parts: Buffer[], page: Buffer): boolean {
 
 /**
  * Keeps `page`, just written at `path` and not to change, for the next build in this process to copy
- * its blocks from (joining its parts costs 15 ms for 3 MB on some machines: not done for a page that
- * did not change).
+ * its blocks from. Its parts are joined only if one does (3 MB: 15-20 ms on some machines).
  */
 export function rememberPage(path: string, page: AssembledPage): void {
-  rememberParsed(path, page.same ?? ({ page: Buffer.concat(page.parts), layout: page.layout, blocks: page.blocks } satisfies KnownPage))
+  if (page.same !== undefined) return rememberParsed(path, page.same)
+  let parts: Buffer[] | undefined = page.parts
+  let joined: Buffer | undefined
+  const bytes = () => {
+    // The parts hold ranges of the page before: let it go once joined.
+    joined ??= Buffer.concat(parts!)
+    parts = undefined
+    return joined
+  }
+  rememberParsed(path, { bytes, layout: page.layout, blocks: page.blocks } satisfies KnownPage)
 }
 
 /**
