@@ -263,7 +263,7 @@ function readLiveSite(paths: TreePaths, generation: string): LiveSite | undefine
 /** What a build starts from: the live generation, its repositories, and whether the last build finished. */
 export interface LiveState {
   generation: string | undefined
-  /** Repository name -> its input hash and directory in the live generation (never changed: it may be shared with the next build). */
+  /** Repository name -> its input hash and directory in the live generation (unchanged until the next generation is written, which may take it over: liveSiteOf). */
   repositories: ReadonlyMap<string, { input: string; key: string }>
   /** The repository directories the live generation uses (absent before the first build). */
   keys?: ReadonlySet<string>
