@@ -22,7 +22,7 @@ export interface ZregConfig {
   serve?: { host?: string; port?: number | string; tlsCert?: string; tlsKey?: string; accessLog?: boolean; workers?: number }
   notifications?: NotificationEndpoint[]
   /** Push mode access control. */
-  auth?: { htpasswd?: string; read?: 'anonymous' | 'authenticated'; writers?: Record<string, string[]>; tokenSecret?: string }
+  auth?: { htpasswd?: string; read?: 'anonymous' | 'authenticated'; public?: string[]; private?: string[]; writers?: Record<string, string[]>; tokenSecret?: string }
 }
 
 export const defaultConfigFile = 'zreg.json'

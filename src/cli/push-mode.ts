@@ -21,7 +21,7 @@ export interface PushModeSettings {
   defaultPlatform?: string
   publicHost?: string
   /** Access control: the htpasswd file and AccessOptions but its users. */
-  auth?: { htpasswd: string; read: 'anonymous' | 'authenticated'; writers?: Record<string, string[]>; tokenSecret?: string }
+  auth?: { htpasswd: string; read: 'anonymous' | 'authenticated'; public?: string[]; private?: string[]; writers?: Record<string, string[]>; tokenSecret?: string }
   /** Redirect rules as normalized (RedirectRules.rules). */
   redirects: readonly object[]
   uploadExpiryMs: number
@@ -48,6 +48,8 @@ export async function runPushMode(settings: PushModeSettings): Promise<{ url: st
     : new AccessControl({
         users: await Htpasswd.load(auth.htpasswd),
         read: auth.read,
+        ...(auth.public ? { public: auth.public } : {}),
+        ...(auth.private ? { private: auth.private } : {}),
         ...(auth.writers ? { writers: auth.writers } : {}),
         ...(auth.tokenSecret ? { tokenSecret: auth.tokenSecret } : {}),
       })

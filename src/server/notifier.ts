@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { matchesAny, repositoryGlob, type RepositoryGlob } from '../oci/repository-glob.js'
 
 export type EventAction = 'push' | 'tag' | 'delete'
 
@@ -11,6 +12,11 @@ export interface NotificationEndpoint {
   headers?: Record<string, string>
   /** Only these actions (default: all). */
   actions?: EventAction[]
+  /**
+   * Only events of these repositories (globs: repository-glob.ts; default: all): an endpoint that may
+   * not read a private repository is told nothing of it, not even its name.
+   */
+  repositories?: string[]
   /** Delivery attempts before an event is dropped (default 5). */
   attempts?: number
   /** Wait before the first retry; doubled each time (default 1000 ms). */
@@ -32,6 +38,7 @@ export const eventsMediaType = 'application/vnd.docker.distribution.events.v1+js
 
 interface Queue {
   endpoint: NotificationEndpoint
+  repositories: RepositoryGlob[] | undefined
   pending: string[]
   running: boolean
 }
@@ -52,7 +59,12 @@ export class Notifier {
     private readonly source: { addr: string },
     private readonly log: (line: string) => void = console.error,
   ) {
-    this.queues = endpoints.map((endpoint) => ({ endpoint, pending: [], running: false }))
+    this.queues = endpoints.map((endpoint) => ({
+      endpoint,
+      repositories: endpoint.repositories?.map((glob) => repositoryGlob(glob, `the repositories of webhook ${endpoint.url}`)),
+      pending: [],
+      running: false,
+    }))
   }
 
   emit(action: EventAction, target: EventTarget, req: IncomingMessage): void {
@@ -69,6 +81,7 @@ export class Notifier {
     const body = JSON.stringify({ events: [event] })
     for (const queue of this.queues) {
       if (queue.endpoint.actions && !queue.endpoint.actions.includes(action)) continue
+      if (queue.repositories && !matchesAny(queue.repositories, target.repository)) continue
       queue.pending.push(body)
       if (!queue.running) void this.drain(queue)
     }

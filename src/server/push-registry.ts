@@ -12,9 +12,10 @@ import type { LayoutStore } from '../store/layout-store.js'
 import type { StoreStack } from '../store/store-stack.js'
 import type { BlobReader, StoredRef } from '../store/store.js'
 import { toOciResponse } from './oci-error-response.js'
-import type { AccessControl } from './auth/access-control.js'
+import type { AccessControl, Caller } from './auth/access-control.js'
+import { requiredAccess } from './auth/route-access.js'
 import { mirrorPath } from './mirror-request.js'
-import { requestPath, requestQuery, routePattern, serveRead } from './read-routes.js'
+import { requestPath, requestQuery, serveRead } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
 import { StoreView, type ViewedStore } from './store-view.js'
 import type { Notifier } from './notifier.js'
@@ -138,15 +139,12 @@ export class PushRegistry {
     return name
   }
 
-  /** Checks the request against the access control (when there is one) before it does anything. */
-  private async authorize(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const access = this.options.access
-    if (access === undefined) return
-    const upload = uploadPattern.exec(path)
-    const named = upload ?? routePattern.exec(path)
-    const reading = req.method === 'GET' || req.method === 'HEAD'
-    const action = upload || !reading ? 'push' : 'pull'
-    await access.check(req, res, path === '/v2/' || path === '/v2' ? '' : named?.[1], action)
+  /**
+   * Checks the request against the access control (when there is one) before it does anything, as the
+   * authorization table says (route-access.ts). Returns what the caller may read; undefined: everything.
+   */
+  private async authorize(req: IncomingMessage, res: ServerResponse, path: string): Promise<Caller | undefined> {
+    return this.options.access?.check(req, res, requiredAccess(req.method ?? 'GET', path))
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -164,7 +162,7 @@ export class PushRegistry {
       mirrored = mirrorPath(path, query, (name) => view.hasRepository(name))
     }
     const target = mirrored ?? path
-    await this.authorize(req, res, target)
+    const caller = await this.authorize(req, res, target)
     const upload = uploadPattern.exec(target)
     if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
     const write = writePattern.exec(target)
@@ -179,7 +177,7 @@ export class PushRegistry {
       }
     }
     // A push changes tags at once: caches in front revalidate them (cacheMaxAge 0); digests stay immutable.
-    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0 })) return
+    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0, ...(caller ? { visible: (name: string) => caller.mayRead(name) } : {}) })) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }

@@ -85,12 +85,13 @@ async function send(req: IncomingMessage, res: ServerResponse, file: SiteFile | 
   await sendFile(req, res, file, cache)
 }
 
-/** A JSON list file, paginated when the request asks for pages. */
-async function sendList(req: IncomingMessage, res: ServerResponse, file: SiteFile | undefined, key: 'tags' | 'repositories', path: string, cache: SmallFileCache): Promise<void> {
+/** A JSON list file, paginated when the request asks for pages, and cut down to the entries `visible` keeps. */
+async function sendList(req: IncomingMessage, res: ServerResponse, file: SiteFile | undefined, key: 'tags' | 'repositories', path: string, cache: SmallFileCache, visible?: (entry: string) => boolean): Promise<void> {
   const query = requestQuery(req.url)
-  if (!file || (!query.has('n') && !query.has('last'))) return send(req, res, file, cache)
+  if (!file || (!query.has('n') && !query.has('last') && visible === undefined)) return send(req, res, file, cache)
   const body = JSON.parse((await readSmall(file, cache)).toString('utf8')) as Record<string, unknown>
-  body[key] = paginate(res, req.url, path, (body[key] as string[] | undefined) ?? [])
+  const all = (body[key] as string[] | undefined) ?? []
+  body[key] = paginate(res, req.url, path, visible === undefined ? all : all.filter(visible))
   sendJson(res, 200, JSON.stringify(body), file.headers.contentType)
 }
 
@@ -113,9 +114,10 @@ async function sendManifest(req: IncomingMessage, res: ServerResponse, view: Sit
  * The read half of the distribution-spec (GET and HEAD) over a site view. Only paths the view knows are
  * served, so `..`, encoded traversal and stray links never reach the file system. Returns false when
  * the request is not a read route, so a caller may handle it. `options.path` serves another (decoded)
- * path than the request's own: a mirror request resolved to its repository.
+ * path than the request's own: a mirror request resolved to its repository; `options.visible`, the
+ * repositories the catalog may list to this caller (access control: the rest stay unnamed).
  */
-export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string; cacheMaxAge?: number } = {}): Promise<boolean> {
+export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string; cacheMaxAge?: number; visible?: (repository: string) => boolean } = {}): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false
   const path = options.path ?? requestPath(req.url)
   if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
@@ -130,7 +132,7 @@ export async function serveRead(req: IncomingMessage, res: ServerResponse, view:
   }
   if (path === '/v2/_catalog') {
     cacheFor(false)
-    await sendList(req, res, view.rootFile('v2/_catalog'), 'repositories', path, cache)
+    await sendList(req, res, view.rootFile('v2/_catalog'), 'repositories', path, cache, options.visible)
     return true
   }
   const page = path === '/' || path === '/index.html' ? view.rootFile(pageFile) : undefined

@@ -2,17 +2,21 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { jwtVerify, SignJWT } from 'jose'
 import { ZregError } from '../../errors.js'
+import { matchesAny, repositoryGlob, type RepositoryGlob } from '../../oci/repository-glob.js'
 import type { Htpasswd } from './htpasswd.js'
-
-export type Action = 'pull' | 'push'
+import type { Action, RequiredAccess } from './route-access.js'
 
 export interface AccessOptions {
   users: Htpasswd
   /** `anonymous`: anyone may pull; `authenticated`: pulls need credentials too (default anonymous). */
   read?: 'anonymous' | 'authenticated'
+  /** Repositories anyone may pull, even with read `authenticated` (repository-glob.ts). */
+  public?: readonly string[]
+  /** Repositories only authenticated users may pull, even with read `anonymous`; they win over `public`. */
+  private?: readonly string[]
   /**
-   * User -> repository prefixes the user may push to (`team/`, `docker.io/`); `*` for any user.
-   * Without it every authenticated user may push anywhere.
+   * User -> repository prefixes the user may push to and delete from (`team/`, `docker.io/`); `*` for
+   * any user. Without it every authenticated user may push anywhere.
    */
   writers?: Record<string, string[]>
   /** Signs tokens; a random one per process when absent (tokens then end with the process). */
@@ -21,37 +25,64 @@ export interface AccessOptions {
   tokenSeconds?: number
 }
 
-/** Who is asking: a user (Basic or token), and for a token what it grants. */
+/** What a token grants: distribution's `access` claim entries (`repository` NAME actions, or `registry` `catalog` `*`). */
+interface Grant {
+  type: string
+  name: string
+  actions: string[]
+}
+
+/** Who is asking: a user (Basic or token; none: anonymous), and for a token what it grants. */
 interface Identity {
   user?: string
-  grants?: { name: string; actions: string[] }[]
+  grants?: Grant[]
+}
+
+/** What a request that passed may see of the registry: the catalog lists only what it may read. */
+export interface Caller {
+  mayRead(name: string): boolean
 }
 
 const service = 'zreg'
 const issuer = 'zreg'
+const catalogScope = 'registry:catalog:*'
 
-/** `repository:<name>:<actions>` scopes of a token request. */
-function parseScopes(values: string[]): { name: string; actions: Action[] }[] {
+/** The grants a token request asks for: `repository:<name>:<actions>` (`*` is every action) and `registry:catalog:*`. */
+function parseScopes(values: string[]): Grant[] {
   return values.flatMap((value) =>
-    value.split(' ').flatMap((scope) => {
+    value.split(' ').flatMap((scope): Grant[] => {
+      if (scope === catalogScope) return [{ type: 'registry', name: 'catalog', actions: ['*'] }]
       const match = /^repository:(.+):([a-z*,]+)$/.exec(scope)
       if (!match) return []
-      const actions = match[2]!.split(',').flatMap((action) => (action === '*' ? ['pull', 'push'] : [action])) as Action[]
-      return [{ name: match[1]!, actions }]
+      const actions = match[2]!.split(',').flatMap((action) => (action === '*' ? ['pull', 'push', 'delete'] : [action]))
+      return [{ type: 'repository', name: match[1]!, actions }]
     }),
   )
+}
+
+/** The scope a client needs for `required`, as a challenge names it. */
+function scopeOf(required: RequiredAccess): string | undefined {
+  if (required.kind === 'catalog') return catalogScope
+  if (required.kind !== 'repository') return undefined
+  return `repository:${required.name}:${required.action === 'push' ? 'pull,push' : required.action}`
 }
 
 /**
  * Access control for push mode: Basic auth against an htpasswd file, and the Docker token flow (a
  * `WWW-Authenticate: Bearer` challenge, a token endpoint, signed JWTs naming the repositories and
- * actions they grant) as docker and podman expect. A token for one repository grants nothing on another.
+ * actions they grant) as docker and podman expect. Every request is checked against routeTable
+ * (route-access.ts): a token for one repository grants nothing on another, and the catalog needs its
+ * own scope (`registry:catalog:*`), as in the reference registry, and lists only what the caller may read.
  */
 export class AccessControl {
   private readonly secret: Uint8Array
+  private readonly public: RepositoryGlob[]
+  private readonly private: RepositoryGlob[]
 
   constructor(private readonly options: AccessOptions) {
     this.secret = options.tokenSecret ? new TextEncoder().encode(options.tokenSecret) : randomBytes(32)
+    this.public = (options.public ?? []).map((glob) => repositoryGlob(glob, 'a public repository glob'))
+    this.private = (options.private ?? []).map((glob) => repositoryGlob(glob, 'a private repository glob'))
   }
 
   private realm(req: IncomingMessage): string {
@@ -63,7 +94,8 @@ export class AccessControl {
   challenge(req: IncomingMessage, res: ServerResponse, scope?: string): ZregError {
     const parts = [`realm="${this.realm(req)}"`, `service="${service}"`, ...(scope ? [`scope="${scope}"`] : [])]
     res.setHeader('WWW-Authenticate', `Bearer ${parts.join(',')}`)
-    return new ZregError('UNAUTHORIZED', 'authentication required', { detail: scope ? [{ Type: 'repository', Name: scope.split(':')[1], Action: scope.split(':')[2] }] : undefined })
+    const [type, name, action] = scope?.split(':') ?? []
+    return new ZregError('UNAUTHORIZED', 'authentication required', { detail: scope ? [{ Type: type, Name: name, Action: action }] : undefined })
   }
 
   private async basicUser(header: string): Promise<string | undefined> {
@@ -73,7 +105,7 @@ export class AccessControl {
     return colon > 0 && (await this.options.users.verify(user, decoded.slice(colon + 1))) ? user : undefined
   }
 
-  /** Reads the request's credentials; wrong ones are an error, none is an anonymous identity. */
+  /** Reads the request's credentials; wrong ones (a bad password, a token expired or signed by another key) are undefined, none is an anonymous identity. */
   private async identify(req: IncomingMessage): Promise<Identity | undefined> {
     const header = req.headers.authorization
     if (header === undefined) return {}
@@ -84,7 +116,8 @@ export class AccessControl {
     if (header.startsWith('Bearer ')) {
       try {
         const { payload } = await jwtVerify(header.slice('Bearer '.length), this.secret, { issuer, audience: service })
-        return { ...(typeof payload.sub === 'string' && payload.sub !== '' ? { user: payload.sub } : {}), grants: (payload.access as Identity['grants']) ?? [] }
+        const grants = ((payload.access as Partial<Grant>[] | undefined) ?? []).map((grant) => ({ type: grant.type ?? 'repository', name: grant.name ?? '', actions: grant.actions ?? [] }))
+        return { ...(typeof payload.sub === 'string' && payload.sub !== '' ? { user: payload.sub } : {}), grants }
       } catch {
         return undefined
       }
@@ -92,41 +125,62 @@ export class AccessControl {
     return undefined
   }
 
+  /** Whether `user` (undefined: anonymous) may pull from `name`. */
+  mayRead(user: string | undefined, name: string): boolean {
+    if (user !== undefined) return true
+    if (matchesAny(this.private, name)) return false
+    return this.options.read === 'authenticated' ? matchesAny(this.public, name) : true
+  }
+
+  /** Whether anonymous callers may read some repository (then they may list what they may read). */
+  private anonymousReadsAny(): boolean {
+    return this.options.read !== 'authenticated' || this.public.length > 0
+  }
+
   /** Whether `user` (undefined: anonymous) may do `action` on `name`. */
   private permits(user: string | undefined, name: string, action: Action): boolean {
-    if (action === 'pull') return this.options.read !== 'authenticated' || user !== undefined
+    if (action === 'pull') return this.mayRead(user, name)
     if (user === undefined) return false
     const writers = this.options.writers
     if (writers === undefined) return true
     return [...(writers[user] ?? []), ...(writers['*'] ?? [])].some((prefix) => prefix === '*' || name === prefix || name.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`))
   }
 
-  /**
-   * Lets the request through, or throws UNAUTHORIZED with the challenge set. `name` is '' for the /v2/
-   * ping and undefined for other requests that name no repository (the catalog).
-   */
-  async check(req: IncomingMessage, res: ServerResponse, name: string | undefined, action: Action): Promise<void> {
-    const identity = await this.identify(req)
-    const scope = name === undefined ? undefined : `repository:${name}:${action === 'push' ? 'pull,push' : 'pull'}`
-    if (identity === undefined) throw this.challenge(req, res, scope)
-    if (name === undefined) {
-      if (this.options.read === 'authenticated' && identity.user === undefined && identity.grants === undefined) throw this.challenge(req, res)
-      return
-    }
-    if (name === '') {
-      // The /v2/ ping: clients learn here how to authenticate (containers/image never follows a later
-      // challenge when the ping succeeded), so an anonymous one is always challenged; anonymous pulls
-      // then take an anonymous token from the token endpoint.
-      if (identity.user === undefined && identity.grants === undefined) throw this.challenge(req, res)
-      return
-    }
-    if (!this.grants(identity, name, action)) throw this.challenge(req, res, scope)
-  }
-
   private grants(identity: Identity, name: string, action: Action): boolean {
     return identity.grants
-      ? identity.grants.some((grant) => grant.name === name && grant.actions.includes(action))
+      ? identity.grants.some((grant) => grant.type === 'repository' && grant.name === name && grant.actions.includes(action))
       : this.permits(identity.user, name, action)
+  }
+
+  /**
+   * Lets the request through as routeTable says (`required`), or throws UNAUTHORIZED with the challenge
+   * set (naming the scope it lacks). Returns what the caller may read.
+   */
+  async check(req: IncomingMessage, res: ServerResponse, required: RequiredAccess): Promise<Caller> {
+    if (required.kind === 'none') return { mayRead: () => false }
+    const identity = await this.identify(req)
+    const scope = scopeOf(required)
+    if (identity === undefined) throw this.challenge(req, res, scope)
+    const anonymous = identity.user === undefined && identity.grants === undefined
+    const caller: Caller = { mayRead: (name) => this.mayRead(identity.user, name) }
+    switch (required.kind) {
+      case 'ping':
+        // Clients learn here how to authenticate (containers/image never follows a later challenge when
+        // the ping succeeded), so an anonymous one is always challenged; anonymous pulls then take an
+        // anonymous token from the token endpoint.
+        if (anonymous) throw this.challenge(req, res)
+        return caller
+      case 'catalog':
+        if (identity.grants ? !identity.grants.some((grant) => grant.type === 'registry' && grant.name === 'catalog') : anonymous && !this.anonymousReadsAny()) throw this.challenge(req, res, scope)
+        return caller
+      case 'page':
+        // The page lists every repository: only for a caller who may read them all.
+        if (identity.user === undefined && (this.options.read === 'authenticated' || this.private.length > 0)) throw this.challenge(req, res)
+        return caller
+      case 'repository':
+        if (!this.grants(identity, required.name, required.action)) throw this.challenge(req, res, scope)
+        return caller
+    }
   }
 
   /** Whether the request may do `action` on `name`, without answering it (a mount's `from`). */
@@ -147,7 +201,11 @@ export class AccessControl {
       }
     }
     const access = parseScopes(query.getAll('scope'))
-      .map(({ name, actions }) => ({ type: 'repository', name, actions: actions.filter((action) => this.permits(user, name, action)) }))
+      .map((grant) =>
+        grant.type === 'registry'
+          ? { ...grant, actions: user !== undefined || this.anonymousReadsAny() ? grant.actions : [] }
+          : { ...grant, actions: grant.actions.filter((action) => (action === 'pull' || action === 'push' || action === 'delete') && this.permits(user, grant.name, action)) },
+      )
       .filter((grant) => grant.actions.length > 0)
     const seconds = this.options.tokenSeconds ?? 300
     const token = await new SignJWT({ access })

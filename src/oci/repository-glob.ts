@@ -1,0 +1,30 @@
+import { ZregError } from '../errors.js'
+
+/**
+ * A repository glob, as access rules and webhook filters name repositories: `*` matches within one
+ * component of the name (`team/*` is `team/app`, not `team/app/web`), `**` across components
+ * (`team/**` is every repository under `team/`), anything else itself. Names are lowercase
+ * (distribution-spec "Pulling manifests"), so a glob with capitals matches nothing and is refused.
+ */
+export interface RepositoryGlob {
+  glob: string
+  matches(name: string): boolean
+}
+
+/** A glob's pattern; USAGE (naming `where`) when it cannot match a repository name. */
+export function repositoryGlob(glob: string, where: string): RepositoryGlob {
+  if (glob === '' || !/^[a-z0-9._/*-]+$/.test(glob) || glob.startsWith('/') || glob.endsWith('/') || glob.includes('//') || /\*{3}/.test(glob)) {
+    throw new ZregError('USAGE', `${where}: "${glob}" is no repository glob; write names of lowercase letters, digits, ".", "_", "-" and "/", with * for part of a component and ** for any components (team/*, team/**)`)
+  }
+  const source = glob
+    .split(/(\*\*|\*)/)
+    .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.]/g, '\\.')))
+    .join('')
+  const pattern = new RegExp(`^${source}$`)
+  return { glob, matches: (name) => pattern.test(name) }
+}
+
+/** Whether any of `globs` matches `name`. */
+export function matchesAny(globs: readonly RepositoryGlob[], name: string): boolean {
+  return globs.some((glob) => glob.matches(name))
+}
