@@ -4,6 +4,8 @@ import type * as Interfaces from '@oclif/core/interfaces'
 import { compileRedirectRules, parseRedirectFlag, type RedirectRules } from '../build/redirect-rules.js'
 import { loadConfig, type ZregConfig } from '../config.js'
 import { ZregError } from '../errors.js'
+import { repositoryGlob } from '../oci/repository-glob.js'
+import type { AuthSettings } from '../server/auth/read-policy.js'
 import { firstMissingDirectory, LayoutStore } from '../store/layout-store.js'
 import { StoreStack } from '../store/store-stack.js'
 import { isOclifExit, reportError, toCliError } from './cli-error.js'
@@ -125,6 +127,35 @@ export function listenOptions(flags: { port?: number | undefined; host?: string 
     ...(cert && key ? { tls: { cert, key } } : {}),
     ...((flags['access-log'] ?? serveConfig.accessLog ?? true) ? {} : { accessLog: false as const }),
     ...(options.json ? { logFormat: 'json' as const } : {}),
+  }
+}
+
+/** Who may read (push mode and `zreg serve`): an htpasswd file, and which repositories need its users. */
+export const authFlags = {
+  auth: Flags.string({ description: 'Access control: htpasswd:FILE (bcrypt entries, as htpasswd -B writes) [default: auth.htpasswd in the config file]' }),
+  read: Flags.string({ description: 'With --auth: who may pull [default: anonymous]', options: ['anonymous', 'authenticated'] }),
+  public: Flags.string({ description: 'With --auth: repositories anyone may pull even with --read authenticated (a glob: * within a name component, ** across them; repeatable) [default: auth.public in the config file]', multiple: true }),
+  private: Flags.string({ description: 'With --auth: repositories only users may pull (a glob, repeatable; wins over --public) [default: auth.private in the config file]', multiple: true }),
+}
+
+/**
+ * The access control authFlags, then the config file's `auth`, ask for; undefined for none. USAGE for
+ * --auth of another kind, or a glob that cannot match a repository name: the command fails, not the
+ * server it would start.
+ */
+export function authSettings(flags: { auth?: string | undefined; read?: string | undefined; public?: string[] | undefined; private?: string[] | undefined }, config: ZregConfig): AuthSettings | undefined {
+  const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
+  if (auth === undefined) return undefined
+  if (!auth.startsWith('htpasswd:')) throw new ZregError('USAGE', `--auth takes htpasswd:FILE, not "${auth}"`)
+  const publicGlobs = flags.public ?? config.auth?.public
+  const privateGlobs = flags.private ?? config.auth?.private
+  for (const glob of publicGlobs ?? []) repositoryGlob(glob, '--public')
+  for (const glob of privateGlobs ?? []) repositoryGlob(glob, '--private')
+  return {
+    htpasswd: auth.slice('htpasswd:'.length),
+    read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
+    ...(publicGlobs ? { public: publicGlobs } : {}),
+    ...(privateGlobs ? { private: privateGlobs } : {}),
   }
 }
 

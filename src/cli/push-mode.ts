@@ -2,6 +2,7 @@ import { compileRedirectRules, type RedirectRule } from '../build/redirect-rules
 import { parsePlatform } from '../oci/platform.js'
 import { AccessControl } from '../server/auth/access-control.js'
 import { Htpasswd } from '../server/auth/htpasswd.js'
+import type { AuthSettings } from '../server/auth/read-policy.js'
 import type { ListenOptions } from '../server/http-listener.js'
 import type { NotificationEndpoint } from '../server/notifier.js'
 import { startPushServer } from '../server/push-server.js'
@@ -21,7 +22,7 @@ export interface PushModeSettings {
   defaultPlatform?: string
   publicHost?: string
   /** Access control: the htpasswd file and AccessOptions but its users. */
-  auth?: { htpasswd: string; read: 'anonymous' | 'authenticated'; public?: string[]; private?: string[]; writers?: Record<string, string[]>; tokenSecret?: string }
+  auth?: AuthSettings & { writers?: Record<string, string[]>; tokenSecret?: string }
   /** Redirect rules as normalized (RedirectRules.rules). */
   redirects: readonly object[]
   uploadExpiryMs: number

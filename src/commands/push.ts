@@ -6,7 +6,7 @@ import { repositoryGlob } from '../oci/repository-glob.js'
 import { ZregError } from '../errors.js'
 import { handoffFile, writeHandoff } from '../cli/handoff.js'
 import { runPushMode, type PushModeSettings } from '../cli/push-mode.js'
-import { listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { authFlags, authSettings, listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
 export const pushFlags = {
@@ -20,10 +20,7 @@ export const pushFlags = {
   out: outFlag,
   'default-platform': Flags.string({ description: 'Manifest a tag naming an index serves to clients that accept no index [default: linux/amd64]' }),
   'upload-expiry': Flags.integer({ description: 'Hours after which an untouched upload session is purged', default: 24, min: 1 }),
-  auth: Flags.string({ description: 'Access control: htpasswd:FILE (bcrypt entries, as htpasswd -B writes); Basic auth and Docker tokens' }),
-  read: Flags.string({ description: 'With --auth: who may pull [default: anonymous]', options: ['anonymous', 'authenticated'] }),
-  public: Flags.string({ description: 'With --auth: repositories anyone may pull even with --read authenticated (a glob: * within a name component, ** across them; repeatable) [default: public in the config file]', multiple: true }),
-  private: Flags.string({ description: 'With --auth: repositories only authenticated users may pull (a glob, repeatable; wins over --public) [default: private in the config file]', multiple: true }),
+  ...authFlags,
   notify: Flags.string({ description: 'Webhook URL told of pushes, tags and deletes (repeatable; more options in the config file)', multiple: true }),
   namespaced: Flags.boolean({ description: 'The first path component names the upstream registry (/v2/docker.io/library/alpine); namespaces are kept apart' }),
   'max-uploads': Flags.integer({ description: 'Upload requests running at once before clients are told 503 with Retry-After', default: 64, min: 1 }),
@@ -49,21 +46,13 @@ With --overlay (or overlays in the config file), pushes go into the last overlay
   }
 }
 
-/** The public and private repository globs, checked here so a mistyped one fails the command (USAGE), not the server. */
-function publicAndPrivate(publicGlobs: string[] | undefined, privateGlobs: string[] | undefined): { public?: string[]; private?: string[] } {
-  for (const glob of publicGlobs ?? []) repositoryGlob(glob, '--public')
-  for (const glob of privateGlobs ?? []) repositoryGlob(glob, '--private')
-  return { ...(publicGlobs ? { public: publicGlobs } : {}), ...(privateGlobs ? { private: privateGlobs } : {}) }
-}
-
 /**
  * `zreg push` and `zreg serve --push`: push mode's settings from the flags and the config file, then
  * the server, here or (started by bin/run.js) in the program it execs next, without the CLI (handoff.ts).
  */
 export async function runPushCommand(command: ZregCommand, flags: Interfaces.InferredFlags<typeof pushFlags & typeof ZregCommand.baseFlags>): Promise<{ url: string; port: number } | undefined> {
   const config = await command.config_(flags)
-  const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
-  if (auth !== undefined && !auth.startsWith('htpasswd:')) throw new ZregError('USAGE', `--auth takes htpasswd:FILE, not "${auth}"`)
+  const auth = authSettings(flags, config)
   for (const endpoint of config.notifications ?? []) for (const glob of endpoint.repositories ?? []) repositoryGlob(glob, `the repositories of webhook ${endpoint.url}`)
   const platform = flags['default-platform'] ?? config.defaultPlatform
   if (platform) parsePlatform(platform)
@@ -78,9 +67,7 @@ export async function runPushCommand(command: ZregCommand, flags: Interfaces.Inf
       ? {}
       : {
           auth: {
-            htpasswd: auth.slice('htpasswd:'.length),
-            read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
-            ...publicAndPrivate(flags.public ?? config.auth?.public, flags.private ?? config.auth?.private),
+            ...auth,
             ...(config.auth?.writers ? { writers: config.auth.writers } : {}),
             ...(config.auth?.tokenSecret ? { tokenSecret: config.auth.tokenSecret } : {}),
           },

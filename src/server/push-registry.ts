@@ -12,7 +12,8 @@ import type { LayoutStore } from '../store/layout-store.js'
 import type { StoreStack } from '../store/store-stack.js'
 import type { BlobReader, StoredRef } from '../store/store.js'
 import { toOciResponse } from './oci-error-response.js'
-import type { AccessControl, Caller } from './auth/access-control.js'
+import type { AccessControl } from './auth/access-control.js'
+import { publicAnswer } from './auth/read-policy.js'
 import { requiredAccess } from './auth/route-access.js'
 import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, serveRead } from './read-routes.js'
@@ -139,14 +140,6 @@ export class PushRegistry {
     return name
   }
 
-  /**
-   * Checks the request against the access control (when there is one) before it does anything, as the
-   * authorization table says (route-access.ts). Returns what the caller may read; undefined: everything.
-   */
-  private async authorize(req: IncomingMessage, res: ServerResponse, path: string): Promise<Caller | undefined> {
-    return this.options.access?.check(req, res, requiredAccess(req.method ?? 'GET', path))
-  }
-
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = requestPath(req.url)
     if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
@@ -162,7 +155,9 @@ export class PushRegistry {
       mirrored = mirrorPath(path, query, (name) => view.hasRepository(name))
     }
     const target = mirrored ?? path
-    const caller = await this.authorize(req, res, target)
+    // Checked against the authorization table (route-access.ts) before anything else happens.
+    const required = requiredAccess(req.method ?? 'GET', target)
+    const caller = await this.options.access?.check(req, res, required)
     const upload = uploadPattern.exec(target)
     if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
     const write = writePattern.exec(target)
@@ -177,7 +172,8 @@ export class PushRegistry {
       }
     }
     // A push changes tags at once: caches in front revalidate them (cacheMaxAge 0); digests stay immutable.
-    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0, ...(caller ? { visible: (name: string) => caller.mayRead(name) } : {}) })) return
+    const shared = this.options.access === undefined || publicAnswer(this.options.access.policy, required)
+    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0, ...(caller ? { visible: (name: string) => caller.mayRead(name) } : {}), ...(shared ? {} : { privateAnswer: true }) })) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }

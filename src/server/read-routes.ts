@@ -115,15 +115,20 @@ async function sendManifest(req: IncomingMessage, res: ServerResponse, view: Sit
  * served, so `..`, encoded traversal and stray links never reach the file system. Returns false when
  * the request is not a read route, so a caller may handle it. `options.path` serves another (decoded)
  * path than the request's own: a mirror request resolved to its repository; `options.visible`, the
- * repositories the catalog may list to this caller (access control: the rest stay unnamed).
+ * repositories the catalog may list to this caller (access control: the rest stay unnamed);
+ * `options.privateAnswer`, an answer no shared cache may keep for another caller (Cache-Control private).
  */
-export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string; cacheMaxAge?: number; visible?: (repository: string) => boolean } = {}): Promise<boolean> {
+export async function serveRead(req: IncomingMessage, res: ServerResponse, view: SiteView, cache: SmallFileCache, options: { path?: string; cacheMaxAge?: number; visible?: (repository: string) => boolean; privateAnswer?: boolean } = {}): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false
   const path = options.path ?? requestPath(req.url)
   if (path === undefined) throw new ZregError('NAME_INVALID', 'the request path is not valid percent-encoding')
   // Cache-Control (cache-control.ts) only where the view says how long what can change may be kept.
   const cacheFor = (immutable: boolean) => {
-    if (options.cacheMaxAge !== undefined) res.setHeader('Cache-Control', immutable ? immutableCacheControl : mutableCacheControl(options.cacheMaxAge))
+    if (options.cacheMaxAge === undefined) return
+    const value = immutable ? immutableCacheControl : mutableCacheControl(options.cacheMaxAge)
+    // An answer for this caller only: no shared cache (a CDN) may keep it for another.
+    res.setHeader('Cache-Control', options.privateAnswer ? value.replace(/^public/, 'private') : value)
+    if (options.privateAnswer) res.setHeader('Vary', 'Authorization')
   }
   if (path === '/v2/' || path === '/v2') {
     cacheFor(false)

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RedirectRules } from '../build/redirect-rules.js'
 import { ZregError } from '../errors.js'
+import type { BasicAccess } from './auth/basic-access.js'
+import { publicAnswer } from './auth/read-policy.js'
+import { requiredAccess } from './auth/route-access.js'
 import { toOciResponse } from './oci-error-response.js'
 import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, serveRead, type SiteView } from './read-routes.js'
@@ -33,14 +36,18 @@ export class StaticRegistry {
     private readonly out: string,
     site: LoadedSite,
     private readonly redirects: RedirectRules | undefined,
+    private readonly access: BasicAccess | undefined,
   ) {
     this.site = site
     this.view = viewOf(site)
   }
 
-  /** `redirects`: blobs the tree holds that are answered with a redirect all the same (the tree's own redirects always are). */
-  static async open(out: string, redirects?: RedirectRules): Promise<StaticRegistry> {
-    return new StaticRegistry(out, await loadSite(out, redirects), redirects)
+  /**
+   * `redirects`: blobs the tree holds that are answered with a redirect all the same (the tree's own
+   * redirects always are); `access`: who may read what (absent: anyone, anything).
+   */
+  static async open(out: string, redirects?: RedirectRules, access?: BasicAccess): Promise<StaticRegistry> {
+    return new StaticRegistry(out, await loadSite(out, redirects), redirects, access)
   }
 
   get generation(): string {
@@ -76,14 +83,24 @@ export class StaticRegistry {
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0')
+    this.answer(req, res).catch((error: unknown) => toOciResponse(res, error))
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = requestPath(req.url)
     const mirrored = path === undefined ? undefined : mirrorPath(path, requestQuery(req.url), this.view.hasRepository)
-    serveRead(req, res, this.view, this.cache, { cacheMaxAge: this.site.cacheMaxAge, ...(mirrored === undefined ? {} : { path: mirrored }) })
-      .then((served) => {
-        if (served) return
-        res.setHeader('Allow', 'GET, HEAD')
-        throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} is not supported: this registry is read-only`)
-      })
-      .catch((error: unknown) => toOciResponse(res, error))
+    // Checked before anything is read, for the path served (a mirror request's resolved repository).
+    const target = mirrored ?? path
+    const required = target === undefined ? undefined : requiredAccess(req.method ?? 'GET', target)
+    const caller = this.access === undefined || required === undefined ? undefined : await this.access.check(req, res, required)
+    const served = await serveRead(req, res, this.view, this.cache, {
+      cacheMaxAge: this.site.cacheMaxAge,
+      ...(mirrored === undefined ? {} : { path: mirrored }),
+      ...(caller === undefined ? {} : { visible: (name: string) => caller.mayRead(name) }),
+      ...(this.access !== undefined && required !== undefined && !publicAnswer(this.access.policy, required) ? { privateAnswer: true } : {}),
+    })
+    if (served) return
+    res.setHeader('Allow', 'GET, HEAD')
+    throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} is not supported: this registry is read-only`)
   }
 }

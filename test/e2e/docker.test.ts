@@ -61,4 +61,25 @@ describe('docker against push mode', { skip: canRunDockerd ? false : 'dockerd ne
       await serve.stop()
     }
   })
+
+  test('docker logs in to zreg serve --auth and pulls a private repository; logged out or with a wrong password, it cannot', async () => {
+    const users = join(dir, 'users.htpasswd')
+    const serve = await startZregServe(join(dir, 'site'), ['--auth', `htpasswd:${users}`, '--private', 'team/**'])
+    try {
+      const target = `${serve.authority}/team/docker:1`
+      await docker(['rmi', target])
+      const anonymous = await docker(['pull', target])
+      assert.notEqual(anonymous.exitCode, 0, 'no anonymous pull of a private repository')
+      await writeFile(join(engineDir, 'wrong'), 'nope')
+      const wrong = await execa('docker', ['login', '-u', 'alice', '--password-stdin', serve.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'wrong') })
+      assert.notEqual(wrong.exitCode, 0, 'a wrong password is refused at login')
+      const login = await execa('docker', ['login', '-u', 'alice', '--password-stdin', serve.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'password') })
+      assert.equal(login.exitCode, 0, login.stderr)
+      const pulled = await docker(['pull', target])
+      assert.equal(pulled.exitCode, 0, pulled.stderr)
+      assert.equal((await docker(['inspect', '--format', '{{.Id}}', target])).stdout.trim(), image.configDigest)
+    } finally {
+      await serve.stop()
+    }
+  })
 })

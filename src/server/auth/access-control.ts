@@ -2,18 +2,12 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { jwtVerify, SignJWT } from 'jose'
 import { ZregError } from '../../errors.js'
-import { matchesAny, repositoryGlob, type RepositoryGlob } from '../../oci/repository-glob.js'
 import type { Htpasswd } from './htpasswd.js'
-import type { Action, RequiredAccess } from './route-access.js'
+import { ReadPolicy, type ReadRules } from './read-policy.js'
+import type { Action, Caller, RequiredAccess } from './route-access.js'
 
-export interface AccessOptions {
+export interface AccessOptions extends ReadRules {
   users: Htpasswd
-  /** `anonymous`: anyone may pull; `authenticated`: pulls need credentials too (default anonymous). */
-  read?: 'anonymous' | 'authenticated'
-  /** Repositories anyone may pull, even with read `authenticated` (repository-glob.ts). */
-  public?: readonly string[]
-  /** Repositories only authenticated users may pull, even with read `anonymous`; they win over `public`. */
-  private?: readonly string[]
   /**
    * User -> repository prefixes the user may push to and delete from (`team/`, `docker.io/`); `*` for
    * any user. Without it every authenticated user may push anywhere.
@@ -36,11 +30,6 @@ interface Grant {
 interface Identity {
   user?: string
   grants?: Grant[]
-}
-
-/** What a request that passed may see of the registry: the catalog lists only what it may read. */
-export interface Caller {
-  mayRead(name: string): boolean
 }
 
 const service = 'zreg'
@@ -76,13 +65,11 @@ function scopeOf(required: RequiredAccess): string | undefined {
  */
 export class AccessControl {
   private readonly secret: Uint8Array
-  private readonly public: RepositoryGlob[]
-  private readonly private: RepositoryGlob[]
+  readonly policy: ReadPolicy
 
   constructor(private readonly options: AccessOptions) {
     this.secret = options.tokenSecret ? new TextEncoder().encode(options.tokenSecret) : randomBytes(32)
-    this.public = (options.public ?? []).map((glob) => repositoryGlob(glob, 'a public repository glob'))
-    this.private = (options.private ?? []).map((glob) => repositoryGlob(glob, 'a private repository glob'))
+    this.policy = new ReadPolicy(options)
   }
 
   private realm(req: IncomingMessage): string {
@@ -125,21 +112,9 @@ export class AccessControl {
     return undefined
   }
 
-  /** Whether `user` (undefined: anonymous) may pull from `name`. */
-  mayRead(user: string | undefined, name: string): boolean {
-    if (user !== undefined) return true
-    if (matchesAny(this.private, name)) return false
-    return this.options.read === 'authenticated' ? matchesAny(this.public, name) : true
-  }
-
-  /** Whether anonymous callers may read some repository (then they may list what they may read). */
-  private anonymousReadsAny(): boolean {
-    return this.options.read !== 'authenticated' || this.public.length > 0
-  }
-
   /** Whether `user` (undefined: anonymous) may do `action` on `name`. */
   private permits(user: string | undefined, name: string, action: Action): boolean {
-    if (action === 'pull') return this.mayRead(user, name)
+    if (action === 'pull') return this.policy.mayRead(user, name)
     if (user === undefined) return false
     const writers = this.options.writers
     if (writers === undefined) return true
@@ -162,7 +137,7 @@ export class AccessControl {
     const scope = scopeOf(required)
     if (identity === undefined) throw this.challenge(req, res, scope)
     const anonymous = identity.user === undefined && identity.grants === undefined
-    const caller: Caller = { mayRead: (name) => this.mayRead(identity.user, name) }
+    const caller: Caller = { mayRead: (name) => this.policy.mayRead(identity.user, name) }
     switch (required.kind) {
       case 'ping':
         // Clients learn here how to authenticate (containers/image never follows a later challenge when
@@ -171,11 +146,11 @@ export class AccessControl {
         if (anonymous) throw this.challenge(req, res)
         return caller
       case 'catalog':
-        if (identity.grants ? !identity.grants.some((grant) => grant.type === 'registry' && grant.name === 'catalog') : anonymous && !this.anonymousReadsAny()) throw this.challenge(req, res, scope)
+        if (identity.grants ? !identity.grants.some((grant) => grant.type === 'registry' && grant.name === 'catalog') : anonymous && !this.policy.anonymousReadsAny()) throw this.challenge(req, res, scope)
         return caller
       case 'page':
         // The page lists every repository: only for a caller who may read them all.
-        if (identity.user === undefined && (this.options.read === 'authenticated' || this.private.length > 0)) throw this.challenge(req, res)
+        if (identity.user === undefined && !this.policy.anonymousReadsAll()) throw this.challenge(req, res)
         return caller
       case 'repository':
         if (!this.grants(identity, required.name, required.action)) throw this.challenge(req, res, scope)
@@ -203,7 +178,7 @@ export class AccessControl {
     const access = parseScopes(query.getAll('scope'))
       .map((grant) =>
         grant.type === 'registry'
-          ? { ...grant, actions: user !== undefined || this.anonymousReadsAny() ? grant.actions : [] }
+          ? { ...grant, actions: user !== undefined || this.policy.anonymousReadsAny() ? grant.actions : [] }
           : { ...grant, actions: grant.actions.filter((action) => (action === 'pull' || action === 'push' || action === 'delete') && this.permits(user, grant.name, action)) },
       )
       .filter((grant) => grant.actions.length > 0)

@@ -1,9 +1,17 @@
+import { createHmac, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import bcrypt from 'bcryptjs'
 import { systemError, ZregError } from '../../errors.js'
 
 /** Users and their bcrypt hashes, as `htpasswd -B` writes them (`user:$2y$...`). */
 export class Htpasswd {
+  /**
+   * Credentials verified, as an HMAC of user and password under a key of this process: a bcrypt check
+   * costs 50-100 ms, and a client logged in with Basic sends its credentials with every request.
+   */
+  private readonly verified = new Set<string>()
+  private readonly key = randomBytes(32)
+
   private constructor(private readonly users: Map<string, string>) {}
 
   static async load(path: string): Promise<Htpasswd> {
@@ -27,6 +35,13 @@ export class Htpasswd {
   /** True when `user` exists and `password` matches its hash. */
   async verify(user: string, password: string): Promise<boolean> {
     const hash = this.users.get(user)
-    return hash !== undefined && bcrypt.compare(password, hash)
+    if (hash === undefined) return false
+    const seen = createHmac('sha256', this.key).update(`${user}\0${password}`).digest('base64')
+    if (this.verified.has(seen)) return true
+    if (!(await bcrypt.compare(password, hash))) return false
+    // Bounded: a flood of distinct good credentials only costs their bcrypt checks again.
+    if (this.verified.size >= 1024) this.verified.clear()
+    this.verified.add(seen)
+    return true
   }
 }

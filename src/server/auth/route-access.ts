@@ -13,6 +13,11 @@ export type RequiredAccess =
   | { kind: 'page' }
   | { kind: 'repository'; name: string; action: Action }
 
+/** What a request that passed may see of the registry: the catalog lists only what it may read. */
+export interface Caller {
+  mayRead(name: string): boolean
+}
+
 interface RouteRule {
   methods: readonly string[]
   pattern: RegExp
