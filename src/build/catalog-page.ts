@@ -175,8 +175,8 @@ export function listedBlock(repository: { name: string; tags: number }): Buffer 
 
 /**
  * Where each repository's block lies in a page made with `layout`, by repository key (listedBlockId on
- * a page that lists repositories only): the next build
- * copies them as bytes, never decoding the page. Empty for a page of another format or layout, or none.
+ * a page that lists repositories only): the next build copies them as bytes, never decoding the page.
+ * Empty for a page of another format or layout, or none.
  */
 export function pageBlocks(page: Buffer | undefined, layout: PageLayout): Map<string, { start: number; end: number }> {
   const blocks = new Map<string, { start: number; end: number }>()

@@ -1,3 +1,4 @@
+import { resolve, sep } from 'node:path'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
@@ -156,6 +157,15 @@ export function authSettings(flags: { auth?: string | undefined; read?: string |
     read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
     ...(publicGlobs ? { public: publicGlobs } : {}),
     ...(privateGlobs ? { private: privateGlobs } : {}),
+  }
+}
+
+/** USAGE when the htpasswd file is inside the tree it protects: a copy of the tree (or another server of it) would serve it. */
+export function htpasswdOutside(htpasswd: string, tree: string): void {
+  const file = resolve(htpasswd)
+  const root = resolve(tree)
+  if (file === root || file.startsWith(`${root}${sep}`)) {
+    throw new ZregError('USAGE', `the htpasswd file ${htpasswd} is inside the tree it protects (${tree}), where a copy or another server would serve it; keep it outside`)
   }
 }
 

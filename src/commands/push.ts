@@ -6,7 +6,7 @@ import { repositoryGlob } from '../oci/repository-glob.js'
 import { ZregError } from '../errors.js'
 import { handoffFile, writeHandoff } from '../cli/handoff.js'
 import { runPushMode, type PushModeSettings } from '../cli/push-mode.js'
-import { authFlags, authSettings, listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { authFlags, authSettings, htpasswdOutside, listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
 export const pushFlags = {
@@ -53,6 +53,8 @@ With --overlay (or overlays in the config file), pushes go into the last overlay
 export async function runPushCommand(command: ZregCommand, flags: Interfaces.InferredFlags<typeof pushFlags & typeof ZregCommand.baseFlags>): Promise<{ url: string; port: number } | undefined> {
   const config = await command.config_(flags)
   const auth = authSettings(flags, config)
+  const out = flags.out ?? config.out ?? './zreg-site'
+  if (auth !== undefined) htpasswdOutside(auth.htpasswd, out)
   for (const endpoint of config.notifications ?? []) for (const glob of endpoint.repositories ?? []) repositoryGlob(glob, `the repositories of webhook ${endpoint.url}`)
   const platform = flags['default-platform'] ?? config.defaultPlatform
   if (platform) parsePlatform(platform)
@@ -60,7 +62,7 @@ export async function runPushCommand(command: ZregCommand, flags: Interfaces.Inf
     store: flags.store ?? config.store ?? './zreg-store',
     // With overlays, pushes go into the top one and reads see the stack (Zuul's buildset registry).
     overlays: flags.overlay ?? config.overlays ?? [],
-    out: flags.out ?? config.out ?? './zreg-site',
+    out,
     ...(platform ? { defaultPlatform: platform } : {}),
     ...(config.publicHost === undefined ? {} : { publicHost: checkRegistryHost(config.publicHost, 'publicHost in the config file') }),
     ...(auth === undefined

@@ -1,13 +1,13 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import { resolve, sep } from 'node:path'
+import { resolve } from 'node:path'
 import { ZregError } from '../errors.js'
 import { availableParallelism } from 'node:os'
 import { handoffFile, writeHandoff } from '../cli/handoff.js'
 import { serveTree, type ServeTreeSettings } from '../cli/serve-tree.js'
 import { serveSettings } from '../server/serve-settings.js'
 import { pushFlags, runPushCommand } from './push.js'
-import { authFlags, authSettings, listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
+import { authFlags, authSettings, htpasswdOutside, listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
@@ -54,7 +54,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
     const auth = authSettings(flags, config)
-    if (auth !== undefined) outsideTheTree(auth.htpasswd, out)
+    if (auth !== undefined) htpasswdOutside(auth.htpasswd, out)
     const serve = { out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }), ...(auth ? { auth } : {}) }
     const workers = flags.workers ?? config.serve?.workers ?? availableParallelism()
     const settings: ServeTreeSettings = { serve: serveSettings(serve), workers, json: this.jsonEnabled() }
@@ -67,14 +67,5 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const server = await serveTree(settings)
     // Under --json the start-up line was the result; another object at exit would break JSON lines.
     return this.jsonEnabled() ? undefined : server
-  }
-}
-
-/** USAGE when the htpasswd file is inside the tree it protects: a copy of the tree (or its host) would serve it. */
-function outsideTheTree(htpasswd: string, tree: string): void {
-  const file = resolve(htpasswd)
-  const root = resolve(tree)
-  if (file === root || file.startsWith(`${root}${sep}`)) {
-    throw new ZregError('USAGE', `the htpasswd file ${htpasswd} is inside the tree it protects (${tree}), where a copy or another server would serve it; keep it outside`)
   }
 }
