@@ -234,12 +234,3 @@ export function pageTail(repositories: number): Buffer {
   const empty = repositories === 0 ? '<p>No images yet: add some with <code>zreg add</code> and build again.</p>' : ''
   return Buffer.from(`${empty}</main><footer>A static registry built by zreg. API root: <a href="v2/">v2/</a></footer><script>${script}</script></body></html>\n`)
 }
-
-/**
- * The whole page around its repositories' blocks (pageBlock, or ranges of the previous page), in
- * repository order, as the parts to write one after the other: joining megabytes into one buffer
- * would cost more than writing them.
- */
-export function catalogPage(blocks: Buffer[], totals: { repositories: number; tags: number }, layout: PageLayout): Buffer[] {
-  return [pageHead(totals, layout), ...blocks, pageTail(totals.repositories)]
-}

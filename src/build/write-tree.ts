@@ -49,7 +49,7 @@ function keysPath(paths: TreePaths, generation: string): string {
 }
 
 /** The repository directories a generation uses: from its keys file, or the texts it was written from (in the process that wrote it). */
-type GenerationKeys = { keys: readonly string[] } | { texts: GenerationTexts }
+type GenerationKeys = { keys: Iterable<string> } | { texts: GenerationTexts }
 
 /** The repository directories a generation uses (from its keys file, else its site manifest), or undefined for an unreadable one. */
 function generationKeys(paths: TreePaths, generation: string): GenerationKeys | undefined {
@@ -63,7 +63,7 @@ function generationKeys(paths: TreePaths, generation: string): GenerationKeys | 
   })
   if (keys !== undefined) return keys
   const site = readLiveSite(paths, generation)
-  return site === undefined ? undefined : { keys: [...site.keys] }
+  return site === undefined ? undefined : { keys: site.keys }
 }
 
 function keysIn(found: GenerationKeys): Iterable<string> {
@@ -353,7 +353,7 @@ function plannedRemovals(paths: TreePaths, next: SitePlan, live: LiveState): Rem
   if (quick !== undefined) return { paths: [...generationPaths, ...quick.flatMap((key) => repositoryObjectPaths(paths, key))], used: new Set(), sweep: false }
   const used = new Set<string>()
   for (const generation of keep) {
-    const found = generation === next.key ? { keys: next.repositories.map((repository) => repository.key) } : generation === live.generation ? { keys: [...live.repositories.values()].map((repository) => repository.key) } : generationKeys(paths, generation)
+    const found = generation === next.key ? { keys: next.repositories.map((repository) => repository.key) } : generation === live.generation && live.keys !== undefined ? { keys: live.keys } : generationKeys(paths, generation)
     for (const key of found === undefined ? [] : keysIn(found)) used.add(key)
   }
   let sweep = live.recovering

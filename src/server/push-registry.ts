@@ -13,8 +13,7 @@ import type { StoreStack } from '../store/store-stack.js'
 import type { BlobReader, StoredRef } from '../store/store.js'
 import { toOciResponse } from './oci-error-response.js'
 import type { AccessControl } from './auth/access-control.js'
-import { publicAnswer } from './auth/read-policy.js'
-import { requiredAccess } from './auth/route-access.js'
+import { guardRequest } from './auth/route-access.js'
 import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, serveRead } from './read-routes.js'
 import type { SmallFileCache } from './send-file.js'
@@ -156,8 +155,7 @@ export class PushRegistry {
     }
     const target = mirrored ?? path
     // Checked against the authorization table (route-access.ts) before anything else happens.
-    const required = requiredAccess(req.method ?? 'GET', target)
-    const caller = await this.options.access?.check(req, res, required)
+    const guarded = this.options.access === undefined ? {} : await guardRequest(this.options.access, req, res, target)
     const upload = uploadPattern.exec(target)
     if (upload) return this.limitUploads(req, res, () => this.routeUpload(req, res, this.checkName(upload[1]!), upload[2]!))
     const write = writePattern.exec(target)
@@ -172,8 +170,7 @@ export class PushRegistry {
       }
     }
     // A push changes tags at once: caches in front revalidate them (cacheMaxAge 0); digests stay immutable.
-    const shared = this.options.access === undefined || publicAnswer(this.options.access.policy, required)
-    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0, ...(caller ? { visible: (name: string) => caller.mayRead(name) } : {}), ...(shared ? {} : { privateAnswer: true }) })) return
+    if (await serveRead(req, res, await this.view.refresh(), this.cache, { path: target, cacheMaxAge: 0, ...guarded })) return
     res.setHeader('Allow', 'GET, HEAD, PUT, PATCH, POST, DELETE')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} ${path} is not part of the registry API`)
   }

@@ -2,8 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RedirectRules } from '../build/redirect-rules.js'
 import { ZregError } from '../errors.js'
 import type { BasicAccess } from './auth/basic-access.js'
-import { publicAnswer } from './auth/read-policy.js'
-import { requiredAccess } from './auth/route-access.js'
+import { guardRequest } from './auth/route-access.js'
 import { toOciResponse } from './oci-error-response.js'
 import { mirrorPath } from './mirror-request.js'
 import { requestPath, requestQuery, serveRead, type SiteView } from './read-routes.js'
@@ -91,14 +90,8 @@ export class StaticRegistry {
     const mirrored = path === undefined ? undefined : mirrorPath(path, requestQuery(req.url), this.view.hasRepository)
     // Checked before anything is read, for the path served (a mirror request's resolved repository).
     const target = mirrored ?? path
-    const required = target === undefined ? undefined : requiredAccess(req.method ?? 'GET', target)
-    const caller = this.access === undefined || required === undefined ? undefined : await this.access.check(req, res, required)
-    const served = await serveRead(req, res, this.view, this.cache, {
-      cacheMaxAge: this.site.cacheMaxAge,
-      ...(mirrored === undefined ? {} : { path: mirrored }),
-      ...(caller === undefined ? {} : { visible: (name: string) => caller.mayRead(name) }),
-      ...(this.access !== undefined && required !== undefined && !publicAnswer(this.access.policy, required) ? { privateAnswer: true } : {}),
-    })
+    const guarded = this.access === undefined || target === undefined ? {} : await guardRequest(this.access, req, res, target)
+    const served = await serveRead(req, res, this.view, this.cache, { cacheMaxAge: this.site.cacheMaxAge, ...(mirrored === undefined ? {} : { path: mirrored }), ...guarded })
     if (served) return
     res.setHeader('Allow', 'GET, HEAD')
     throw new ZregError('UNSUPPORTED', `${req.method ?? 'this method'} is not supported: this registry is read-only`)

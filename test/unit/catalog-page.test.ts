@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { catalogPage, detailedTagsLimit, escapeHtml, formatSize, pageBlock, pageBlocks, pageLayout } from '../../src/build/catalog-page.js'
+import { detailedTagsLimit, escapeHtml, formatSize, pageBlock, pageBlocks, pageHead, pageLayout, pageTail } from '../../src/build/catalog-page.js'
 import { treePaths } from '../../src/build/tree-paths.js'
 import { assemblePage } from '../../src/build/write-page.js'
 
@@ -23,7 +23,7 @@ test('text from images is escaped: markup, quotes (attributes) and ampersands', 
   assert.equal(escapeHtml('plain/name:1.0'), 'plain/name:1.0')
 })
 
-const page = (blocks: Buffer[], layout = pageLayout(undefined, 3)) => Buffer.concat(catalogPage(blocks, { repositories: blocks.length, tags: 3 }, layout))
+const page = (blocks: Buffer[], layout = pageLayout(undefined, 3)) => Buffer.concat([pageHead({ repositories: blocks.length, tags: 3 }, layout), ...blocks, pageTail(blocks.length)])
 
 test('a page gives back each repository block by key, for the next build to copy', () => {
   const layout = pageLayout(undefined, 3)

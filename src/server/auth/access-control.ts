@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { jwtVerify, SignJWT } from 'jose'
 import { ZregError } from '../../errors.js'
-import type { Htpasswd } from './htpasswd.js'
+import { basicCredentials, type Htpasswd } from './htpasswd.js'
 import { ReadPolicy, type ReadRules } from './read-policy.js'
-import type { Action, Caller, RequiredAccess } from './route-access.js'
+import type { Action, Caller, RequiredAccess, RouteGuard } from './route-access.js'
 
 export interface AccessOptions extends ReadRules {
   users: Htpasswd
@@ -63,7 +63,7 @@ function scopeOf(required: RequiredAccess): string | undefined {
  * (route-access.ts): a token for one repository grants nothing on another, and the catalog needs its
  * own scope (`registry:catalog:*`), as in the reference registry, and lists only what the caller may read.
  */
-export class AccessControl {
+export class AccessControl implements RouteGuard {
   private readonly secret: Uint8Array
   readonly policy: ReadPolicy
 
@@ -86,10 +86,8 @@ export class AccessControl {
   }
 
   private async basicUser(header: string): Promise<string | undefined> {
-    const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8')
-    const colon = decoded.indexOf(':')
-    const user = decoded.slice(0, colon)
-    return colon > 0 && (await this.options.users.verify(user, decoded.slice(colon + 1))) ? user : undefined
+    const credentials = basicCredentials(header)
+    return credentials !== undefined && (await this.options.users.verify(credentials.user, credentials.password)) ? credentials.user : undefined
   }
 
   /** Reads the request's credentials; wrong ones (a bad password, a token expired or signed by another key) are undefined, none is an anonymous identity. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ZregError } from '../../errors.js'
-import type { Htpasswd } from './htpasswd.js'
+import { basicCredentials, type Htpasswd } from './htpasswd.js'
 import type { ReadPolicy } from './read-policy.js'
-import type { Caller, RequiredAccess } from './route-access.js'
+import type { Caller, RequiredAccess, RouteGuard } from './route-access.js'
 
 /**
  * Basic auth over a built tree (`zreg serve --auth`), as a web server's own Basic auth does it
@@ -11,7 +11,7 @@ import type { Caller, RequiredAccess } from './route-access.js'
  * they know to log in (`docker login`); they still pull what anyone may read. Writes are no route of
  * a static tree: the server refuses them whatever the credentials.
  */
-export class BasicAccess {
+export class BasicAccess implements RouteGuard {
   constructor(
     private readonly users: Htpasswd,
     readonly policy: ReadPolicy,
@@ -26,16 +26,14 @@ export class BasicAccess {
   /** The user the request names with the right password; undefined for none (or empty ones); UNAUTHORIZED (challenge set) for wrong ones or another scheme. */
   private async user(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
     const header = req.headers.authorization
-    if (header === undefined) return undefined
+    if (header === undefined || header === 'Basic ') return undefined
     if (!header.startsWith('Basic ')) throw this.challenge(res, 'this registry takes Basic credentials: log in with a user name and password')
-    const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8')
+    const credentials = basicCredentials(header)
     // No user and no password: what containers/image (skopeo, podman) sends after a Basic challenge
     // when it has no credentials. It asks as anyone does.
-    if (decoded === ':' || decoded === '') return undefined
-    const colon = decoded.indexOf(':')
-    const user = decoded.slice(0, colon)
-    if (colon <= 0 || !(await this.users.verify(user, decoded.slice(colon + 1)))) throw this.challenge(res, 'wrong user name or password')
-    return user
+    if (credentials?.user === '' && credentials.password === '') return undefined
+    if (credentials === undefined || !(await this.users.verify(credentials.user, credentials.password))) throw this.challenge(res, 'wrong user name or password')
+    return credentials.user
   }
 
   /** Lets the request through as `required` says, or throws UNAUTHORIZED with the Basic challenge set. Returns what the caller may read. */

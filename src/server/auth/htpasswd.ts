@@ -3,6 +3,14 @@ import { readFile } from 'node:fs/promises'
 import bcrypt from 'bcryptjs'
 import { systemError, ZregError } from '../../errors.js'
 
+/** The user and password of an `Authorization: Basic ...` header (RFC 7617); undefined for another scheme or no colon. */
+export function basicCredentials(header: string): { user: string; password: string } | undefined {
+  if (!header.startsWith('Basic ')) return undefined
+  const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
 /** Users and their bcrypt hashes, as `htpasswd -B` writes them (`user:$2y$...`). */
 export class Htpasswd {
   /**

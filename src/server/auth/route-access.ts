@@ -1,3 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { publicAnswer, type ReadPolicy } from './read-policy.js'
+
 /** What an action on a repository is, as distribution's token scopes name them (`repository:NAME:ACTION`). */
 export type Action = 'pull' | 'push' | 'delete'
 
@@ -58,4 +61,22 @@ export function requiredAccess(method: string, path: string): RequiredAccess {
     return rule.action === undefined ? (rule.access ?? none) : { kind: 'repository', name: match[1]!, action: rule.action }
   }
   return none
+}
+
+/** An access control that checks each request against routeTable: push mode's (tokens) or zreg serve's (Basic). */
+export interface RouteGuard {
+  readonly policy: ReadPolicy
+  /** Lets the request through as `required` says, or throws UNAUTHORIZED with the challenge set. */
+  check(req: IncomingMessage, res: ServerResponse, required: RequiredAccess): Promise<Caller>
+}
+
+/**
+ * Checks a request for `path` (decoded; a mirror request's resolved one) against `guard`, and returns
+ * what the read routes need to answer it (serveRead's options): the repositories the catalog may name
+ * to this caller, and whether the answer is the caller's alone (no shared cache may keep it).
+ */
+export async function guardRequest(guard: RouteGuard, req: IncomingMessage, res: ServerResponse, path: string): Promise<{ visible: (repository: string) => boolean; privateAnswer?: true }> {
+  const required = requiredAccess(req.method ?? 'GET', path)
+  const caller = await guard.check(req, res, required)
+  return { visible: (name) => caller.mayRead(name), ...(publicAnswer(guard.policy, required) ? {} : { privateAnswer: true as const }) }
 }
