@@ -97,12 +97,13 @@ export interface BuiltRepositories extends PageInput {
   fresh: ReadonlyMap<string, KeptTexts>
 }
 
-/** The OCI error bodies a static tree answers with for what it does not hold. */
-export const missingErrors: Record<string, string> = {
+/** The OCI error bodies a static tree answers with: for what it does not hold, and (behind a host's Basic auth, zreg server-config --auth) to a client that must log in. */
+export const errorMessages: Record<string, string> = {
   MANIFEST_UNKNOWN: 'manifest unknown',
   BLOB_UNKNOWN: 'blob unknown to registry',
   NAME_UNKNOWN: 'repository name not known to registry',
   UNSUPPORTED: 'The operation is unsupported.',
+  UNAUTHORIZED: 'authentication required',
 }
 
 /** What a server that can only point at a file answers for a digest nothing refers to (distribution-spec "Listing Referrers"). */
@@ -138,7 +139,7 @@ function writeGeneration(paths: TreePaths, plan: SitePlan, live: LiveState, page
     writeFileParts(join(temp, keysFile), joinedText(texts, 'keys'))
     // Error documents for servers that can only point at a file for what is missing (buckets, CDNs).
     mkdirSync(join(meta, 'errors'))
-    for (const [code, message] of Object.entries(missingErrors)) {
+    for (const [code, message] of Object.entries(errorMessages)) {
       writeFileSync(join(meta, 'errors', `${code}.json`), JSON.stringify({ errors: [{ code, message }] }))
     }
     writeFileSync(join(meta, noReferrersFile), JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.OciIndex, manifests: [] }))

@@ -6,7 +6,7 @@ import { compileRedirectRules, parseRedirectFlag, type RedirectRules } from '../
 import { loadConfig, type ZregConfig } from '../config.js'
 import { ZregError } from '../errors.js'
 import { repositoryGlob } from '../oci/repository-glob.js'
-import type { AuthSettings } from '../server/auth/read-policy.js'
+import type { AuthSettings } from '../access/read-rules.js'
 import { firstMissingDirectory, LayoutStore } from '../store/layout-store.js'
 import { StoreStack } from '../store/store-stack.js'
 import { isOclifExit, reportError, toCliError } from './cli-error.js'

@@ -2,7 +2,7 @@ import { compileRedirectRules, type RedirectRule } from '../build/redirect-rules
 import { parsePlatform } from '../oci/platform.js'
 import { AccessControl } from '../server/auth/access-control.js'
 import { Htpasswd } from '../server/auth/htpasswd.js'
-import type { AuthSettings } from '../server/auth/read-policy.js'
+import type { AuthSettings } from '../access/read-rules.js'
 import type { ListenOptions } from '../server/http-listener.js'
 import type { NotificationEndpoint } from '../server/notifier.js'
 import { startPushServer } from '../server/push-server.js'

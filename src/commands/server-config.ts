@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import { defaultListen, serverConfig } from '../build/hosts/server-config.js'
 import { hostKinds } from '../build/hosts/host-kinds.js'
-import { outFlag, ZregCommand } from '../cli/base-command.js'
+import { authFlags, authSettings, outFlag, ZregCommand } from '../cli/base-command.js'
 
 interface ServerConfigJson {
   kind: string
@@ -17,11 +17,13 @@ Kinds:
 ${Object.values(hostKinds)
   .map((kind) => `  ${kind.name.padEnd(9)} ${kind.summary}`)
   .join('\n')}
-Without --output, prints the files (several: each after a comment line naming it); with --output DIR, writes them there and prints how to run the server.`
+Without --output, prints the files (several: each after a comment line naming it); with --output DIR, writes them there and prints how to run the server.
+With --auth htpasswd:FILE (nginx, caddy, apache, htaccess), the server asks for a login itself, as zreg serve --auth does: /v2/ answers 401 so clients know to log in, --read, --public and --private say who may pull what, and the catalog and its page need a login as soon as anything does (a static file cannot list only what a caller may read). FILE is read here and named by its absolute path, where the server must find it (Caddy cannot read it: its users are written into the Caddyfile); it may not lie inside the tree.`
 
   static override examples = [
     '<%= config.bin %> server-config --for nginx --root /srv/registry --output /etc/nginx/zreg',
     '<%= config.bin %> server-config --for caddy --listen 0.0.0.0:80 > Caddyfile',
+    '<%= config.bin %> server-config --for nginx --auth htpasswd:/etc/zreg/users --private \'team/**\' --output /etc/nginx/zreg',
   ]
 
   static override flags = {
@@ -30,17 +32,20 @@ Without --output, prints the files (several: each after a comment line naming it
     root: Flags.string({ description: 'Absolute path the tree is deployed at on the server [default: the tree\'s own path]' }),
     listen: Flags.string({ description: `Address a complete configuration listens on: PORT or HOST:PORT [default: ${defaultListen}]` }),
     output: Flags.string({ description: 'Directory to write the files to (instead of printing them)' }),
+    ...authFlags,
   }
 
   async run(): Promise<ServerConfigJson> {
     const { flags } = await this.parse(ServerConfig)
     const config = await this.config_(flags)
+    const auth = authSettings(flags, config)
     const result = await serverConfig({
       kind: flags.for,
       tree: flags.out ?? config.out ?? './zreg-site',
       ...(flags.root === undefined ? {} : { root: flags.root }),
       ...(flags.listen === undefined ? {} : { listen: flags.listen }),
       ...(flags.output === undefined ? {} : { output: flags.output }),
+      ...(auth ? { auth } : {}),
     })
     const files = result.files.map((file, i) => ({ name: file.name, ...(result.written ? { path: result.written[i]! } : {}) }))
     if (!this.jsonEnabled()) {

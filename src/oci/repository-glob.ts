@@ -16,12 +16,19 @@ export function repositoryGlob(glob: string, where: string): RepositoryGlob {
   if (glob === '' || !/^[a-z0-9._/*-]+$/.test(glob) || glob.startsWith('/') || glob.endsWith('/') || glob.includes('//') || /\*{3}/.test(glob)) {
     throw new ZregError('USAGE', `${where}: "${glob}" is no repository glob; write names of lowercase letters, digits, ".", "_", "-" and "/", with * for part of a component and ** for any components (team/*, team/**)`)
   }
-  const source = glob
+  const pattern = new RegExp(`^${globSource(glob)}$`)
+  return { glob, matches: (name) => pattern.test(name) }
+}
+
+/**
+ * A checked glob as an unanchored regular expression source matching the same names, in the syntax
+ * JavaScript, PCRE (nginx, Apache) and RE2 (Caddy) share: `[^/]*` for `*`, `.*` for `**`, `\.` for a dot.
+ */
+export function globSource(glob: string): string {
+  return glob
     .split(/(\*\*|\*)/)
     .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.]/g, '\\.')))
     .join('')
-  const pattern = new RegExp(`^${source}$`)
-  return { glob, matches: (name) => pattern.test(name) }
 }
 
 /** Whether any of `globs` matches `name`. */

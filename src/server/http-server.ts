@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import type { RedirectRules } from '../build/redirect-rules.js'
 import { startHttpServer, type ListenOptions } from './http-listener.js'
 import type { BasicAccess } from './auth/basic-access.js'
-import type { AuthSettings } from './auth/read-policy.js'
+import type { AuthSettings } from '../access/read-rules.js'
 import { StaticRegistry } from './static-registry.js'
 
 export type { ListenOptions } from './http-listener.js'
@@ -27,7 +27,7 @@ export interface RunningServer {
 
 /** The access control `auth` asks for; loaded only then (bcrypt's module would weigh on every serve process). */
 async function basicAccess(auth: AuthSettings): Promise<BasicAccess> {
-  const [{ BasicAccess }, { Htpasswd }, { ReadPolicy }] = await Promise.all([import('./auth/basic-access.js'), import('./auth/htpasswd.js'), import('./auth/read-policy.js')])
+  const [{ BasicAccess }, { Htpasswd }, { ReadPolicy }] = await Promise.all([import('./auth/basic-access.js'), import('./auth/htpasswd.js'), import('../access/read-rules.js')])
   return new BasicAccess(await Htpasswd.load(auth.htpasswd), new ReadPolicy(auth))
 }
 

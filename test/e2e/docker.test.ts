@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { canRunDockerd, startDockerd } from '../helpers/dockerd.js'
 import { fixturesDir, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
-import { startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
+import { apacheModes, deployToApache } from '../helpers/apache.js'
+import { startCaddy, startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 
 describe('docker against push mode', { skip: canRunDockerd ? false : 'dockerd needs root' }, () => {
   let dir: string
@@ -62,24 +63,37 @@ describe('docker against push mode', { skip: canRunDockerd ? false : 'dockerd ne
     }
   })
 
-  test('docker logs in to zreg serve --auth and pulls a private repository; logged out or with a wrong password, it cannot', async () => {
-    const users = join(dir, 'users.htpasswd')
-    const serve = await startZregServe(join(dir, 'site'), ['--auth', `htpasswd:${users}`, '--private', 'team/**'])
-    try {
-      const target = `${serve.authority}/team/docker:1`
-      await docker(['rmi', target])
-      const anonymous = await docker(['pull', target])
-      assert.notEqual(anonymous.exitCode, 0, 'no anonymous pull of a private repository')
-      await writeFile(join(engineDir, 'wrong'), 'nope')
-      const wrong = await execa('docker', ['login', '-u', 'alice', '--password-stdin', serve.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'wrong') })
-      assert.notEqual(wrong.exitCode, 0, 'a wrong password is refused at login')
-      const login = await execa('docker', ['login', '-u', 'alice', '--password-stdin', serve.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'password') })
-      assert.equal(login.exitCode, 0, login.stderr)
-      const pulled = await docker(['pull', target])
-      assert.equal(pulled.exitCode, 0, pulled.stderr)
-      assert.equal((await docker(['inspect', '--format', '{{.Id}}', target])).stdout.trim(), image.configDigest)
-    } finally {
-      await serve.stop()
-    }
-  })
+  // zreg serve --auth, and each web server with the Basic auth zreg server-config --auth generated for it.
+  const privateHosts: [string, (site: string, users: string) => Promise<TestServer>][] = [
+    ['zreg serve --auth', (site, users) => startZregServe(site, ['--auth', `htpasswd:${users}`, '--private', 'team/**'])],
+    ['nginx', (site, users) => startNginx(site, { args: ['--auth', `htpasswd:${users}`, '--private', 'team/**'] })],
+    ['Caddy', (site, users) => startCaddy(site, { args: ['--auth', `htpasswd:${users}`, '--private', 'team/**'] })],
+    ['Apache', (site, users) => deployToApache(apacheModes[0]!, site, { htpasswd: users, read: 'anonymous', private: ['team/**'] })],
+  ]
+  for (const [name, start] of privateHosts) {
+    test(`docker logs in to ${name} and pulls a private repository; logged out or with a wrong password, it cannot`, async () => {
+      // Apache's workers run as nobody when the tests run as root.
+      await chmod(dir, 0o755)
+      const users = join(dir, 'users.htpasswd')
+      await chmod(users, 0o644)
+      const server = await start(join(dir, 'site'), users)
+      try {
+        const target = `${server.authority}/team/docker:1`
+        await docker(['rmi', target])
+        const anonymous = await docker(['pull', target])
+        assert.notEqual(anonymous.exitCode, 0, 'no anonymous pull of a private repository')
+        await writeFile(join(engineDir, 'wrong'), 'nope')
+        const wrong = await execa('docker', ['login', '-u', 'alice', '--password-stdin', server.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'wrong') })
+        assert.notEqual(wrong.exitCode, 0, 'a wrong password is refused at login')
+        const login = await execa('docker', ['login', '-u', 'alice', '--password-stdin', server.authority], { env: engine.env, reject: false, inputFile: join(engineDir, 'password') })
+        assert.equal(login.exitCode, 0, login.stderr)
+        const pulled = await docker(['pull', target])
+        assert.equal(pulled.exitCode, 0, pulled.stderr)
+        assert.equal((await docker(['inspect', '--format', '{{.Id}}', target])).stdout.trim(), image.configDigest)
+        await docker(['logout', server.authority])
+      } finally {
+        await server.stop()
+      }
+    })
+  }
 })

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
+import type { AuthSettings } from '../../src/access/read-rules.js'
 import { apacheHost } from '../../src/build/hosts/apache.js'
+import { hostAuth } from '../../src/build/hosts/host-auth.js'
 import { htaccessHost } from '../../src/build/hosts/htaccess.js'
 import type { HostKind } from '../../src/build/hosts/host-kind.js'
 import { freePort, type TestServer } from './servers.js'
@@ -28,7 +30,7 @@ export async function startApache(options: ApacheOptions): Promise<TestServer & 
   // As a Debian or shared-hosting Apache has them: handlers and filters keyed by file extension (type
   // maps, CGI, server-side includes, compression and language), and PHP as php-fpm installs it: a
   // FilesMatch that hands .php files to a handler (here cgi-script, which fails loudly if it runs).
-  const load = ['mpm_event', 'authz_core', 'mime', 'headers', 'rewrite', 'setenvif', 'dir', 'negotiation', 'include', 'cgid']
+  const load = ['mpm_event', 'authz_core', 'authz_user', 'authn_core', 'authn_file', 'auth_basic', 'mime', 'headers', 'rewrite', 'setenvif', 'dir', 'negotiation', 'include', 'cgid']
   await writeFile(
     conf,
     `ServerRoot "${dir}"
@@ -110,8 +112,8 @@ export const apacheModes: ApacheMode[] = [
   },
 ]
 
-/** A `cp -a` copy of the tree at a path of its own, served by Apache with the configuration made for that path. */
-export async function deployToApache(mode: ApacheMode, tree: string): Promise<TestServer & { root: string }> {
+/** A `cp -a` copy of the tree at a path of its own, served by Apache with the configuration made for that path (and `auth`, when given). */
+export async function deployToApache(mode: ApacheMode, tree: string, auth?: AuthSettings): Promise<TestServer & { root: string }> {
   const dir = await tempDir('apache-deploy')
   // Apache's workers run as nobody when the tests run as root: the copy must be readable by others.
   await chmod(dir, 0o755)
@@ -119,7 +121,7 @@ export async function deployToApache(mode: ApacheMode, tree: string): Promise<Te
   const root = join(dir, 'srv registry')
   await execa('cp', ['-a', tree, root])
   await execa('chmod', ['-R', 'a+rX', root])
-  const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080' })
+  const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080', ...(auth ? { auth: await hostAuth(auth, root, root) } : {}) })
   assert.ok(!config.files.some((file) => file.contents.includes(tree)), 'the configuration names no path of the build')
   return { ...(await startApache({ site: await mode.install(root, dir, config.files) })), root }
 }

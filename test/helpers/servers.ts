@@ -65,11 +65,13 @@ export async function startZregPush(store: string, out: string, extra: string[] 
 export interface HostServerOptions {
   /** --root: where the tree is (default: `site` itself). */
   root?: string
+  /** More flags for zreg server-config (--auth ...). */
+  args?: string[]
 }
 
 /** `zreg server-config --for KIND` written to `output`, for a server on `port`. */
 async function serverConfig(kind: string, site: string, port: number, output: string, options: HostServerOptions): Promise<void> {
-  await zregOk(['server-config', '--for', kind, '--out', site, '--listen', `127.0.0.1:${port}`, '--output', output, ...(options.root ? ['--root', options.root] : [])])
+  await zregOk(['server-config', '--for', kind, '--out', site, '--listen', `127.0.0.1:${port}`, '--output', output, ...(options.root ? ['--root', options.root] : []), ...(options.args ?? [])])
 }
 
 /**
@@ -144,7 +146,8 @@ export async function startCaddy(site: string, options: HostServerOptions = {}):
   let output = ''
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await fetch(`${url}/v2/`)).ok, 'caddy to start').catch((error: Error) => {
+  // Any answer: with --auth, /v2/ is a 401.
+  await waitFor(async () => (await fetch(`${url}/v2/`), true), 'caddy to start').catch((error: Error) => {
     throw new Error(`${error.message}:\n${output}`)
   })
   return {

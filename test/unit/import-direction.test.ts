@@ -7,20 +7,22 @@ import { repoRoot } from '../helpers/paths.js'
 /** Which internal directories each layer may import: the layers go one way down. */
 const allowed: Record<string, string[]> = {
   oci: ['oci', 'errors'],
+  // Who may read what: the rules zreg serve and push mode apply, and the host configurations carry out.
+  access: ['access', 'oci', 'errors'],
   store: ['store', 'oci', 'errors'],
   remote: ['remote', 'oci', 'errors'],
   workers: ['workers'],
   ingest: ['ingest', 'workers', 'remote', 'store', 'oci', 'errors'],
   sync: ['sync', 'ingest', 'remote', 'store', 'oci', 'errors', 'config'],
-  build: ['build', 'store', 'oci', 'errors'],
-  server: ['server', 'build', 'store', 'oci', 'errors'],
+  build: ['build', 'access', 'store', 'oci', 'errors'],
+  server: ['server', 'access', 'build', 'store', 'oci', 'errors'],
   query: ['query', 'workers', 'build', 'store', 'oci', 'errors'],
   maintenance: ['maintenance', 'ingest', 'remote', 'store', 'oci', 'errors'],
   clients: ['clients', 'store', 'oci', 'errors'],
   publish: ['publish', 'build', 'store', 'oci', 'errors'],
   // cli turns flags into the library's options (redirect rules are build's), and runs `zreg serve`'s
   // and `zreg push`'s servers in the program the commands hand them to (server-main.ts).
-  cli: ['cli', 'config', 'build', 'server', 'store', 'errors', 'oci', 'ingest', 'remote'],
+  cli: ['cli', 'config', 'access', 'build', 'server', 'store', 'errors', 'oci', 'ingest', 'remote'],
   commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'maintenance', 'publish', 'clients', 'oci', 'errors'],
 }
 

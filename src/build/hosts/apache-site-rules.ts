@@ -3,6 +3,7 @@ import { ZregError } from '../../errors.js'
 import { MediaTypes } from '../../oci/media-types.js'
 import { repositorySource } from '../../oci/reference.js'
 import { immutableCacheControl, mutableCacheControl } from '../cache-control.js'
+import type { HostAuth } from './host-auth.js'
 
 /** Digests as the tree names blob, manifest and referrers files. */
 const digestSource = '(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})'
@@ -34,7 +35,7 @@ export function apacheRoot(root: string): string {
  * Header lines: an internal redirect (an error document, the default platform's manifest) renames
  * them REDIRECT_*, so the redirected answer sets its own.
  */
-export function apacheSiteRules(root: string, cacheMaxAge: number): string {
+export function apacheSiteRules(root: string, cacheMaxAge: number, auth?: HostAuth): string {
   const r = apacheRoot(root).replace(/\/$/, '')
   return `# Every file of the tree is data. A tag may end in .php, .cgi, .shtml, .var or .gz, and a manifest's
 # annotations may hold anything: whatever the host maps those extensions to, nothing here runs as a
@@ -152,5 +153,39 @@ RewriteRule ^ - [E=ZREG_VARY:1]
 RewriteCond %{ENV:ZREG_BLOB_RULES} !=1
 RewriteCond %{REQUEST_URI} !^${repository}/manifests/[^/]+$
 RewriteRule ^ - [R=404]
-`
+${auth ? apacheAuthRules(auth) : ''}`
+}
+
+/** The modules --auth adds to apacheModules (Debian: a2enmod auth_basic authn_file). */
+export const apacheAuthModules = ['auth_basic', 'authn_core', 'authn_file', 'authz_user']
+
+/**
+ * The access control of --auth, for the same directory context: Basic auth against the htpasswd file,
+ * decided on the decoded path asked for. Apache checks it again after each internal redirect (a
+ * containerd mirror request's repository, the default platform's manifest), on the path redirected to.
+ * `req('Authorization')` in a condition makes Apache add `Vary: Authorization`.
+ */
+function apacheAuthRules(auth: HostAuth): string {
+  const { always, members } = auth.login
+  return `# Access control (zreg server-config --auth). Credentials are checked wherever they are sent (a wrong
+# password is refused even for what anyone may pull; none, or empty ones, as skopeo and podman send
+# after a challenge when they have none, are anonymous); anonymous clients must log in for the paths
+# below. An answer to a client that logged in is its own: private. The error bodies are anyone's.
+AuthType Basic
+AuthName "${auth.realm}"
+AuthBasicProvider file
+AuthUserFile "${auth.htpasswd}"
+ErrorDocument 401 /.zreg/errors/UNAUTHORIZED.json
+<If "%{REQUEST_URI} =~ m#^/\\.zreg/errors/[A-Z_]+\\.json$#">
+    Require all granted
+</If>
+<ElseIf "-n req('Authorization') && req('Authorization') != 'Basic Og=='">
+    Require valid-user
+    Header edit Cache-Control ^public private
+    Header always edit Cache-Control ^public private
+</ElseIf>
+<ElseIf "%{REQUEST_URI} =~ m#${always}#">
+    Require valid-user
+</ElseIf>
+${members?.except ? `<ElseIf "%{REQUEST_URI} =~ m#${members.except}#">\n    Require all granted\n</ElseIf>\n` : ''}${members ? `<ElseIf "%{REQUEST_URI} =~ m#${members.paths}#">\n    Require valid-user\n</ElseIf>\n` : ''}`
 }

@@ -1,3 +1,5 @@
+import type { HostAuth } from './host-auth.js'
+
 /**
  * A kind of web server or host the tree can be deployed to, and the configuration `zreg server-config`
  * generates for it (issue #9). A configuration is made for a tree deployed at `root` on the server:
@@ -12,6 +14,8 @@ export interface HostConfigOptions {
   listen: string
   /** The built tree to read (its `.zreg/site.json` and the `.headers.json` files), on this machine. */
   tree: string
+  /** The host's own Basic auth, when asked (zreg server-config --auth); only for kinds without `withoutAuth`. */
+  auth?: HostAuth
 }
 
 /** One file of a configuration: `name` is where `--output DIR` writes it, relative to DIR. */
@@ -22,6 +26,8 @@ export interface HostConfigFile {
 
 export interface HostConfig {
   files: HostConfigFile[]
+  /** The files hold the users' password hashes (Caddy with --auth): they must not be written into the tree. */
+  holdsUsers?: boolean
   /** How to start the server with it, and whether a rebuild of the tree needs a reload. */
   usage: string
 }
@@ -31,5 +37,7 @@ export interface HostKind {
   name: string
   /** One line for --help. */
   summary: string
+  /** Why the kind cannot ask clients to log in, for those that cannot: what --auth is told. */
+  withoutAuth?: string
   configure(options: HostConfigOptions): Promise<HostConfig>
 }

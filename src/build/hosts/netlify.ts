@@ -1,13 +1,13 @@
 import { defaultCacheMaxAge, mutableCacheControl } from '../cache-control.js'
 import { treeObjects, type TreeObject } from '../tree-objects.js'
-import { missingErrors } from '../write-tree.js'
+import { errorMessages } from '../write-tree.js'
 import type { HostConfig, HostConfigFile, HostConfigOptions, HostKind } from './host-kind.js'
 
 /** Where the error bodies go in the published directory: not a dot path, which hosts may not publish. */
 const errorsDir = '_zreg/errors'
 
 function errorBody(code: string): string {
-  return JSON.stringify({ errors: [{ code, message: missingErrors[code] }] })
+  return JSON.stringify({ errors: [{ code, message: errorMessages[code] }] })
 }
 
 /**
@@ -32,6 +32,7 @@ function headerRule(object: TreeObject): string {
 export const netlifyHost: HostKind = {
   name: 'netlify',
   summary: 'Netlify / Cloudflare Pages: _headers and _redirects for the publish root (no Accept negotiation)',
+  withoutAuth: "Netlify's Basic-Auth header rule takes plain-text passwords for a whole site, and Cloudflare Pages has none; put Cloudflare Access or Netlify's site password in front, or serve the private repositories with nginx, Caddy, Apache or zreg serve --auth",
   async configure(options: HostConfigOptions): Promise<HostConfig> {
     const { site, objects } = await treeObjects(options.tree)
     const mutable = mutableCacheControl(site.cacheMaxAge ?? defaultCacheMaxAge)

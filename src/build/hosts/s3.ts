@@ -27,6 +27,7 @@ What S3 cannot do, and what clients do about it:
 export const s3Host: HostKind = {
   name: 's3',
   summary: 'S3 object metadata (Content-Type, Cache-Control per key); upload with zreg publish s3://',
+  withoutAuth: 'a bucket answers 403 and never asks a client to log in, so docker, podman and skopeo cannot send credentials to it; keep private repositories in a bucket or prefix only a CDN with its own login (an edge function answering the Basic challenge) may read, or serve them with nginx, Caddy, Apache or zreg serve --auth',
   async configure(options: HostConfigOptions): Promise<HostConfig> {
     const { objects } = await treeObjects(options.tree)
     const metadata: S3Metadata = {}

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
+import type { AuthSettings } from '../../access/read-rules.js'
 import { ZregError } from '../../errors.js'
 import { makeDirectory, writeFileAtomic } from '../../store/atomic.js'
 import { metaDir } from '../tree-paths.js'
+import { hostAuth, type HostAuth } from './host-auth.js'
 import type { HostConfig } from './host-kind.js'
 import { hostKinds } from './host-kinds.js'
 
@@ -17,6 +19,8 @@ export interface ServerConfigOptions {
   listen?: string
   /** A directory to write the files to (atomically, each file whole); none: the caller prints them. */
   output?: string
+  /** Basic auth by the host itself: the htpasswd file (read here; the configuration names its absolute path) and who may read what. */
+  auth?: AuthSettings
 }
 
 export interface ServerConfigResult extends HostConfig {
@@ -31,7 +35,9 @@ export const defaultListen = '127.0.0.1:8080'
 /**
  * The configuration of a host kind for a built tree deployed at `root`. USAGE for an unknown kind (the
  * message lists the kinds), SITE_NOT_FOUND for a tree `zreg build` did not write. With `output`, the
- * files are written there (each through a temp file and a rename).
+ * files are written there (each through a temp file and a rename). With `auth`: hostAuth's errors, and
+ * USAGE for a kind that cannot ask clients to log in, or an `output` inside the tree for a
+ * configuration that holds the users.
  */
 export async function serverConfig(options: ServerConfigOptions): Promise<ServerConfigResult> {
   const host = hostKinds[options.kind]
@@ -43,7 +49,16 @@ export async function serverConfig(options: ServerConfigOptions): Promise<Server
     throw new ZregError('SITE_NOT_FOUND', `${options.tree} is not a tree written by \`zreg build\` (it has no ${metaDir}/site.json); run \`zreg build --out ${options.tree}\` first`)
   }
   const root = options.root ?? tree
-  const config = await host.configure({ root, listen: options.listen ?? defaultListen, tree })
+  let auth: HostAuth | undefined
+  if (options.auth) {
+    if (host.withoutAuth) throw new ZregError('USAGE', `--for ${host.name} cannot take --auth: ${host.withoutAuth}`)
+    auth = await hostAuth(options.auth, tree, root)
+  }
+  const config = await host.configure({ root, listen: options.listen ?? defaultListen, tree, ...(auth ? { auth } : {}) })
+  const output = options.output === undefined ? undefined : resolve(options.output)
+  if (config.holdsUsers && output !== undefined && (output === tree || output.startsWith(`${tree}${sep}`))) {
+    throw new ZregError('USAGE', `--output ${options.output} is inside the tree, and the ${host.name} configuration holds the users' password hashes: a copy of the tree would publish them; write it elsewhere`)
+  }
   const result: ServerConfigResult = { kind: host.name, root, ...config }
   if (options.output === undefined) return result
   const written: string[] = []

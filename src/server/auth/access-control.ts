@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { jwtVerify, SignJWT } from 'jose'
 import { ZregError } from '../../errors.js'
 import { basicCredentials, type Htpasswd } from './htpasswd.js'
-import { ReadPolicy, type ReadRules } from './read-policy.js'
+import { ReadPolicy, type ReadRules } from '../../access/read-rules.js'
 import type { Action, Caller, RequiredAccess, RouteGuard } from './route-access.js'
 
 export interface AccessOptions extends ReadRules {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ZregError } from '../../errors.js'
 import { basicCredentials, type Htpasswd } from './htpasswd.js'
-import type { ReadPolicy } from './read-policy.js'
+import type { ReadPolicy } from '../../access/read-rules.js'
 import type { Caller, RequiredAccess, RouteGuard } from './route-access.js'
 
 /**

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import bcrypt from 'bcryptjs'
-import { systemError, ZregError } from '../../errors.js'
+import { readHtpasswd } from '../../access/htpasswd-file.js'
 
 /** The user and password of an `Authorization: Basic ...` header (RFC 7617); undefined for another scheme or no colon. */
 export function basicCredentials(header: string): { user: string; password: string } | undefined {
@@ -22,22 +21,9 @@ export class Htpasswd {
 
   private constructor(private readonly users: Map<string, string>) {}
 
+  /** The users of the htpasswd file at `path`: readHtpasswd's errors. */
   static async load(path: string): Promise<Htpasswd> {
-    const text = await readFile(path, 'utf8').catch((error: Error) => {
-      throw systemError(error, path, 'the htpasswd file of --auth or auth.htpasswd') ?? new ZregError('CONFIG_FILE_INVALID', `cannot read the htpasswd file ${path}: ${error.message}`)
-    })
-    const users = new Map<string, string>()
-    for (const [i, line] of text.split('\n').entries()) {
-      const trimmed = line.trim()
-      if (trimmed === '' || trimmed.startsWith('#')) continue
-      const colon = trimmed.indexOf(':')
-      const hash = trimmed.slice(colon + 1)
-      if (colon <= 0 || !/^\$2[aby]\$\d\d\$/.test(hash)) {
-        throw new ZregError('CONFIG_FILE_INVALID', `${path}:${i + 1} is not a bcrypt entry; write the file with htpasswd -B`)
-      }
-      users.set(trimmed.slice(0, colon), hash)
-    }
-    return new Htpasswd(users)
+    return new Htpasswd(await readHtpasswd(path))
   }
 
   /** True when `user` exists and `password` matches its hash. */

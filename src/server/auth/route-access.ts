@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { publicAnswer, type ReadPolicy } from './read-policy.js'
+import type { ReadPolicy } from '../../access/read-rules.js'
 
 /** What an action on a repository is, as distribution's token scopes name them (`repository:NAME:ACTION`). */
 export type Action = 'pull' | 'push' | 'delete'
@@ -79,4 +79,24 @@ export async function guardRequest(guard: RouteGuard, req: IncomingMessage, res:
   const required = requiredAccess(req.method ?? 'GET', path)
   const caller = await guard.check(req, res, required)
   return { visible: (name) => caller.mayRead(name), ...(publicAnswer(guard.policy, required) ? {} : { privateAnswer: true as const }) }
+}
+
+/**
+ * Whether the answer to a request needing `required` is the same for every caller and anyone may have
+ * it, so a shared cache (a CDN in front) may keep it: not for a repository only users may read, nor
+ * for the catalog or its page when what they list depends on the caller, nor for `/v2/`, which answers
+ * a user 200 and anyone else 401 (a cache that kept the 200 would let `docker login` pass any password).
+ */
+function publicAnswer(policy: ReadPolicy, required: RequiredAccess): boolean {
+  switch (required.kind) {
+    case 'ping':
+      return false
+    case 'catalog':
+    case 'page':
+      return policy.anonymousReadsAll()
+    case 'repository':
+      return policy.mayRead(undefined, required.name)
+    default:
+      return true
+  }
 }

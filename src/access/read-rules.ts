@@ -1,5 +1,4 @@
-import { matchesAny, repositoryGlob, type RepositoryGlob } from '../../oci/repository-glob.js'
-import type { RequiredAccess } from './route-access.js'
+import { matchesAny, repositoryGlob, type RepositoryGlob } from '../oci/repository-glob.js'
 
 /** Who may pull what: everyone or users only by default, with repository globs opened or closed whatever the default. */
 export interface ReadRules {
@@ -43,22 +42,5 @@ export class ReadPolicy {
   /** Whether anonymous callers may read every repository (then the catalog page, which lists them all, is theirs too). */
   anonymousReadsAll(): boolean {
     return this.rules.read !== 'authenticated' && this.private.length === 0
-  }
-}
-
-/**
- * Whether the answer to a request needing `required` is the same for every caller and anyone may have
- * it, so a shared cache (a CDN in front) may keep it: not for a repository only users may read, nor
- * for the catalog or its page when what they list depends on the caller.
- */
-export function publicAnswer(policy: ReadPolicy, required: RequiredAccess): boolean {
-  switch (required.kind) {
-    case 'catalog':
-    case 'page':
-      return policy.anonymousReadsAll()
-    case 'repository':
-      return policy.mayRead(undefined, required.name)
-    default:
-      return true
   }
 }
