@@ -6,7 +6,9 @@ import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 import { canRunDockerd, startDockerd } from '../helpers/dockerd.js'
 import { fixturesDir, loadFixtures, tempDir, type FixtureImage } from '../helpers/paths.js'
+import type { AuthSettings } from '../../src/access/read-rules.js'
 import { apacheModes, deployToApache } from '../helpers/apache.js'
+import { authArgs } from '../helpers/auth-suite.js'
 import { startCaddy, startNginx, startZregPush, startZregServe, type TestServer } from '../helpers/servers.js'
 
 describe('docker against push mode', { skip: canRunDockerd ? false : 'dockerd needs root' }, () => {
@@ -64,11 +66,12 @@ describe('docker against push mode', { skip: canRunDockerd ? false : 'dockerd ne
   })
 
   // zreg serve --auth, and each web server with the Basic auth zreg server-config --auth generated for it.
+  const privateTeam = (users: string): AuthSettings => ({ htpasswd: users, read: 'anonymous', private: ['team/**'] })
   const privateHosts: [string, (site: string, users: string) => Promise<TestServer>][] = [
-    ['zreg serve --auth', (site, users) => startZregServe(site, ['--auth', `htpasswd:${users}`, '--private', 'team/**'])],
-    ['nginx', (site, users) => startNginx(site, { args: ['--auth', `htpasswd:${users}`, '--private', 'team/**'] })],
-    ['Caddy', (site, users) => startCaddy(site, { args: ['--auth', `htpasswd:${users}`, '--private', 'team/**'] })],
-    ['Apache', (site, users) => deployToApache(apacheModes[0]!, site, { htpasswd: users, read: 'anonymous', private: ['team/**'] })],
+    ['zreg serve --auth', (site, users) => startZregServe(site, authArgs(privateTeam(users)))],
+    ['nginx', (site, users) => startNginx(site, { args: authArgs(privateTeam(users)) })],
+    ['Caddy', (site, users) => startCaddy(site, { args: authArgs(privateTeam(users)) })],
+    ['Apache', (site, users) => deployToApache(apacheModes[0]!, site, privateTeam(users))],
   ]
   for (const [name, start] of privateHosts) {
     test(`docker logs in to ${name} and pulls a private repository; logged out or with a wrong password, it cannot`, async () => {
