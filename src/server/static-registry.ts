@@ -90,6 +90,9 @@ export class StaticRegistry {
     const mirrored = path === undefined ? undefined : mirrorPath(path, requestQuery(req.url), this.view.hasRepository)
     // Checked before anything is read, for the path served (a mirror request's resolved repository).
     const target = mirrored ?? path
+    // The repository a mirror request resolves to depends on which exist: while anything needs a login,
+    // so does it, as the catalog page (what it answers would tell whether a private repository exists).
+    if (this.access !== undefined && mirrored !== undefined) await this.access.check(req, res, { kind: 'page' })
     const guarded = this.access === undefined || target === undefined ? {} : await guardRequest(this.access, req, res, target)
     const served = await serveRead(req, res, this.view, this.cache, { cacheMaxAge: this.site.cacheMaxAge, ...(mirrored === undefined ? {} : { path: mirrored }), ...guarded })
     if (served) return

@@ -114,9 +114,9 @@ export function authSuite(name: string, start: StartWithAuth, options: AuthSuite
           assert.match(String(user.headers.vary), /Authorization/, `${method} ${path}`)
         }
       }
-      // A private repository, or tag, that does not exist is no different from one that does, and a
-      // containerd mirror request is decided by the repository it resolves to.
-      for (const path of ['/v2/team/nothing/tags/list', '/v2/team/a/manifests/nothing', '/v2/a/tags/list?ns=team']) {
+      // A private repository, or tag, that does not exist is no different from one that does; nor is a
+      // containerd mirror request while anything needs a login.
+      for (const path of ['/v2/team/nothing/tags/list', '/v2/team/a/manifests/nothing', '/v2/a/tags/list?ns=team', '/v2/nothing/tags/list?ns=team', '/v2/team/a/tags/list?ns=example.com', '/v2/team/nothing/tags/list?ns=example.com']) {
         assert.equal((await rawRequest(server.url, 'GET', path)).status, 401, path)
       }
       // A path is decided as the server reads it: dot segments, doubled slashes and percent-encoding
@@ -127,6 +127,7 @@ export function authSuite(name: string, start: StartWithAuth, options: AuthSuite
         assert.doesNotMatch(answer.body.toString(), /"tags"/, path)
       }
       assert.equal((await rawRequest(server.url, 'GET', '/v2/team/a/manifests/nothing', { Authorization: basic('alice', 'alice-secret') })).status, 404)
+      assert.equal((await rawRequest(server.url, 'GET', '/v2/a/tags/list?ns=team', { Authorization: basic('alice', 'alice-secret') })).status, 200, "a user's mirror request")
       // Writes are no route of a tree, whatever the credentials.
       assert.equal((await rawRequest(server.url, 'PUT', '/v2/team/a/manifests/2', { Authorization: basic('alice', 'alice-secret') })).status, 405)
     })
@@ -151,6 +152,7 @@ export function authSuite(name: string, start: StartWithAuth, options: AuthSuite
       const shown = await rawRequest(server.url, 'GET', '/', { Authorization: basic('alice', 'alice-secret') })
       assert.equal(shown.status, 200)
       assert.match(shown.body.toString(), /team\/a/)
+      assert.match(String(shown.headers.vary), /Authorization/)
     })
 
     test('podman login and skopeo --creds: wrong passwords refused, the private part pulled with the right ones', async () => {

@@ -187,5 +187,10 @@ ErrorDocument 401 /.zreg/errors/UNAUTHORIZED.json
 <ElseIf "%{REQUEST_URI} =~ m#${always}#">
     Require valid-user
 </ElseIf>
-${members?.except ? `<ElseIf "%{REQUEST_URI} =~ m#${members.except}#">\n    Require all granted\n</ElseIf>\n` : ''}${members ? `<ElseIf "%{REQUEST_URI} =~ m#${members.paths}#">\n    Require valid-user\n</ElseIf>\n` : ''}`
+${auth.login.mirrors ? `# A containerd mirror request (?ns=) needs a login while anything does: the repository it resolves to
+# depends on which exist, so its answer would tell whether a private one does.
+<ElseIf "%{QUERY_STRING} =~ /(^|&)ns=/">
+    Require valid-user
+</ElseIf>
+` : ''}${members?.except ? `<ElseIf "%{REQUEST_URI} =~ m#${members.except}#">\n    Require all granted\n</ElseIf>\n` : ''}${members ? `<ElseIf "%{REQUEST_URI} =~ m#${members.paths}#">\n    Require valid-user\n</ElseIf>\n` : ''}`
 }

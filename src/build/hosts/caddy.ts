@@ -68,6 +68,16 @@ function loginRoutes(auth: HostAuth): string {
 			not expression \`${credentials}\`
 		}
 ${basicauth('zreg_credentials')}${basicauth('zreg_login')}${
+    auth.login.mirrors
+      ? `		# A containerd mirror request (?ns=) needs a login while anything does: the repository it resolves
+		# to depends on which exist, so its answer would tell whether a private one does.
+		@zreg_mirror_login {
+			query ns=*
+			not expression \`${credentials}\`
+		}
+${basicauth('zreg_mirror_login')}`
+      : ''
+  }${
     members
       ? `		@zreg_members {
 			path_regexp ${members.paths}

@@ -16,6 +16,12 @@ export interface LoginPaths {
   always: string
   /** With read `authenticated`: every repository's paths, but those of `except` (the public ones). */
   members?: { paths: string; except?: string }
+  /**
+   * Whether a containerd mirror request (`?ns=`) needs a login: while anything does. Which repository
+   * such a request resolves to depends on which candidates exist, so its answer would tell an
+   * anonymous client whether a private one does.
+   */
+  mirrors: boolean
 }
 
 /** What a host's own Basic auth needs (zreg server-config --auth). */
@@ -42,8 +48,9 @@ export function loginPaths(settings: AuthSettings): LoginPaths {
   const always = ['^/v2/?$', '^/v2/index\\.html$']
   if (settings.private?.length) always.push(repositories(settings.private))
   if (!policy.anonymousReadsAll()) always.push('^/v2/_catalog$', '^/(?:index\\.html)?$')
-  if (settings.read !== 'authenticated') return { always: always.join('|') }
-  return { always: always.join('|'), members: { paths: `^/v2/.+${routes}`, ...(settings.public?.length ? { except: repositories(settings.public) } : {}) } }
+  const mirrors = !policy.anonymousReadsAll()
+  if (settings.read !== 'authenticated') return { always: always.join('|'), mirrors }
+  return { always: always.join('|'), members: { paths: `^/v2/.+${routes}`, ...(settings.public?.length ? { except: repositories(settings.public) } : {}) }, mirrors }
 }
 
 /**

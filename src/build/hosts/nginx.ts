@@ -32,10 +32,20 @@ ${members?.except ? `    "~${members.except}" off;\n` : ''}${members ? `    "~${
 # Credentials are checked wherever they are sent, as zreg serve and distribution do: a wrong password is
 # refused even for what anyone may pull. None, or empty ones (what skopeo and podman send after a
 # challenge when they have none), are anonymous.
-map "$http_authorization" $zreg_auth {
+${
+    auth.login.mirrors
+      ? `# A containerd mirror request (?ns=) needs a login while anything does: the repository it resolves to
+# depends on which exist, so its answer would tell whether a private one does.
+map $arg_ns $zreg_anonymous_login {
     default login;
     "" $zreg_login_path;
-    "Basic Og==" $zreg_login_path;
+}
+`
+      : ''
+  }map "$http_authorization" $zreg_auth {
+    default login;
+    "" ${auth.login.mirrors ? '$zreg_anonymous_login' : '$zreg_login_path'};
+    "~^Basic Og==$" ${auth.login.mirrors ? '$zreg_anonymous_login' : '$zreg_login_path'};
 }
 # An answer to a client that logged in is its own: private, and varying with the credentials.
 map "$zreg_access|$zreg_mutable_cache" $zreg_mutable_answer {
@@ -286,14 +296,14 @@ location = / {
     types { }
     default_type "text/html; charset=utf-8";
     try_files /index.html @zreg_name_unknown;
-    ${mutable}
+    ${mutable}${auth ? '\n    add_header Vary $zreg_vary_auth;' : ''}
 }
 location = /index.html {
     root "${root}";
     types { }
     default_type "text/html; charset=utf-8";
     try_files /index.html @zreg_name_unknown;
-    ${mutable}
+    ${mutable}${auth ? '\n    add_header Vary $zreg_vary_auth;' : ''}
 }
 location = /v2/ {
     default_type application/json;
