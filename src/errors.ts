@@ -39,6 +39,7 @@ export const errorTable = {
   OUTPUT_EXISTS: { oci: 'UNSUPPORTED', status: 500, exit: 5, hint: 'A file to write is there already with other contents (settings of its own): merge the new one into it by hand, or remove it and run again.' },
   SITE_NOT_FOUND: { oci: 'UNSUPPORTED', status: 500, exit: 3, hint: 'Run `zreg build` first, or pass the directory it wrote.' },
   CONFIG_FILE_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Fix the configuration file; its schema is schemas/zreg-config.json.' },
+  HTPASSWD_INVALID: { oci: 'UNSUPPORTED', status: 500, exit: 2, hint: 'Each line is USER:HASH with a bcrypt hash, the one scheme zreg, nginx, Caddy and Apache all check: make the file with `htpasswd -B -c FILE USER` (Debian: apache2-utils) and add users with `htpasswd -B FILE USER`.' },
   STORE_NOT_FOUND: { oci: 'NAME_UNKNOWN', status: 404, exit: 3, hint: 'Add an image first (`zreg add SOURCE --store DIR`, which creates the store), or point --store (or --overlay) at an existing store.' },
   PORT_IN_USE: { oci: 'UNAVAILABLE', status: 503, exit: 5, hint: 'Another process listens there (`ss -ltnp` names it); stop it, or pick another --port (0 picks a free one).' },
   ADDRESS_UNAVAILABLE: { oci: 'UNAVAILABLE', status: 503, exit: 2, hint: 'Bind an address of this machine (127.0.0.1, 0.0.0.0 for all, or one `ip addr` lists) and a port above 1023 unless you run as root.' },

@@ -1,4 +1,3 @@
-import { resolve, sep } from 'node:path'
 import { Command } from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
@@ -141,31 +140,33 @@ export const authFlags = {
 
 /**
  * The access control authFlags, then the config file's `auth`, ask for; undefined for none. USAGE for
- * --auth of another kind, or a glob that cannot match a repository name: the command fails, not the
- * server it would start.
+ * --auth of another kind or without a file, a glob that cannot match a repository name, or rules
+ * (--read, --public, --private, or the config file's) with no htpasswd file to log in with, which
+ * would protect nothing: the command fails, not the server it would start.
  */
 export function authSettings(flags: { auth?: string | undefined; read?: string | undefined; public?: string[] | undefined; private?: string[] | undefined }, config: ZregConfig): AuthSettings | undefined {
-  const auth = flags.auth ?? (config.auth?.htpasswd ? `htpasswd:${config.auth.htpasswd}` : undefined)
-  if (auth === undefined) return undefined
+  const fromConfig = config.auth ?? {}
+  const auth = flags.auth ?? (fromConfig.htpasswd === undefined ? undefined : `htpasswd:${fromConfig.htpasswd}`)
+  if (auth === undefined) {
+    const rules = [
+      ...(['read', 'public', 'private'] as const).filter((name) => flags[name] !== undefined).map((name) => `--${name}`),
+      ...(['read', 'public', 'private', 'writers', 'tokenSecret'] as const).filter((name) => fromConfig[name] !== undefined).map((name) => `auth.${name} in the config file`),
+    ]
+    if (rules.length > 0) throw new ZregError('USAGE', `${rules.join(' and ')} ${rules.length === 1 ? 'needs' : 'need'} --auth htpasswd:FILE (or auth.htpasswd in the config file): without users to log in, nothing would be protected`)
+    return undefined
+  }
   if (!auth.startsWith('htpasswd:')) throw new ZregError('USAGE', `--auth takes htpasswd:FILE, not "${auth}"`)
-  const publicGlobs = flags.public ?? config.auth?.public
-  const privateGlobs = flags.private ?? config.auth?.private
-  for (const glob of publicGlobs ?? []) repositoryGlob(glob, '--public')
-  for (const glob of privateGlobs ?? []) repositoryGlob(glob, '--private')
+  const htpasswd = auth.slice('htpasswd:'.length)
+  if (htpasswd === '') throw new ZregError('USAGE', '--auth htpasswd: names no file; give the htpasswd file after the colon (htpasswd:/etc/zreg/users)')
+  const publicGlobs = flags.public ?? fromConfig.public
+  const privateGlobs = flags.private ?? fromConfig.private
+  for (const glob of publicGlobs ?? []) repositoryGlob(glob, flags.public ? '--public' : 'auth.public in the config file')
+  for (const glob of privateGlobs ?? []) repositoryGlob(glob, flags.private ? '--private' : 'auth.private in the config file')
   return {
-    htpasswd: auth.slice('htpasswd:'.length),
-    read: (flags.read ?? config.auth?.read ?? 'anonymous') as 'anonymous' | 'authenticated',
+    htpasswd,
+    read: (flags.read ?? fromConfig.read ?? 'anonymous') as 'anonymous' | 'authenticated',
     ...(publicGlobs ? { public: publicGlobs } : {}),
     ...(privateGlobs ? { private: privateGlobs } : {}),
-  }
-}
-
-/** USAGE when the htpasswd file is inside the tree it protects: a copy of the tree (or another server of it) would serve it. */
-export function htpasswdOutside(htpasswd: string, tree: string): void {
-  const file = resolve(htpasswd)
-  const root = resolve(tree)
-  if (file === root || file.startsWith(`${root}${sep}`)) {
-    throw new ZregError('USAGE', `the htpasswd file ${htpasswd} is inside the tree it protects (${tree}), where a copy or another server would serve it; keep it outside`)
   }
 }
 

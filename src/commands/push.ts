@@ -2,11 +2,12 @@ import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
 import { parsePlatform } from '../oci/platform.js'
 import { checkRegistryHost } from '../oci/reference.js'
+import { htpasswdOutside } from '../access/htpasswd-file.js'
 import { repositoryGlob } from '../oci/repository-glob.js'
 import { ZregError } from '../errors.js'
 import { handoffFile, writeHandoff } from '../cli/handoff.js'
 import { runPushMode, type PushModeSettings } from '../cli/push-mode.js'
-import { authFlags, authSettings, htpasswdOutside, listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
+import { authFlags, authSettings, listenFlags, listenOptions, outFlag, redirectRules, storeFlag, ZregCommand } from '../cli/base-command.js'
 
 /** Push mode's flags; `zreg serve --push` takes them too. */
 export const pushFlags = {
@@ -54,7 +55,7 @@ export async function runPushCommand(command: ZregCommand, flags: Interfaces.Inf
   const config = await command.config_(flags)
   const auth = authSettings(flags, config)
   const out = flags.out ?? config.out ?? './zreg-site'
-  if (auth !== undefined) htpasswdOutside(auth.htpasswd, out)
+  if (auth !== undefined) await htpasswdOutside(auth.htpasswd, [out])
   for (const endpoint of config.notifications ?? []) for (const glob of endpoint.repositories ?? []) repositoryGlob(glob, `the repositories of webhook ${endpoint.url}`)
   const platform = flags['default-platform'] ?? config.defaultPlatform
   if (platform) parsePlatform(platform)

@@ -1,13 +1,14 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { resolve } from 'node:path'
+import { htpasswdOutside } from '../access/htpasswd-file.js'
 import { ZregError } from '../errors.js'
 import { availableParallelism } from 'node:os'
 import { handoffFile, writeHandoff } from '../cli/handoff.js'
 import { serveTree, type ServeTreeSettings } from '../cli/serve-tree.js'
 import { serveSettings } from '../server/serve-settings.js'
 import { pushFlags, runPushCommand } from './push.js'
-import { authFlags, authSettings, htpasswdOutside, listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
+import { authFlags, authSettings, listenFlags, listenOptions, redirectFlag, redirectRules, ZregCommand } from '../cli/base-command.js'
 
 export default class Serve extends ZregCommand {
   static override summary = 'Serve a built tree as a read-only registry (or, with --push, run push mode).'
@@ -54,7 +55,7 @@ Binds 127.0.0.1 unless --host says otherwise; clients accept plain HTTP only for
     const config = await this.config_(flags)
     const out = args.dir ?? config.out ?? './zreg-site'
     const auth = authSettings(flags, config)
-    if (auth !== undefined) htpasswdOutside(auth.htpasswd, out)
+    if (auth !== undefined) await htpasswdOutside(auth.htpasswd, [out])
     const serve = { out, redirects: redirectRules(flags.redirect, config), ...listenOptions(flags, config, { json: this.jsonEnabled() }), ...(auth ? { auth } : {}) }
     const workers = flags.workers ?? config.serve?.workers ?? availableParallelism()
     const settings: ServeTreeSettings = { serve: serveSettings(serve), workers, json: this.jsonEnabled() }

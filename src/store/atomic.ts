@@ -112,13 +112,13 @@ async function writeText(handle: FileHandle, parts: Iterable<string>): Promise<v
 /**
  * Writes `data` to `path` so that readers see the old content or the new, never a part. `data` may be
  * a text made part by part (an iterable of strings, each made when it is written), so a large one is
- * never whole in memory.
+ * never whole in memory. `mode`: the file's permissions before the umask (default 0o666).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, options: { fsync?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, options: { fsync?: boolean; mode?: number } = {}): Promise<void> {
   const temp = tempPathBeside(path)
   const fsync = options.fsync ?? true
   try {
-    const handle = await open(temp, 'wx')
+    const handle = await open(temp, 'wx', options.mode ?? 0o666)
     try {
       await (typeof data === 'string' ? writeText(handle, [data]) : data instanceof Uint8Array ? handle.writeFile(data) : writeText(handle, data))
       if (fsync) await handle.sync()

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
@@ -31,12 +31,27 @@ test('zreg server-config --auth refuses what would leak the users or cannot ask 
     [['--for', 'netlify', '--auth', `htpasswd:${users}`], /--for netlify cannot take --auth/],
     [['--for', 'apache', '--auth', `htpasswd:${users}`, '--private', 'Team/*'], /--private: "Team\/\*" is no repository glob/],
     [['--for', 'nginx', '--auth', `file:${users}`], /--auth takes htpasswd:FILE/],
+    [['--for', 'nginx', '--auth', 'htpasswd:'], /--auth htpasswd: names no file/],
+    // Rules with nobody to log in would protect nothing: refused, not dropped.
+    [['--for', 'nginx', '--private', 'team/*'], /--private needs --auth htpasswd:FILE/],
+    [['--for', 'apache', '--read', 'authenticated', '--public', 'base/**'], /--read and --public need --auth/],
+    // Caddy's users inside the tree as deployed.
+    [['--for', 'caddy', '--auth', `htpasswd:${users}`, '--root', join(dir, 'deployed'), '--output', join(dir, 'deployed', 'conf')], /--output .* is inside the tree \(.*deployed\)/],
   ]
   for (const [args, message] of refusals) {
     const result = await config(args)
     assert.equal(result.exitCode, 2, `${args.join(' ')}: ${result.stderr}`)
     assert.match(result.stderr, message, args.join(' '))
   }
+  // A link outside the tree to the file inside it is no way round.
+  const link = join(dir, 'link.htpasswd')
+  await symlink(inside, link)
+  const linked = await config(['--for', 'nginx', '--auth', `htpasswd:${link}`])
+  assert.equal(linked.exitCode, 2, linked.stderr)
+  assert.match(linked.stderr, /link\.htpasswd is inside the tree it protects/)
+  // Caddy's users are written outside the tree, readable by their owner only.
+  await zregOk(['server-config', '--out', site, '--for', 'caddy', '--auth', `htpasswd:${users}`, '--output', join(dir, 'caddy')])
+  assert.equal((await stat(join(dir, 'caddy', 'Caddyfile'))).mode & 0o777, 0o600)
   // A .htaccess names the htpasswd file, and holds no user: it belongs at the tree's root.
   const copy = await copyTree(site)
   await zregOk(['server-config', '--out', copy, '--for', 'htaccess', '--auth', `htpasswd:${users}`, '--output', copy])
@@ -45,8 +60,15 @@ test('zreg server-config --auth refuses what would leak the users or cannot ask 
   const md5 = join(dir, 'md5.htpasswd')
   await execa('htpasswd', ['-m', '-b', '-c', md5, 'bob', 'x'])
   const weak = await config(['--for', 'nginx', '--auth', `htpasswd:${md5}`])
-  assert.notEqual(weak.exitCode, 0)
+  assert.equal(weak.exitCode, 2)
   assert.match(weak.stderr, /md5\.htpasswd:1 is not a bcrypt entry; write the file with htpasswd -B/)
+  assert.match(weak.stderr, /htpasswd -B -c FILE USER/, 'the hint says how to make one')
+  // A file with no user would lock everyone out.
+  const empty = join(dir, 'empty.htpasswd')
+  await writeFile(empty, '# nobody yet\n')
+  const locked = await config(['--for', 'nginx', '--auth', `htpasswd:${empty}`])
+  assert.equal(locked.exitCode, 2)
+  assert.match(locked.stderr, /empty\.htpasswd holds no user, so nobody could log in/)
   const missing = await config(['--for', 'nginx', '--auth', `htpasswd:${join(dir, 'none')}`])
   assert.notEqual(missing.exitCode, 0)
   assert.match(missing.stderr, /none/)
@@ -70,4 +92,16 @@ test("zreg server-config takes the config file's auth, as zreg serve and push mo
   // Flags win over the config file.
   const flags = (await zregOk(['server-config', '--for', 'caddy', '--out', site, '--config', file, '--private', 'team/*'])).stdout
   assert.match(flags, /\^\/v2\/\(\?:team\/\[\^\/\]\*\)/)
+  // A bad glob is named where it was written.
+  const badGlob = join(await tempDir('server-config-auth-file'), 'zreg.json')
+  await writeFile(badGlob, JSON.stringify({ auth: { htpasswd: users, private: ['Team/*'] } }))
+  const refused = await zreg(['server-config', '--for', 'nginx', '--out', site, '--config', badGlob])
+  assert.equal(refused.exitCode, 2)
+  assert.match(refused.stderr, /auth\.private in the config file: "Team\/\*" is no repository glob/)
+  // Rules without the htpasswd file to log in with are refused, not dropped.
+  const noUsers = join(await tempDir('server-config-auth-file'), 'zreg.json')
+  await writeFile(noUsers, JSON.stringify({ auth: { read: 'authenticated' } }))
+  const open = await zreg(['server-config', '--for', 'nginx', '--out', site, '--config', noUsers])
+  assert.equal(open.exitCode, 2)
+  assert.match(open.stderr, /auth\.read in the config file needs --auth htpasswd:FILE \(or auth\.htpasswd in the config file\)/)
 })

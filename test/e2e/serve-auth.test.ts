@@ -22,5 +22,12 @@ test('zreg serve --auth: the htpasswd file may not be inside the tree; a bad glo
   const glob = await zreg(['serve', site, '--auth', `htpasswd:${users}`, '--private', 'Team/*', '--port', '0'])
   assert.equal(glob.exitCode, 2)
   assert.match(glob.stderr, /--private: "Team\/\*" is no repository glob/)
+  // Rules with nobody to log in would leave everything open: refused, not dropped.
+  const open = await zreg(['serve', site, '--read', 'authenticated', '--port', '0'])
+  assert.equal(open.exitCode, 2)
+  assert.match(open.stderr, /--read needs --auth htpasswd:FILE/)
+  const openPush = await zreg(['push', '--store', join(dir, 'store'), '--out', site, '--private', 'team/**', '--port', '0'])
+  assert.equal(openPush.exitCode, 2)
+  assert.match(openPush.stderr, /--private needs --auth htpasswd:FILE/)
   await rm(inside)
 })

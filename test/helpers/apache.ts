@@ -5,7 +5,7 @@ import { execa } from 'execa'
 import type { AuthSettings } from '../../src/access/read-rules.js'
 import { apacheHost } from '../../src/build/hosts/apache.js'
 import { hostAuth } from '../../src/build/hosts/host-auth.js'
-import { htaccessHost } from '../../src/build/hosts/htaccess.js'
+import { htaccessHost, htaccessOverrides } from '../../src/build/hosts/htaccess.js'
 import type { HostKind } from '../../src/build/hosts/host-kind.js'
 import { freePort, type TestServer } from './servers.js'
 import { tempDir } from './paths.js'
@@ -89,8 +89,8 @@ ${options.site}
 export interface ApacheMode {
   name: string
   host: HostKind
-  /** The server context for a tree deployed at `root`, given the configuration's files written to `dir`. */
-  install(root: string, dir: string, files: { name: string; contents: string }[]): Promise<string>
+  /** The server context for a tree deployed at `root`, given the configuration's files written to `dir` (made with `auth` or not). */
+  install(root: string, dir: string, files: { name: string; contents: string }[], auth?: boolean): Promise<string>
 }
 
 export const apacheModes: ApacheMode[] = [
@@ -105,9 +105,10 @@ export const apacheModes: ApacheMode[] = [
   {
     name: 'Apache 2.4 with only .htaccess files',
     host: htaccessHost,
-    install: async (root, _dir, files) => {
+    // Exactly what the generated file and its usage ask of the host, not All: less would be a 500.
+    install: async (root, _dir, files, auth) => {
       for (const file of files) await writeFile(join(root, file.name), file.contents, { mode: 0o644 })
-      return `DocumentRoot "${root}"\n<Directory "${root}">\n    AllowOverride All\n    Require all granted\n</Directory>\n`
+      return `DocumentRoot "${root}"\n<Directory "${root}">\n    AllowOverride ${htaccessOverrides(auth ?? false)}\n    Require all granted\n</Directory>\n`
     },
   },
 ]
@@ -123,5 +124,5 @@ export async function deployToApache(mode: ApacheMode, tree: string, auth?: Auth
   await execa('chmod', ['-R', 'a+rX', root])
   const config = await mode.host.configure({ root, tree: root, listen: '127.0.0.1:8080', ...(auth ? { auth: await hostAuth(auth, root, root) } : {}) })
   assert.ok(!config.files.some((file) => file.contents.includes(tree)), 'the configuration names no path of the build')
-  return { ...(await startApache({ site: await mode.install(root, dir, config.files) })), root }
+  return { ...(await startApache({ site: await mode.install(root, dir, config.files, auth !== undefined) })), root }
 }

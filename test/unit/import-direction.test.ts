@@ -23,7 +23,7 @@ const allowed: Record<string, string[]> = {
   // cli turns flags into the library's options (redirect rules are build's), and runs `zreg serve`'s
   // and `zreg push`'s servers in the program the commands hand them to (server-main.ts).
   cli: ['cli', 'config', 'access', 'build', 'server', 'store', 'errors', 'oci', 'ingest', 'remote'],
-  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'query', 'maintenance', 'publish', 'clients', 'oci', 'errors'],
+  commands: ['commands', 'cli', 'ingest', 'sync', 'build', 'server', 'access', 'query', 'maintenance', 'publish', 'clients', 'oci', 'errors'],
 }
 
 test('internal imports go one way down the layers, and build never names the layout store', async () => {

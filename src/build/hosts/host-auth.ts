@@ -1,5 +1,5 @@
-import { resolve, sep } from 'node:path'
-import { readHtpasswd } from '../../access/htpasswd-file.js'
+import { resolve } from 'node:path'
+import { htpasswdOutside, readHtpasswd } from '../../access/htpasswd-file.js'
 import { ReadPolicy, type AuthSettings } from '../../access/read-rules.js'
 import { ZregError } from '../../errors.js'
 import { globSource } from '../../oci/repository-glob.js'
@@ -61,11 +61,7 @@ export function loginPaths(settings: AuthSettings): LoginPaths {
  */
 export async function hostAuth(settings: AuthSettings, tree: string, root: string): Promise<HostAuth> {
   const htpasswd = resolve(settings.htpasswd)
-  for (const dir of [resolve(tree), resolve(root)]) {
-    if (htpasswd === dir || htpasswd.startsWith(`${dir === sep ? '' : dir}${sep}`)) {
-      throw new ZregError('USAGE', `the htpasswd file ${settings.htpasswd} is inside the tree it protects (${dir}), where the host would serve it; keep it outside`)
-    }
-  }
+  await htpasswdOutside(settings.htpasswd, [tree, root])
   if (/["'`$;#{}%\\\s\x00-\x1f]/.test(htpasswd)) {
     throw new ZregError('USAGE', `the htpasswd file's path ${JSON.stringify(htpasswd)} holds a character a server configuration cannot quote safely (space, quote, $, %, ;, #, braces or backslash); move it to a plainer path`)
   }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { dirname, join, resolve, sep } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
+import { treeHolding } from '../../access/inside-tree.js'
 import type { AuthSettings } from '../../access/read-rules.js'
 import { ZregError } from '../../errors.js'
 import { makeDirectory, writeFileAtomic } from '../../store/atomic.js'
@@ -36,8 +37,8 @@ export const defaultListen = '127.0.0.1:8080'
  * The configuration of a host kind for a built tree deployed at `root`. USAGE for an unknown kind (the
  * message lists the kinds), SITE_NOT_FOUND for a tree `zreg build` did not write. With `output`, the
  * files are written there (each through a temp file and a rename). With `auth`: hostAuth's errors, and
- * USAGE for a kind that cannot ask clients to log in, or an `output` inside the tree for a
- * configuration that holds the users.
+ * USAGE for a kind that cannot ask clients to log in, or an `output` inside the tree (here or as
+ * deployed) for a configuration that holds the users, which is then written readable by its owner only.
  */
 export async function serverConfig(options: ServerConfigOptions): Promise<ServerConfigResult> {
   const host = hostKinds[options.kind]
@@ -55,9 +56,11 @@ export async function serverConfig(options: ServerConfigOptions): Promise<Server
     auth = await hostAuth(options.auth, tree, root)
   }
   const config = await host.configure({ root, listen: options.listen ?? defaultListen, tree, ...(auth ? { auth } : {}) })
-  const output = options.output === undefined ? undefined : resolve(options.output)
-  if (config.holdsUsers && output !== undefined && (output === tree || output.startsWith(`${tree}${sep}`))) {
-    throw new ZregError('USAGE', `--output ${options.output} is inside the tree, and the ${host.name} configuration holds the users' password hashes: a copy of the tree would publish them; write it elsewhere`)
+  if (config.holdsUsers && options.output !== undefined) {
+    const holder = await treeHolding(options.output, [tree, root])
+    if (holder !== undefined) {
+      throw new ZregError('USAGE', `--output ${options.output} is inside the tree (${holder}), and the ${host.name} configuration holds the users' password hashes: a copy of the tree would publish them; write it elsewhere`)
+    }
   }
   const result: ServerConfigResult = { kind: host.name, root, ...config }
   if (options.output === undefined) return result
@@ -65,7 +68,8 @@ export async function serverConfig(options: ServerConfigOptions): Promise<Server
   for (const file of config.files) {
     const path = resolve(options.output, file.name)
     await makeDirectory(dirname(path))
-    await writeFileAtomic(path, file.contents)
+    // Password hashes are for the server's eyes (and root's) only.
+    await writeFileAtomic(path, file.contents, config.holdsUsers ? { mode: 0o600 } : {})
     written.push(path)
   }
   return { ...result, written }
