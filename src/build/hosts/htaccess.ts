@@ -4,12 +4,6 @@ import type { HostConfig, HostConfigOptions, HostKind } from './host-kind.js'
 import { readBuiltSite } from './read-site.js'
 
 /**
- * Apache 2.4 where only `.htaccess` files are allowed (shared hosting): one `.htaccess` for the tree's
- * root, with the same site rules as the vhost include (apache-site-rules.ts), beside the per-repository
- * ones zreg build writes. The host must load the modules, serve the root as the URL root, and allow
- * `htaccessOverrides(auth)` (or All) there.
- */
-/**
  * The `AllowOverride` value the generated `.htaccess` needs: FileInfo (rewrite, headers, SetEnvIf,
  * ErrorDocument), Indexes (DirectoryIndex, DirectorySlash), the Options it turns on or off (MultiViews
  * is outside `Options=All`) and, with auth, AuthConfig. Less makes every request a 500.
@@ -18,6 +12,12 @@ export function htaccessOverrides(auth: boolean): string {
   return `FileInfo Indexes Options=All,MultiViews${auth ? ' AuthConfig' : ''}`
 }
 
+/**
+ * Apache 2.4 where only `.htaccess` files are allowed (shared hosting): one `.htaccess` for the tree's
+ * root, with the same site rules as the vhost include (apache-site-rules.ts), beside the per-repository
+ * ones zreg build writes. The host must load the modules, serve the root as the URL root, and allow
+ * htaccessOverrides (or All) there.
+ */
 export const htaccessHost: HostKind = {
   name: 'htaccess',
   summary: 'Apache 2.4 shared hosting: a .htaccess for the deployed root (AllowOverride FileInfo Indexes Options=All,MultiViews)',
