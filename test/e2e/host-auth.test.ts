@@ -22,6 +22,7 @@ test('zreg server-config --auth refuses what would leak the users or cannot ask 
   const config = (args: string[]) => zreg(['server-config', '--out', site, ...args])
   const inside = join(site, 'v2', 'users.htpasswd')
   await writeFile(inside, `alice:${(await execa('htpasswd', ['-B', '-b', '-n', 'alice', 'x'])).stdout.split(':')[1]}\n`)
+  await symlink(site, join(dir, 'to-site'))
   const refusals: [string[], RegExp][] = [
     [['--for', 'nginx', '--auth', `htpasswd:${inside}`], /is inside the tree it protects/],
     // Inside the tree as deployed, where the server would serve it.
@@ -35,6 +36,8 @@ test('zreg server-config --auth refuses what would leak the users or cannot ask 
     // Rules with nobody to log in would protect nothing: refused, not dropped.
     [['--for', 'nginx', '--private', 'team/*'], /--private needs --auth htpasswd:FILE/],
     [['--for', 'apache', '--read', 'authenticated', '--public', 'base/**'], /--read and --public need --auth/],
+    // Caddy's users in a directory yet to be made, through a link to the tree.
+    [['--for', 'caddy', '--auth', `htpasswd:${users}`, '--output', join(dir, 'to-site', 'new', 'conf')], /--output .* is inside the tree/],
     // Caddy's users inside the tree as deployed.
     [['--for', 'caddy', '--auth', `htpasswd:${users}`, '--root', join(dir, 'deployed'), '--output', join(dir, 'deployed', 'conf')], /--output .* is inside the tree \(.*deployed\)/],
   ]

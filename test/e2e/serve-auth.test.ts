@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { rm, writeFile } from 'node:fs/promises'
+import { copyFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { execa } from 'execa'
-import { authArgs, authSuite, authTree } from '../helpers/auth-suite.js'
+import { authArgs, authSuite, authTree, basic } from '../helpers/auth-suite.js'
+import { rawRequest } from '../helpers/http.js'
 import { zreg } from '../helpers/cli.js'
-import { startZregServe } from '../helpers/servers.js'
+import { startZregPush, startZregServe, waitFor } from '../helpers/servers.js'
 
 authSuite('zreg serve --auth: Basic auth over a built tree, a public part and a private part', (site, auth) => startZregServe(site, authArgs(auth)), { catalog: 'filtered' })
 
@@ -30,4 +31,39 @@ test('zreg serve --auth: the htpasswd file may not be inside the tree; a bad glo
   assert.equal(openPush.exitCode, 2)
   assert.match(openPush.stderr, /--private needs --auth htpasswd:FILE/)
   await rm(inside)
+})
+
+test('zreg serve --auth and push mode follow the htpasswd file as it changes, without a restart', async () => {
+  const { dir, site, users } = await authTree()
+  for (const [mode, start] of [
+    ['zreg serve', (file: string) => startZregServe(site, ['--auth', `htpasswd:${file}`, '--private', 'team/**'])],
+    ['push mode', (file: string) => startZregPush(join(dir, 'push-store'), join(dir, 'push-site'), ['--auth', `htpasswd:${file}`, '--private', 'team/**'])],
+  ] as const) {
+    const file = join(dir, `changing-${mode.replace(' ', '-')}.htpasswd`)
+    await copyFile(users, file)
+    const server = await start(file)
+    try {
+      const status = async (user: string, password: string) => (await rawRequest(server.url, 'GET', '/v2/', { Authorization: basic(user, password) })).status
+      // An authorization scheme is case-insensitive, as the hosts read it.
+      assert.equal((await rawRequest(server.url, 'GET', '/v2/', { Authorization: basic('alice', 'alice-secret').replace('Basic', 'basic') })).status, 200, mode)
+      // htpasswd rewrites the file in place: a new password and a new user count, the old password no longer does.
+      await execa('htpasswd', ['-B', '-b', file, 'alice', 'new-secret'])
+      await execa('htpasswd', ['-B', '-b', file, 'bob', 'bob-secret'])
+      await waitFor(async () => (await status('alice', 'new-secret')) === 200, `${mode}: alice's new password`, 5000)
+      // Each of zreg serve's workers reads the file on its own, within a second.
+      await waitFor(async () => (await status('alice', 'alice-secret')) === 401, `${mode}: the old password, remembered as good, forgotten`, 5000)
+      await waitFor(async () => (await status('bob', 'bob-secret')) === 200, `${mode}: bob added`, 5000)
+      // A user removed is out.
+      await execa('htpasswd', ['-D', file, 'alice'])
+      await waitFor(async () => (await status('alice', 'new-secret')) === 401, `${mode}: alice removed`, 5000)
+      // A file that turns invalid lets nobody in, and says why; fixed, it counts again.
+      await writeFile(file, 'bob:plain-text\n')
+      await waitFor(async () => (await status('bob', 'bob-secret')) === 401, `${mode}: an invalid file`, 5000)
+      await waitFor(async () => /nobody can log in until the htpasswd file is fixed: .*:1 is not a bcrypt entry/.test(server.log()), `${mode}: the reason logged`, 5000)
+      await execa('htpasswd', ['-B', '-b', '-c', file, 'bob', 'bob-secret'])
+      await waitFor(async () => (await status('bob', 'bob-secret')) === 200, `${mode}: the file fixed`, 5000)
+    } finally {
+      await server.stop()
+    }
+  }
 })

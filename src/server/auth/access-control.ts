@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { jwtVerify, SignJWT } from 'jose'
 import { ZregError } from '../../errors.js'
-import { basicCredentials, type Htpasswd } from './htpasswd.js'
+import { authorizationParameter, basicCredentials } from './authorization-header.js'
+import type { Htpasswd } from './htpasswd.js'
 import { ReadPolicy, type ReadRules } from '../../access/read-rules.js'
 import type { Action, Caller, RequiredAccess, RouteGuard } from './route-access.js'
 
@@ -94,13 +95,14 @@ export class AccessControl implements RouteGuard {
   private async identify(req: IncomingMessage): Promise<Identity | undefined> {
     const header = req.headers.authorization
     if (header === undefined) return {}
-    if (header.startsWith('Basic ')) {
+    if (authorizationParameter(header, 'Basic') !== undefined) {
       const user = await this.basicUser(header)
       return user === undefined ? undefined : { user }
     }
-    if (header.startsWith('Bearer ')) {
+    const token = authorizationParameter(header, 'Bearer')
+    if (token !== undefined) {
       try {
-        const { payload } = await jwtVerify(header.slice('Bearer '.length), this.secret, { issuer, audience: service })
+        const { payload } = await jwtVerify(token, this.secret, { issuer, audience: service })
         const grants = ((payload.access as Partial<Grant>[] | undefined) ?? []).map((grant) => ({ type: grant.type ?? 'repository', name: grant.name ?? '', actions: grant.actions ?? [] }))
         return { ...(typeof payload.sub === 'string' && payload.sub !== '' ? { user: payload.sub } : {}), grants }
       } catch {
@@ -167,7 +169,7 @@ export class AccessControl implements RouteGuard {
     const header = req.headers.authorization
     let user: string | undefined
     if (header !== undefined) {
-      user = header.startsWith('Basic ') ? await this.basicUser(header) : undefined
+      user = await this.basicUser(header)
       if (user === undefined) {
         res.setHeader('WWW-Authenticate', `Basic realm="${service}"`)
         throw new ZregError('UNAUTHORIZED', 'wrong user name or password')

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ZregError } from '../../errors.js'
-import { basicCredentials, type Htpasswd } from './htpasswd.js'
+import { authorizationParameter, basicCredentials } from './authorization-header.js'
+import type { Htpasswd } from './htpasswd.js'
 import type { ReadPolicy } from '../../access/read-rules.js'
 import type { Caller, RequiredAccess, RouteGuard } from './route-access.js'
 
@@ -26,8 +27,10 @@ export class BasicAccess implements RouteGuard {
   /** The user the request names with the right password; undefined for none (or empty ones); UNAUTHORIZED (challenge set) for wrong ones or another scheme. */
   private async user(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
     const header = req.headers.authorization
-    if (header === undefined || header === 'Basic ') return undefined
-    if (!header.startsWith('Basic ')) throw this.challenge(res, 'this registry takes Basic credentials: log in with a user name and password')
+    if (header === undefined) return undefined
+    const parameter = authorizationParameter(header, 'Basic')
+    if (parameter === undefined) throw this.challenge(res, 'this registry takes Basic credentials: log in with a user name and password')
+    if (parameter === '') return undefined
     const credentials = basicCredentials(header)
     // No user and no password: what containers/image (skopeo, podman) sends after a Basic challenge
     // when it has no credentials. It asks as anyone does.
