@@ -47,8 +47,9 @@ export function loginPaths(settings: AuthSettings): LoginPaths {
   const policy = new ReadPolicy(settings)
   const always = ['^/v2/?$', '^/v2/index\\.html$']
   if (settings.private?.length) always.push(repositories(settings.private))
-  if (!policy.anonymousReadsAll()) always.push('^/v2/_catalog$', '^/(?:index\\.html)?$')
+  // What lists or resolves across repositories tells of the private ones.
   const mirrors = !policy.anonymousReadsAll()
+  if (mirrors) always.push('^/v2/_catalog$', '^/(?:index\\.html)?$')
   if (settings.read !== 'authenticated') return { always: always.join('|'), mirrors }
   return { always: always.join('|'), members: { paths: `^/v2/.+${routes}`, ...(settings.public?.length ? { except: repositories(settings.public) } : {}) }, mirrors }
 }

@@ -24,6 +24,8 @@ const hostPattern = '[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[
  */
 function loginMaps(auth: HostAuth): string {
   const { always, members } = auth.login
+  // What an anonymous request needs: decided by its path, or by whether it is a mirror request first.
+  const anonymous = auth.login.mirrors ? '$zreg_anonymous_login' : '$zreg_login_path'
   return `# Who must log in (zreg server-config --auth): "login" or "off". The first regex that matches decides.
 map $uri $zreg_login_path {
     default off;
@@ -44,8 +46,8 @@ map $arg_ns $zreg_anonymous_login {
       : ''
   }map "$http_authorization" $zreg_auth {
     default login;
-    "" ${auth.login.mirrors ? '$zreg_anonymous_login' : '$zreg_login_path'};
-    "~^Basic Og==$" ${auth.login.mirrors ? '$zreg_anonymous_login' : '$zreg_login_path'};
+    "" ${anonymous};
+    "~^Basic Og==$" ${anonymous};
 }
 # An answer to a client that logged in is its own: private, and varying with the credentials.
 map "$zreg_access|$zreg_mutable_cache" $zreg_mutable_answer {

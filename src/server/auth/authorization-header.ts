@@ -4,7 +4,7 @@
  * read them.
  */
 export function authorizationParameter(header: string, scheme: 'Basic' | 'Bearer'): string | undefined {
-  const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +(.*)$/s.exec(header) ?? /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)$/.exec(header)
+  const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?$/s.exec(header)
   return match !== null && match[1]!.toLowerCase() === scheme.toLowerCase() ? (match[2] ?? '').trim() : undefined
 }
 

@@ -44,6 +44,7 @@ export class Htpasswd {
   async verify(user: string, password: string): Promise<boolean> {
     const hash = (await this.current()).get(user)
     if (hash === undefined) return false
+    // Keyed by the hash too: a check that ends after the file changed vouches only for the old hash.
     const seen = createHmac('sha256', this.key).update(`${user}\0${hash}\0${password}`).digest('base64')
     if (this.verified.has(seen)) return true
     if (!(await bcrypt.compare(password, hash))) return false
